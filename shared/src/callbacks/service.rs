@@ -1,0 +1,344 @@
+//! What the three callback functions do with a push: authenticate, parse, store exactly once, answer.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use http::Method;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::records::{cdr_record, event_record, sms_record, unrecognised_record, Stamp};
+use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
+use crate::config::CallbackConfig;
+use crate::huawei::notification::ReceivedCdr;
+use crate::huawei::{PayloadError, SmsNotification, VoicePush};
+use crate::store::{retry, PutOutcome, Record, RecordStore, StoreError};
+use crate::telemetry::mask_numbers;
+
+/// Largest body accepted: a full 50-CDR push is ~50 KB, so 256 KiB leaves room for Huawei adding fields, and
+/// keeps every record under DynamoDB's 400 KB item limit.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Time kept in hand before the Lambda deadline to send the answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(300);
+
+/// Which kind of URL the push arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `statusUrl` / `feeUrl`: status events and CDRs (dispatched on `eventType`).
+    Voice,
+    /// Privacy-number SMS notification address.
+    Sms,
+}
+
+/// A push as the HTTP layer hands it over.
+pub struct InboundPush<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    /// The `X-AKSK` (or else `X-WSSE`) header, if any.
+    pub signature_header: Option<&'a str>,
+    pub body: &'a [u8],
+    /// The Lambda invocation's deadline, if known.
+    pub deadline: Option<Instant>,
+}
+
+/// What to answer Huawei.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// `200`, empty body: a status event (or an unknown event kept raw) is stored.
+    EventStored,
+    /// `200 {"resultcode":"0","resultdesc":"Success"}`: every CDR of the push is stored.
+    CdrsStored,
+    /// `200`, empty body: the SMS notification is stored.
+    SmsStored,
+    Refused(CallbackError),
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    #[error("only POST is accepted")]
+    MethodNotAllowed,
+    #[error("body exceeds {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("missing or unknown callback token")]
+    UnknownToken,
+    #[error("signature rejected: {0}")]
+    BadSignature(SignatureRejection),
+    #[error(transparent)]
+    InvalidPayload(#[from] PayloadError),
+    #[error("{failed} of {total} records could not be stored")]
+    StorageFailed { failed: usize, total: usize },
+}
+
+impl CallbackError {
+    /// The one mapping from errors to HTTP statuses.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge => 413,
+            Self::UnknownToken | Self::BadSignature(_) => 401,
+            Self::InvalidPayload(_) => 400,
+            // Not 200: Huawei re-pushes CDRs (and privacy-number events/SMS) that did not get a success.
+            Self::StorageFailed { .. } => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnknownToken => "unauthorized",
+            Self::BadSignature(_) => "bad_signature",
+            Self::InvalidPayload(e) => e.code(),
+            Self::StorageFailed { .. } => "storage_unavailable",
+        }
+    }
+}
+
+enum Parsed {
+    Voice(VoicePush),
+    Sms(SmsNotification),
+}
+
+pub struct CallbackService<S> {
+    store: S,
+    tokens: CallbackTokens,
+    signatures: SignatureVerifier,
+    record_ttl: Duration,
+    retry_budget: Duration,
+    callback_base_url: Option<String>,
+}
+
+impl<S: RecordStore> CallbackService<S> {
+    pub fn new(store: S, config: CallbackConfig) -> Self {
+        Self {
+            store,
+            tokens: config.tokens,
+            signatures: SignatureVerifier::new(config.signature_mode, config.credentials),
+            record_ttl: config.record_ttl,
+            retry_budget: config.store_retry_budget,
+            callback_base_url: config.callback_base_url,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub async fn handle(&self, endpoint: Endpoint, push: InboundPush<'_>) -> Answer {
+        match self.admit(&push) {
+            Ok(()) => {}
+            Err(refusal) => {
+                tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
+                return Answer::Refused(refusal);
+            }
+        }
+        let deadline = self.storage_deadline(push.deadline);
+        let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl);
+        let parsed = match endpoint {
+            Endpoint::Voice => VoicePush::parse(push.body).map(Parsed::Voice),
+            Endpoint::Sms => SmsNotification::parse(push.body).map(Parsed::Sms),
+        };
+        match parsed {
+            Ok(Parsed::Voice(voice)) => self.store_voice(voice, stamp, deadline).await,
+            Ok(Parsed::Sms(sms)) => self.store_sms(sms, stamp, deadline).await,
+            Err(invalid) => {
+                tracing::warn!(status = 400, reason = %invalid, "push refused");
+                Answer::Refused(invalid.into())
+            }
+        }
+    }
+
+    /// Method, token, size and signature: everything decided before the body is parsed.
+    fn admit(&self, push: &InboundPush<'_>) -> Result<(), CallbackError> {
+        if push.method != Method::POST {
+            return Err(CallbackError::MethodNotAllowed);
+        }
+        if !self.tokens.admits_path(push.path) {
+            return Err(CallbackError::UnknownToken);
+        }
+        if push.body.len() > MAX_BODY_BYTES {
+            return Err(CallbackError::PayloadTooLarge);
+        }
+        let url = self.callback_base_url.as_ref().map(|base| format!("{base}{}", push.path));
+        match self.signatures.check(push.signature_header, url.as_deref(), OffsetDateTime::now_utc()) {
+            SignatureVerdict::NotChecked => Ok(()),
+            SignatureVerdict::Verified(scheme) => {
+                tracing::info!(scheme = ?scheme, "push signature verified");
+                Ok(())
+            }
+            SignatureVerdict::Rejected(rejection) if self.signatures.mode() == SignatureMode::Enforce => {
+                Err(CallbackError::BadSignature(rejection))
+            }
+            SignatureVerdict::Rejected(rejection) => {
+                tracing::info!(reason = %rejection, "push signature not verified (SIGNATURE_MODE=log)");
+                Ok(())
+            }
+        }
+    }
+
+    fn storage_deadline(&self, lambda_deadline: Option<Instant>) -> Instant {
+        let budget = Instant::now() + self.retry_budget;
+        match lambda_deadline.and_then(|d| d.checked_sub(ANSWER_MARGIN)) {
+            Some(lambda) => budget.min(lambda),
+            None => budget,
+        }
+    }
+
+    async fn store_voice(&self, push: VoicePush, stamp: Stamp, deadline: Instant) -> Answer {
+        match push {
+            VoicePush::Status(event) => {
+                let record = event_record(&event, &stamp);
+                self.store_one(record, deadline, Answer::EventStored).await
+            }
+            VoicePush::Unrecognised(event) => {
+                tracing::warn!(
+                    sessionId = %mask_numbers(&event.session_id),
+                    eventType = %event.event_type,
+                    "unknown eventType: stored raw"
+                );
+                self.store_one(unrecognised_record(&event, &stamp), deadline, Answer::EventStored).await
+            }
+            VoicePush::Fee(cdrs) => self.store_cdrs(&cdrs, &stamp, deadline).await,
+        }
+    }
+
+    async fn store_sms(&self, sms: SmsNotification, stamp: Stamp, deadline: Instant) -> Answer {
+        if sms.event.notification_mode != "Notify" {
+            tracing::warn!(mode = %sms.event.notification_mode, "SMS in a mode other than Notify: stored, not answered with a control body");
+        }
+        self.store_one(sms_record(&sms, &stamp), deadline, Answer::SmsStored).await
+    }
+
+    async fn store_one(&self, record: Record, deadline: Instant, success: Answer) -> Answer {
+        match self.store_record(&record, deadline).await {
+            Ok(_) => success,
+            Err(_) => Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }),
+        }
+    }
+
+    /// All CDRs written concurrently, each idempotent; success only when every one is stored (new or not).
+    async fn store_cdrs(&self, cdrs: &[ReceivedCdr], stamp: &Stamp, deadline: Instant) -> Answer {
+        let records: Vec<Record> = cdrs.iter().map(|cdr| cdr_record(cdr, stamp)).collect();
+        let results = join_all(records.iter().map(|record| self.store_record(record, deadline))).await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        let created = results.iter().filter(|r| matches!(r, Ok(PutOutcome::Created))).count();
+        tracing::info!(cdrs = records.len(), created, already_stored = records.len() - created - failed, failed, "fee push");
+        match failed {
+            0 => Answer::CdrsStored,
+            _ => Answer::Refused(CallbackError::StorageFailed { failed, total: records.len() }),
+        }
+    }
+
+    /// One record, retried within the deadline. A final failure is logged at error level with the masked
+    /// payload, so the notification can be replayed by hand.
+    async fn store_record(&self, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
+        let span = tracing::info_span!("store", sessionId = %mask_numbers(&record.pk), sk = %record.sk);
+        async {
+            let result = retry::until_deadline(deadline, || self.store.put_new(record)).await;
+            match &result {
+                Ok(PutOutcome::Created) => tracing::info!("stored"),
+                Ok(PutOutcome::AlreadyStored) => tracing::info!("duplicate delivery: already stored"),
+                Err(error) => tracing::error!(
+                    error = %error,
+                    kind = ?record.kind,
+                    payload = %mask_numbers(&record.raw),
+                    "NOT STORED: replay this payload once storage is back"
+                ),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::SignatureMode;
+    use crate::store::MemoryStore;
+
+    fn service(tokens: &str) -> CallbackService<MemoryStore> {
+        let config = CallbackConfig {
+            table_name: "t".into(),
+            record_ttl: Duration::from_secs(86_400),
+            tokens: CallbackTokens::parse(tokens).unwrap(),
+            signature_mode: SignatureMode::Log,
+            store_retry_budget: Duration::from_millis(200),
+            callback_base_url: None,
+            credentials: None,
+        };
+        CallbackService::new(MemoryStore::default(), config)
+    }
+
+    async fn push(service: &CallbackService<MemoryStore>, endpoint: Endpoint, path: &str, body: &str) -> Answer {
+        let push = InboundPush { method: &Method::POST, path, signature_header: None, body: body.as_bytes(), deadline: None };
+        service.handle(endpoint, push).await
+    }
+
+    const CALLOUT: &str = r#"{"eventType":"callout","statusInfo":{"sessionId":"s1","timestamp":"2019-01-24 03:04:24"}}"#;
+
+    #[tokio::test]
+    async fn a_status_event_is_stored_once_with_one_write_each() {
+        let s = service("");
+        for _ in 0..3 {
+            assert_eq!(push(&s, Endpoint::Voice, "/voice/status", CALLOUT).await, Answer::EventStored);
+        }
+        assert_eq!(s.store().records().len(), 1);
+        assert_eq!(s.store().write_requests(), 3, "one write request per delivery, no reads");
+    }
+
+    #[tokio::test]
+    async fn fee_push_succeeds_only_when_every_cdr_is_stored() {
+        let s = service("");
+        let fee = r#"{"eventType":"fee","feeLst":[{"sessionId":"a","icid":"1"},{"sessionId":"b","icid":"2"}]}"#;
+        s.store().set_unavailable(true);
+        assert_eq!(
+            push(&s, Endpoint::Voice, "/voice/fee", fee).await,
+            Answer::Refused(CallbackError::StorageFailed { failed: 2, total: 2 })
+        );
+        s.store().set_unavailable(false);
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/fee", fee).await, Answer::CdrsStored);
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/fee", fee).await, Answer::CdrsStored);
+        assert_eq!(s.store().records().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn refusals_write_nothing() {
+        let s = service("secret-token");
+        let wrong_method = InboundPush {
+            method: &Method::GET,
+            path: "/voice/status/secret-token",
+            signature_header: None,
+            body: CALLOUT.as_bytes(),
+            deadline: None,
+        };
+        assert_eq!(s.handle(Endpoint::Voice, wrong_method).await, Answer::Refused(CallbackError::MethodNotAllowed));
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/wrong", CALLOUT).await, Answer::Refused(CallbackError::UnknownToken));
+        let huge = format!(r#"{{"eventType":"callout","pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", &huge).await, Answer::Refused(CallbackError::PayloadTooLarge));
+        assert!(matches!(
+            push(&s, Endpoint::Voice, "/voice/status/secret-token", "{").await,
+            Answer::Refused(CallbackError::InvalidPayload(PayloadError::InvalidJson(_)))
+        ));
+        assert!(matches!(
+            push(&s, Endpoint::Sms, "/privacy-number/sms/secret-token", CALLOUT).await,
+            Answer::Refused(CallbackError::InvalidPayload(PayloadError::MissingField("smsEvent")))
+        ));
+        assert_eq!(s.store().write_requests(), 0);
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", CALLOUT).await, Answer::EventStored);
+    }
+
+    #[tokio::test]
+    async fn storage_outage_is_retried_then_refused_within_budget() {
+        let s = service("");
+        s.store().set_unavailable(true);
+        let started = std::time::Instant::now();
+        let answer = push(&s, Endpoint::Voice, "/voice/status", CALLOUT).await;
+        assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }));
+        assert!(s.store().write_requests() > 1, "transient errors are retried");
+        assert!(started.elapsed() < Duration::from_secs(2), "bounded by the retry budget");
+    }
+}

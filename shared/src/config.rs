@@ -1,0 +1,177 @@
+//! Configuration read once at cold start from the environment (names fixed by design.md) and, in AWS, from
+//! the Secrets Manager secret named by `VOICE_CREDENTIALS_SECRET_ID`.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::auth::{CallbackTokens, SignatureMode};
+
+pub const DEFAULT_RECORD_TTL_DAYS: u64 = 90;
+pub const DEFAULT_STORE_RETRY_BUDGET: Duration = Duration::from_millis(3000);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read secret {secret_id}: {reason}")]
+    Secret { secret_id: String, reason: String },
+}
+
+/// The Huawei application's credentials (app key + app secret).
+#[derive(Debug, Clone)]
+pub struct AppCredentials {
+    pub app_key: String,
+    pub app_secret: SecretString,
+}
+
+/// JSON held by the `VOICE_CREDENTIALS_SECRET_ID` secret.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretDocument {
+    app_key: String,
+    app_secret: String,
+    #[serde(default)]
+    callback_tokens: Option<String>,
+}
+
+/// Settings of the three callback functions.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    pub table_name: String,
+    pub record_ttl: Duration,
+    pub tokens: CallbackTokens,
+    pub signature_mode: SignatureMode,
+    pub store_retry_budget: Duration,
+    /// Public base URL Huawei calls (for the URL-bearing signature schemes).
+    pub callback_base_url: Option<String>,
+    pub credentials: Option<AppCredentials>,
+}
+
+/// Environment lookups, injectable so configuration parsing is testable without touching the process env.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+}
+
+impl CallbackConfig {
+    /// Reads the environment; fetches the credentials secret when `VOICE_CREDENTIALS_SECRET_ID` is set.
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        let secret = match env.get("VOICE_CREDENTIALS_SECRET_ID") {
+            Some(id) => Some(fetch_secret(&id).await?),
+            None => None,
+        };
+        Self::from_parts(env, secret)
+    }
+
+    fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
+        let tokens_text = secret.as_ref().and_then(|s| s.callback_tokens.clone()).or_else(|| env.get("CALLBACK_TOKENS"));
+        let tokens = CallbackTokens::parse(tokens_text.as_deref().unwrap_or(""))
+            .map_err(|reason| ConfigError::Invalid { name: "CALLBACK_TOKENS", reason })?;
+        let credentials = match secret {
+            Some(s) => Some(AppCredentials { app_key: s.app_key, app_secret: s.app_secret.into() }),
+            None => match (env.get("VOICE_APP_KEY"), env.get("VOICE_APP_SECRET")) {
+                (Some(app_key), Some(secret)) => Some(AppCredentials { app_key, app_secret: secret.into() }),
+                _ => None,
+            },
+        };
+        let signature_mode = match env.get("SIGNATURE_MODE") {
+            None => SignatureMode::Log,
+            Some(text) => text.parse().map_err(|reason| ConfigError::Invalid { name: "SIGNATURE_MODE", reason })?,
+        };
+        if signature_mode == SignatureMode::Enforce && credentials.is_none() {
+            return Err(ConfigError::Invalid {
+                name: "SIGNATURE_MODE",
+                reason: "enforce needs the app key and secret (VOICE_CREDENTIALS_SECRET_ID or VOICE_APP_KEY/VOICE_APP_SECRET)".into(),
+            });
+        }
+        Ok(Self {
+            table_name: env.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            record_ttl: Duration::from_secs(86_400 * positive(env, "RECORD_TTL_DAYS", DEFAULT_RECORD_TTL_DAYS)?),
+            tokens,
+            signature_mode,
+            store_retry_budget: Duration::from_millis(positive(
+                env,
+                "STORE_RETRY_BUDGET_MS",
+                DEFAULT_STORE_RETRY_BUDGET.as_millis() as u64,
+            )?),
+            callback_base_url: env.get("CALLBACK_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            credentials,
+        })
+    }
+}
+
+fn positive(env: &impl Env, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match env.get(name) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError::Invalid { name, reason: format!("expected a positive integer, got {text:?}") }),
+        },
+    }
+}
+
+async fn fetch_secret(secret_id: &str) -> Result<SecretDocument, ConfigError> {
+    let failure = |reason: String| ConfigError::Secret { secret_id: secret_id.to_owned(), reason };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let value = aws_sdk_secretsmanager::Client::new(&sdk)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| failure(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    let text = value.secret_string().ok_or_else(|| failure("the secret has no string value".into()))?;
+    // The secret's text is never echoed: serde's message would quote it.
+    serde_json::from_str(text).map_err(|_| failure("expected JSON {appKey, appSecret, callbackTokens?}".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_apply_and_table_is_required() {
+        let config = CallbackConfig::from_parts(&[("TABLE_NAME", "t")], None).unwrap();
+        assert_eq!(config.record_ttl, Duration::from_secs(90 * 86_400));
+        assert_eq!(config.signature_mode, SignatureMode::Log);
+        assert!(config.tokens.is_empty());
+        assert!(matches!(CallbackConfig::from_parts(&[("X", "y")], None), Err(ConfigError::Missing("TABLE_NAME"))));
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        for (name, value) in [("RECORD_TTL_DAYS", "0"), ("SIGNATURE_MODE", "strict"), ("CALLBACK_TOKENS", "a b")] {
+            let env = [("TABLE_NAME", "t"), (name, value)];
+            assert!(matches!(CallbackConfig::from_parts(&env, None), Err(ConfigError::Invalid { .. })), "{name}={value}");
+        }
+        let enforce_without_secret = [("TABLE_NAME", "t"), ("SIGNATURE_MODE", "enforce")];
+        assert!(CallbackConfig::from_parts(&enforce_without_secret, None).is_err());
+    }
+
+    #[test]
+    fn secret_wins_over_env_credentials_and_tokens() {
+        let env = [("TABLE_NAME", "t"), ("VOICE_APP_KEY", "env-key"), ("VOICE_APP_SECRET", "env"), ("CALLBACK_TOKENS", "envtoken")];
+        let secret = SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1,tok-2".into()) };
+        let config = CallbackConfig::from_parts(&env, Some(secret)).unwrap();
+        let credentials = config.credentials.unwrap();
+        assert_eq!((credentials.app_key.as_str(), credentials.app_secret.expose_secret()), ("k", "s"));
+        assert!(config.tokens.accepts("tok-2") && !config.tokens.accepts("envtoken"));
+    }
+}

@@ -1,0 +1,82 @@
+//! One place for logging: JSON lines through `tracing-subscriber`, and masking of phone numbers so that no log
+//! line carries a full number (`+8613800000021` → `+86138****0021`).
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// Installs the JSON subscriber once per process (at cold start). `RUST_LOG` filters, default `info`.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Masks every phone number in a text: a `+` followed by 6 or more digits keeps its first digits and last 4.
+/// Applied to anything Huawei sent before it is logged (sessionIds of privacy numbers embed the numbers).
+pub fn mask_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if c != '+' {
+            out.push(c);
+            continue;
+        }
+        let mut end = start + 1;
+        while let Some(&(i, d)) = chars.peek() {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            end = i + 1;
+            chars.next();
+        }
+        out.push_str(&mask_digits(&text[start + 1..end]));
+    }
+    out
+}
+
+/// Masks one number, with or without its leading `+`.
+pub fn mask_phone(number: &str) -> String {
+    match number.strip_prefix('+') {
+        Some(_) => mask_numbers(number),
+        None => mask_numbers(&format!("+{number}"))[1..].to_owned(),
+    }
+}
+
+fn mask_digits(digits: &str) -> String {
+    let n = digits.len();
+    let (head, tail) = match n {
+        0..=5 => return format!("+{digits}"),
+        6..=9 => (2, 2),
+        _ => (5, 4),
+    };
+    format!("+{}****{}", &digits[..head], &digits[n - tail..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_middle_of_numbers() {
+        assert_eq!(mask_phone("+8613800000021"), "+86138****0021");
+        assert_eq!(mask_phone("8613800000021"), "86138****0021");
+        assert_eq!(mask_phone("+8696520"), "+86****20");
+        assert_eq!(mask_phone("+110"), "+110");
+    }
+
+    #[test]
+    fn masks_numbers_inside_text_and_json() {
+        let sid = "+8613400007762_+8615000002131_4_627e5c1f_963036_669_1_0";
+        assert_eq!(mask_numbers(sid), "+86134****7762_+86150****2131_4_627e5c1f_963036_669_1_0");
+        let json = r#"{"caller":"+8613800000022","called":"+8613800000021","sessionId":"1201_612@x"}"#;
+        let masked = mask_numbers(json);
+        assert!(!masked.contains("8613800000022") && !masked.contains("8613800000021"), "{masked}");
+        assert!(masked.contains("1201_612@x"));
+        assert_eq!(mask_numbers("a+b ++ é+12"), "a+b ++ é+12");
+    }
+}

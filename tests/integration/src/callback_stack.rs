@@ -1,0 +1,114 @@
+//! The three callback functions served over real HTTP by `cargo lambda watch` (its Lambda emulator: HTTP in,
+//! Function URL event to the runtime API), running the binaries `cargo build --workspace --all-targets` built.
+//! `--only-lambda-apis` keeps watch from compiling them a second time with a different feature set.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::processes;
+
+pub const CALLBACK_BINS: [&str; 3] = ["status-callback", "fee-callback", "sms-callback"];
+
+pub struct CallbackStack {
+    port: u16,
+    watch: Child,
+    functions: Vec<Child>,
+    /// Where each function's stdout+stderr goes (JSON log lines), for log assertions.
+    pub log_dir: PathBuf,
+}
+
+impl CallbackStack {
+    /// Starts the emulator and the functions with `env` (TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, …).
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let root = crate::workspace_root();
+        let port = crate::free_port();
+        let log_dir = std::env::temp_dir().join(crate::unique_name("callback-logs"));
+        std::fs::create_dir_all(&log_dir).expect("log dir");
+        let mut watch = Command::new(cargo_lambda());
+        watch
+            .current_dir(&root)
+            .args(["lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1", "--invoke-port"])
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(log_file(&log_dir, "watch"));
+        let watch = processes::spawn(watch).expect("start cargo lambda watch");
+        let mut stack = Self { port, watch, functions: Vec::new(), log_dir };
+        stack.wait_for_port(Duration::from_secs(60));
+        for bin in CALLBACK_BINS {
+            let mut function = Command::new(function_binary(bin));
+            function
+                .envs(env.iter().copied())
+                .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt/{bin}"))
+                .env("AWS_LAMBDA_FUNCTION_NAME", bin)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .stdout(log_file(&stack.log_dir, bin))
+                .stderr(log_file(&stack.log_dir, bin));
+            stack.functions.push(processes::spawn(function).expect("start function binary"));
+        }
+        stack
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Everything the functions logged so far.
+    pub fn function_logs(&self) -> String {
+        CALLBACK_BINS
+            .iter()
+            .map(|bin| std::fs::read_to_string(self.log_dir.join(format!("{bin}.log"))).unwrap_or_default())
+            .collect()
+    }
+
+    fn wait_for_port(&mut self, limit: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.watch.try_wait() {
+                panic!("cargo lambda watch exited: {status}; see {}", self.log_dir.display());
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("cargo lambda watch did not listen on {} within {limit:?}", self.port);
+    }
+}
+
+impl Drop for CallbackStack {
+    fn drop(&mut self) {
+        for function in &mut self.functions {
+            processes::kill_group(function);
+        }
+        processes::kill_group(&mut self.watch);
+    }
+}
+
+fn log_file(dir: &std::path::Path, name: &str) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))
+        .expect("log file")
+}
+
+/// `cargo-lambda` from the project venv (`make setup`), else from PATH.
+fn cargo_lambda() -> PathBuf {
+    let venv = crate::workspace_root().join(".venv/bin/cargo-lambda");
+    if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from("cargo-lambda")
+    }
+}
+
+fn function_binary(bin: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target"));
+    let path = target.join("debug").join(bin);
+    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --all-targets` (make test does)", path.display());
+    path
+}

