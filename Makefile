@@ -10,6 +10,9 @@ DDB_STAMP       := $(DDB_HOME)/.installed-$(DDB_VERSION)
 LOCAL_ENV       := TABLE_NAME=$${TABLE_NAME:-huawei-voice-local} AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 \
                    AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 
+REGION          ?=
+CONFIG_ENV      ?= default
+
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
@@ -36,16 +39,25 @@ run: setup ## Local stack: DynamoDB Local :8000, table, callbacks under cargo la
 	cargo build --workspace --all-targets
 	scripts/run-local.sh
 
-test: setup ## Everything: unit, integration (DynamoDB Local), end-to-end (cargo lambda watch), lint
+test: setup ## Everything: format, clippy, unit, integration (DynamoDB Local), end-to-end (cargo lambda watch), lint
+	cargo fmt --all -- --check
 	cargo build --workspace --all-targets
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace --all-targets
-	@if [ -x infra/lint.sh ]; then $(MAKE) --no-print-directory lint; fi
+	$(MAKE) --no-print-directory lint
 
 lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, policy rules)
 	infra/lint.sh
 
-build: ## sam build: the four functions for arm64 (cargo-lambda)
+build: ## sam build: the four functions for arm64 (cargo-lambda); prints binary and zip sizes
 	infra/build.sh
+
+deploy: ## make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1] (see docs/deploy.md)
+	@test -n "$(REGION)" || { echo "usage: make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1]" >&2; exit 2; }
+	@test -f .aws-sam/build/template.yaml || { echo "nothing built: run make build first" >&2; exit 2; }
+	infra/venv.sh infra
+	.venv-infra/bin/sam deploy --template-file .aws-sam/build/template.yaml --config-file $(CURDIR)/infra/samconfig.toml \
+	  --config-env $(CONFIG_ENV) --region $(REGION) $(if $(GUIDED),--guided)
 
 records: ## Print the records in the local table (make run must be up); PK=<sessionId> for one call
 	@$(LOCAL_ENV) target/debug/local-stack records $(PK)

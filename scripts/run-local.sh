@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole local stack in one terminal, stopped together with Ctrl-C.
-#   DynamoDB Local (in memory) on 127.0.0.1:8000, the table, and the callback functions under
-#   `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the code changes).
+#   DynamoDB Local (in memory) on 127.0.0.1:8000 and the table, the Huawei platform simulator on 127.0.0.1:9100
+#   (VOICE_API_BASE_URL), the four functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the
+#   code changes); then one demo verification call end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,10 +10,11 @@ export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}"
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 DDB_PORT=8000
 WATCH_PORT=9000
+SIM_PORT=9100
 LOGS=target/local-stack  # under target/: not watched for reloads
 mkdir -p "$LOGS"
 
-for port in $DDB_PORT $WATCH_PORT; do
+for port in $DDB_PORT $WATCH_PORT $SIM_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: stop whatever listens there (an earlier make run?)" >&2
     exit 1
@@ -37,6 +39,11 @@ done
 target/debug/local-stack create-table
 
 
+# Status events 1 s apart, CDR re-pushes every 30 s (Huawei: hourly) so a failed push is seen again soon.
+target/debug/voice-platform-sim --listen "127.0.0.1:$SIM_PORT" --event-delay 1s --cdr-delay 1s --repush-interval 30s \
+  >"$LOGS/simulator.log" 2>&1 &
+children+=($!)
+
 watch_env=(--env-var "TABLE_NAME=$TABLE_NAME")
 [ -n "${CALLBACK_TOKENS:-}" ] && watch_env+=(--env-var "CALLBACK_TOKENS=$CALLBACK_TOKENS")
 [ -n "${SIGNATURE_MODE:-}" ] && watch_env+=(--env-var "SIGNATURE_MODE=$SIGNATURE_MODE")
@@ -48,6 +55,24 @@ for _ in $(seq 1 100); do
 done
 
 base="http://127.0.0.1:$WATCH_PORT"
+
+echo
+echo "== Demo: cargo lambda invoke trigger-verification-call --data-file scripts/demo-call.json"
+answer=$(cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+  --data-file scripts/demo-call.json --output-format json 2>&1) || true
+echo "$answer"
+session_id=$(sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p' <<<"$answer")
+if [ -n "$session_id" ]; then
+  echo "== Waiting for the simulator's status pushes and CDR to reach the callbacks…"
+  for _ in $(seq 1 40); do
+    target/debug/local-stack records "$session_id" | grep -q '"kind":"cdr"' && break
+    sleep 0.5
+  done
+  echo "== Records stored under $session_id (make records PK=$session_id):"
+  target/debug/local-stack records "$session_id"
+  echo "== Derived state:"
+  target/debug/local-stack summary "$session_id"
+fi
 token_hint=""
 [ -n "${CALLBACK_TOKENS:-}" ] && token_hint="/${CALLBACK_TOKENS%%,*}"
 fixtures=tests/integration/fixtures/huawei
@@ -58,7 +83,9 @@ cat <<BANNER
   status-callback  POST $base/voice/status$token_hint        (also $base/lambda-url/status-callback/)
   fee-callback     POST $base/voice/fee$token_hint           (also $base/lambda-url/fee-callback/)
   sms-callback     POST $base/privacy-number/sms$token_hint  (also $base/lambda-url/sms-callback/)
-  logs             $LOGS/watch.log (function JSON logs), $LOGS/dynamodb.log
+  trigger          cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-file scripts/demo-call.json
+  simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls; scenario by callee suffix, see tests/voice-platform-sim/README.md)
+  logs             $LOGS/watch.log (function JSON logs), $LOGS/simulator.log, $LOGS/dynamodb.log
 
   Try it (from another terminal):
     curl -i -X POST $base/voice/status$token_hint -H 'content-type: application/json;charset=UTF-8' --data-binary @$fixtures/status-callout.json
@@ -67,4 +94,4 @@ cat <<BANNER
     make records
 
 BANNER
-wait "${children[1]}"
+wait "${children[2]}"

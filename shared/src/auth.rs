@@ -22,7 +22,10 @@ impl CallbackTokens {
     pub fn parse(text: &str) -> Result<Self, String> {
         let tokens: Vec<&str> = text.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
         if let Some(bad) = tokens.iter().find(|t| !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))) {
-            return Err(format!("a token ({} chars) has characters other than letters, digits, '-', '_', '.'", bad.len()));
+            return Err(format!(
+                "a token ({} chars) has characters other than letters, digits, '-', '_', '.'",
+                bad.len()
+            ));
         }
         Ok(Self(tokens.into_iter().map(|t| SecretString::from(t.to_owned())).collect()))
     }
@@ -199,7 +202,10 @@ mod tests {
         let url = "https://cb.example.com/voice/status/t";
         for (i, scheme) in DigestScheme::ALL.into_iter().enumerate() {
             let h = header(scheme, &format!("nonce{i}"), "2018-02-12T15:30:20Z", Some(url));
-            assert_eq!(verifier(SignatureMode::Enforce).check(Some(&h), Some(url), NOW), SignatureVerdict::Verified(scheme));
+            assert_eq!(
+                verifier(SignatureMode::Enforce).check(Some(&h), Some(url), NOW),
+                SignatureVerdict::Verified(scheme)
+            );
         }
     }
 
@@ -222,7 +228,10 @@ mod tests {
         assert_eq!(v.check(Some(&forged), None, NOW), SignatureVerdict::Rejected(SignatureRejection::NoSchemeMatched));
         assert_eq!(v.check(None, None, NOW), SignatureVerdict::Rejected(SignatureRejection::Missing));
         let wrong_user = h.replace("Username=\"key\"", "Username=\"other\"");
-        assert_eq!(v.check(Some(&wrong_user), None, NOW), SignatureVerdict::Rejected(SignatureRejection::WrongUsername));
+        assert_eq!(
+            v.check(Some(&wrong_user), None, NOW),
+            SignatureVerdict::Rejected(SignatureRejection::WrongUsername)
+        );
     }
 
     #[test]

@@ -7,6 +7,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::{CallbackTokens, SignatureMode};
+use crate::huawei::call_verify::encode_callback_url;
+use crate::verification::rate_limit::RateLimits;
+use crate::verification::Defaults;
 
 pub const DEFAULT_RECORD_TTL_DAYS: u64 = 90;
 pub const DEFAULT_STORE_RETRY_BUDGET: Duration = Duration::from_millis(3000);
@@ -73,24 +76,11 @@ impl<const N: usize> Env for [(&str, &str); N] {
 impl CallbackConfig {
     /// Reads the environment; fetches the credentials secret when `VOICE_CREDENTIALS_SECRET_ID` is set.
     pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
-        let secret = match env.get("VOICE_CREDENTIALS_SECRET_ID") {
-            Some(id) => Some(fetch_secret(&id).await?),
-            None => None,
-        };
-        Self::from_parts(env, secret)
+        Self::from_parts(env, load_secret(env).await?)
     }
 
     fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
-        let tokens_text = secret.as_ref().and_then(|s| s.callback_tokens.clone()).or_else(|| env.get("CALLBACK_TOKENS"));
-        let tokens = CallbackTokens::parse(tokens_text.as_deref().unwrap_or(""))
-            .map_err(|reason| ConfigError::Invalid { name: "CALLBACK_TOKENS", reason })?;
-        let credentials = match secret {
-            Some(s) => Some(AppCredentials { app_key: s.app_key, app_secret: s.app_secret.into() }),
-            None => match (env.get("VOICE_APP_KEY"), env.get("VOICE_APP_SECRET")) {
-                (Some(app_key), Some(secret)) => Some(AppCredentials { app_key, app_secret: secret.into() }),
-                _ => None,
-            },
-        };
+        let (tokens, credentials) = tokens_and_credentials(env, secret)?;
         let signature_mode = match env.get("SIGNATURE_MODE") {
             None => SignatureMode::Log,
             Some(text) => text.parse().map_err(|reason| ConfigError::Invalid { name: "SIGNATURE_MODE", reason })?,
@@ -114,6 +104,31 @@ impl CallbackConfig {
             callback_base_url: env.get("CALLBACK_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             credentials,
         })
+    }
+}
+
+/// Callback tokens and app credentials: from the secret when there is one, else from the environment.
+fn tokens_and_credentials(
+    env: &impl Env,
+    secret: Option<SecretDocument>,
+) -> Result<(CallbackTokens, Option<AppCredentials>), ConfigError> {
+    let tokens_text = secret.as_ref().and_then(|s| s.callback_tokens.clone()).or_else(|| env.get("CALLBACK_TOKENS"));
+    let tokens = CallbackTokens::parse(tokens_text.as_deref().unwrap_or(""))
+        .map_err(|reason| ConfigError::Invalid { name: "CALLBACK_TOKENS", reason })?;
+    let credentials = match secret {
+        Some(s) => Some(AppCredentials { app_key: s.app_key, app_secret: s.app_secret.into() }),
+        None => match (env.get("VOICE_APP_KEY"), env.get("VOICE_APP_SECRET")) {
+            (Some(app_key), Some(secret)) => Some(AppCredentials { app_key, app_secret: secret.into() }),
+            _ => None,
+        },
+    };
+    Ok((tokens, credentials))
+}
+
+async fn load_secret(env: &impl Env) -> Result<Option<SecretDocument>, ConfigError> {
+    match env.get("VOICE_CREDENTIALS_SECRET_ID") {
+        Some(id) => fetch_secret(&id).await.map(Some),
+        None => Ok(None),
     }
 }
 
@@ -141,6 +156,88 @@ async fn fetch_secret(secret_id: &str) -> Result<SecretDocument, ConfigError> {
     serde_json::from_str(text).map_err(|_| failure("expected JSON {appKey, appSecret, callbackTokens?}".into()))
 }
 
+pub const DEFAULT_VOICE_API_BASE_URL: &str = "https://rtccall.cn-north-1.myhuaweicloud.cn:443";
+
+/// Settings of trigger-verification-call.
+#[derive(Debug, Clone)]
+pub struct TriggerConfig {
+    pub table_name: String,
+    pub record_ttl: Duration,
+    pub voice_api_base_url: String,
+    pub credentials: AppCredentials,
+    /// Standard base64 of the status and CDR callback URLs (with the current token), ≤ 128 characters each.
+    pub status_url: String,
+    pub fee_url: String,
+    pub defaults: Defaults,
+    pub rate_limits: RateLimits,
+    /// Bound of one callVerify attempt (also kept below the invocation's remaining time).
+    pub voice_api_timeout: Duration,
+}
+
+impl TriggerConfig {
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        Self::from_parts(env, load_secret(env).await?)
+    }
+
+    fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
+        let (tokens, credentials) = tokens_and_credentials(env, secret)?;
+        let credentials = credentials
+            .ok_or(ConfigError::Missing("VOICE_CREDENTIALS_SECRET_ID (or VOICE_APP_KEY and VOICE_APP_SECRET)"))?;
+        let base = env.get("CALLBACK_BASE_URL").ok_or(ConfigError::Missing("CALLBACK_BASE_URL"))?;
+        let base = base.trim_end_matches('/');
+        if !base.starts_with("https://") && !base.starts_with("http://") {
+            return Err(ConfigError::Invalid {
+                name: "CALLBACK_BASE_URL",
+                reason: "must start with https:// (or http://)".into(),
+            });
+        }
+        let callback_url = |route: &str| {
+            let url = match tokens.current() {
+                Some(token) => format!("{base}{route}/{token}"),
+                None => format!("{base}{route}"),
+            };
+            encode_callback_url(&url).map_err(|reason| ConfigError::Invalid {
+                name: "CALLBACK_BASE_URL",
+                reason: reason.replace(tokens.current().unwrap_or("\u{0}"), "<token>"),
+            })
+        };
+        let language_type = match env.get("LANGUAGE_TYPE") {
+            None => 2,
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Invalid { name: "LANGUAGE_TYPE", reason: "expected an integer".into() })?,
+        };
+        let count = |name: &'static str, default: u32| match env.get(name) {
+            None => Ok(default),
+            Some(text) => text
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| ConfigError::Invalid { name, reason: "expected a whole number (0 disables)".into() }),
+        };
+        Ok(Self {
+            table_name: env.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            record_ttl: Duration::from_secs(86_400 * positive(env, "RECORD_TTL_DAYS", DEFAULT_RECORD_TTL_DAYS)?),
+            voice_api_base_url: env.get("VOICE_API_BASE_URL").unwrap_or_else(|| DEFAULT_VOICE_API_BASE_URL.into()),
+            credentials,
+            status_url: callback_url(STATUS_ROUTE)?,
+            fee_url: callback_url(FEE_ROUTE)?,
+            defaults: Defaults {
+                display_nbr: env.get("DISPLAY_NBR"),
+                pre_tone: env.get("PRE_TONE"),
+                language_type,
+                allow_endless_playback: matches!(env.get("ALLOW_ENDLESS_PLAYBACK").as_deref(), Some("true")),
+            },
+            rate_limits: RateLimits::new(count("RATE_LIMIT_PER_MINUTE", 1)?, count("RATE_LIMIT_PER_HOUR", 5)?),
+            voice_api_timeout: Duration::from_millis(positive(env, "VOICE_API_TIMEOUT_MS", 8000)?),
+        })
+    }
+}
+
+/// Routes of design.md that Huawei pushes to.
+pub const STATUS_ROUTE: &str = "/voice/status";
+pub const FEE_ROUTE: &str = "/voice/fee";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,16 +256,56 @@ mod tests {
     fn invalid_values_are_refused() {
         for (name, value) in [("RECORD_TTL_DAYS", "0"), ("SIGNATURE_MODE", "strict"), ("CALLBACK_TOKENS", "a b")] {
             let env = [("TABLE_NAME", "t"), (name, value)];
-            assert!(matches!(CallbackConfig::from_parts(&env, None), Err(ConfigError::Invalid { .. })), "{name}={value}");
+            assert!(
+                matches!(CallbackConfig::from_parts(&env, None), Err(ConfigError::Invalid { .. })),
+                "{name}={value}"
+            );
         }
         let enforce_without_secret = [("TABLE_NAME", "t"), ("SIGNATURE_MODE", "enforce")];
         assert!(CallbackConfig::from_parts(&enforce_without_secret, None).is_err());
     }
 
+    const TRIGGER_ENV: [(&str, &str); 5] = [
+        ("TABLE_NAME", "t"),
+        ("VOICE_APP_KEY", "k"),
+        ("VOICE_APP_SECRET", "s"),
+        ("CALLBACK_BASE_URL", "https://cb.example.com/"),
+        ("CALLBACK_TOKENS", "tok-new,tok-old"),
+    ];
+
+    #[test]
+    fn trigger_encodes_callback_urls_with_the_current_token() {
+        use base64::{engine::general_purpose::STANDARD, Engine as _};
+        let config = TriggerConfig::from_parts(&TRIGGER_ENV, None).unwrap();
+        let decode = |b64: &str| String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
+        assert_eq!(decode(&config.status_url), "https://cb.example.com/voice/status/tok-new");
+        assert_eq!(decode(&config.fee_url), "https://cb.example.com/voice/fee/tok-new");
+        assert_eq!(config.rate_limits, RateLimits::new(1, 5));
+        assert_eq!(config.voice_api_base_url, DEFAULT_VOICE_API_BASE_URL);
+    }
+
+    #[test]
+    fn trigger_refuses_to_start_when_a_callback_url_is_too_long() {
+        let mut env = TRIGGER_ENV;
+        env[4] = ("CALLBACK_TOKENS", "a-very-long-token-that-pushes-the-url-past-ninety-six-bytes-0123456789");
+        let error = TriggerConfig::from_parts(&env, None).unwrap_err().to_string();
+        assert!(error.contains("at most 128"), "{error}");
+        assert!(!error.contains("a-very-long-token"), "the token is not echoed: {error}");
+        let mut no_creds = TRIGGER_ENV;
+        no_creds[1] = ("X", "");
+        assert!(matches!(TriggerConfig::from_parts(&no_creds, None), Err(ConfigError::Missing(_))));
+    }
+
     #[test]
     fn secret_wins_over_env_credentials_and_tokens() {
-        let env = [("TABLE_NAME", "t"), ("VOICE_APP_KEY", "env-key"), ("VOICE_APP_SECRET", "env"), ("CALLBACK_TOKENS", "envtoken")];
-        let secret = SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1,tok-2".into()) };
+        let env = [
+            ("TABLE_NAME", "t"),
+            ("VOICE_APP_KEY", "env-key"),
+            ("VOICE_APP_SECRET", "env"),
+            ("CALLBACK_TOKENS", "envtoken"),
+        ];
+        let secret =
+            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1,tok-2".into()) };
         let config = CallbackConfig::from_parts(&env, Some(secret)).unwrap();
         let credentials = config.credentials.unwrap();
         assert_eq!((credentials.app_key.as_str(), credentials.app_secret.expose_secret()), ("k", "s"));

@@ -13,7 +13,8 @@ use crate::store::{DynamoStore, RecordStore};
 
 /// Builds the service once per cold start: configuration, secret, DynamoDB client.
 pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigError> {
-    let config = CallbackConfig::load(&ProcessEnv).await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let config =
+        CallbackConfig::load(&ProcessEnv).await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     let store = DynamoStore::new(DynamoStore::client_from_env().await, config.table_name.clone());
     Ok(CallbackService::new(store, config))
 }
@@ -39,7 +40,8 @@ pub async fn answer<S: RecordStore>(
 
 /// The response for an answer: exactly 200 on success (Huawei documents no other 2xx as success).
 pub fn render(answer: Answer) -> Response<Body> {
-    let json = |status: u16| Response::builder().status(status).header("content-type", "application/json;charset=UTF-8");
+    let json =
+        |status: u16| Response::builder().status(status).header("content-type", "application/json;charset=UTF-8");
     let response = match answer {
         Answer::EventStored | Answer::SmsStored => Response::builder().status(200).body(Body::Empty),
         Answer::CdrsStored => json(200).body(Body::Text(r#"{"resultcode":"0","resultdesc":"Success"}"#.to_owned())),

@@ -224,7 +224,13 @@ impl<S: RecordStore> CallbackService<S> {
         let results = join_all(records.iter().map(|record| self.store_record(record, deadline))).await;
         let failed = results.iter().filter(|r| r.is_err()).count();
         let created = results.iter().filter(|r| matches!(r, Ok(PutOutcome::Created))).count();
-        tracing::info!(cdrs = records.len(), created, already_stored = records.len() - created - failed, failed, "fee push");
+        tracing::info!(
+            cdrs = records.len(),
+            created,
+            already_stored = records.len() - created - failed,
+            failed,
+            "fee push"
+        );
         match failed {
             0 => Answer::CdrsStored,
             _ => Answer::Refused(CallbackError::StorageFailed { failed, total: records.len() }),
@@ -274,11 +280,13 @@ mod tests {
     }
 
     async fn push(service: &CallbackService<MemoryStore>, endpoint: Endpoint, path: &str, body: &str) -> Answer {
-        let push = InboundPush { method: &Method::POST, path, signature_header: None, body: body.as_bytes(), deadline: None };
+        let push =
+            InboundPush { method: &Method::POST, path, signature_header: None, body: body.as_bytes(), deadline: None };
         service.handle(endpoint, push).await
     }
 
-    const CALLOUT: &str = r#"{"eventType":"callout","statusInfo":{"sessionId":"s1","timestamp":"2019-01-24 03:04:24"}}"#;
+    const CALLOUT: &str =
+        r#"{"eventType":"callout","statusInfo":{"sessionId":"s1","timestamp":"2019-01-24 03:04:24"}}"#;
 
     #[tokio::test]
     async fn a_status_event_is_stored_once_with_one_write_each() {
@@ -316,9 +324,15 @@ mod tests {
             deadline: None,
         };
         assert_eq!(s.handle(Endpoint::Voice, wrong_method).await, Answer::Refused(CallbackError::MethodNotAllowed));
-        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/wrong", CALLOUT).await, Answer::Refused(CallbackError::UnknownToken));
+        assert_eq!(
+            push(&s, Endpoint::Voice, "/voice/status/wrong", CALLOUT).await,
+            Answer::Refused(CallbackError::UnknownToken)
+        );
         let huge = format!(r#"{{"eventType":"callout","pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
-        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", &huge).await, Answer::Refused(CallbackError::PayloadTooLarge));
+        assert_eq!(
+            push(&s, Endpoint::Voice, "/voice/status/secret-token", &huge).await,
+            Answer::Refused(CallbackError::PayloadTooLarge)
+        );
         assert!(matches!(
             push(&s, Endpoint::Voice, "/voice/status/secret-token", "{").await,
             Answer::Refused(CallbackError::InvalidPayload(PayloadError::InvalidJson(_)))

@@ -10,16 +10,13 @@ use time::{format_description::well_known::Rfc3339, macros::format_description, 
 pub fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     match Option::<Value>::deserialize(deserializer)? {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| D::Error::custom(format!("expected an integer, got {n}"))),
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| D::Error::custom(format!("expected an integer, got {n}")))
+        }
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| D::Error::custom("expected an integer or a string of digits")),
+        Some(Value::String(s)) => {
+            s.trim().parse().map(Some).map_err(|_| D::Error::custom("expected an integer or a string of digits"))
+        }
         Some(other) => Err(D::Error::custom(format!("expected an integer, got {}", json_kind(&other)))),
     }
 }

@@ -1,5 +1,6 @@
 //! Huawei's wire formats: push notifications (voice status, CDR, privacy-number SMS) and push signatures.
 
+pub mod call_verify;
 pub mod lenient;
 pub mod notification;
 pub mod signature;

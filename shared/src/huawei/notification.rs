@@ -308,7 +308,9 @@ mod tests {
     #[test]
     fn unknown_event_type_with_session_is_unrecognised_not_garbage() {
         let push = VoicePush::parse(br#"{"eventType":"hold","statusInfo":{"sessionId":"s1"}}"#).unwrap();
-        assert!(matches!(push, VoicePush::Unrecognised(UnrecognisedEvent { ref session_id, .. }) if session_id == "s1"));
+        assert!(
+            matches!(push, VoicePush::Unrecognised(UnrecognisedEvent { ref session_id, .. }) if session_id == "s1")
+        );
         let top = VoicePush::parse(br#"{"eventType":"hold","sessionId":"s2"}"#).unwrap();
         assert!(matches!(top, VoicePush::Unrecognised(UnrecognisedEvent { ref session_id, .. }) if session_id == "s2"));
     }
@@ -316,7 +318,8 @@ mod tests {
     #[test]
     fn bad_inputs_are_refused_with_the_right_error() {
         use PayloadError::*;
-        let cases: &[(&str, fn(&PayloadError) -> bool)] = &[
+        type Expectation = fn(&PayloadError) -> bool;
+        let cases: &[(&str, Expectation)] = &[
             ("not json", |e| matches!(e, InvalidJson(_))),
             ("[1,2]", |e| matches!(e, NotAnObject)),
             (r#"{"statusInfo":{"sessionId":"s"}}"#, |e| *e == MissingField("eventType")),
@@ -326,8 +329,12 @@ mod tests {
             (r#"{"eventType":"answer","statusInfo":{}}"#, |e| *e == MissingField("sessionId")),
             (r#"{"eventType":"answer","statusInfo":[]}"#, |e| matches!(e, InvalidField { field: "statusInfo", .. })),
             (r#"{"eventType":"answer","statusInfo":{"sessionId":5}}"#, |e| matches!(e, InvalidField { .. })),
-            (r#"{"eventType":"answer","statusInfo":{"sessionId":""}}"#, |e| matches!(e, InvalidField { field: "sessionId", .. })),
-            (r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":"x"}}"#, |e| matches!(e, InvalidField { .. })),
+            (r#"{"eventType":"answer","statusInfo":{"sessionId":""}}"#, |e| {
+                matches!(e, InvalidField { field: "sessionId", .. })
+            }),
+            (r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":"x"}}"#, |e| {
+                matches!(e, InvalidField { .. })
+            }),
             (r#"{"eventType":"fee"}"#, |e| *e == MissingField("feeLst")),
             (r#"{"eventType":"fee","feeLst":{}}"#, |e| matches!(e, InvalidField { field: "feeLst", .. })),
             (r#"{"eventType":"fee","feeLst":[]}"#, |e| matches!(e, FeeListSize { got: 0, .. })),
@@ -354,9 +361,15 @@ mod tests {
     #[test]
     fn oversized_session_id_and_deep_nesting_are_refused_without_panic() {
         let long = format!(r#"{{"eventType":"answer","statusInfo":{{"sessionId":"{}"}}}}"#, "x".repeat(10_000));
-        assert!(matches!(VoicePush::parse(long.as_bytes()), Err(PayloadError::InvalidField { field: "sessionId", .. })));
+        assert!(matches!(
+            VoicePush::parse(long.as_bytes()),
+            Err(PayloadError::InvalidField { field: "sessionId", .. })
+        ));
         let reserved = r#"{"eventType":"answer","statusInfo":{"sessionId":"request#abc"}}"#;
-        assert!(matches!(VoicePush::parse(reserved.as_bytes()), Err(PayloadError::InvalidField { field: "sessionId", .. })));
+        assert!(matches!(
+            VoicePush::parse(reserved.as_bytes()),
+            Err(PayloadError::InvalidField { field: "sessionId", .. })
+        ));
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(VoicePush::parse(deep.as_bytes()), Err(PayloadError::InvalidJson(_))));
         assert!(matches!(VoicePush::parse(&[0xff, 0xfe, b'{']), Err(PayloadError::InvalidJson(_))));

@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn malformed_headers_are_errors_not_panics() {
         assert_eq!(UsernameToken::parse("Basic abc"), Err(TokenParseError::NotUsernameToken));
-        assert_eq!(UsernameToken::parse(r#"UsernameToken Username="a""#), Err(TokenParseError::Missing("PasswordDigest")));
+        assert_eq!(
+            UsernameToken::parse(r#"UsernameToken Username="a""#),
+            Err(TokenParseError::Missing("PasswordDigest"))
+        );
         assert!(matches!(UsernameToken::parse("UsernameToken Username=a"), Err(TokenParseError::Malformed(_))));
         assert!(matches!(UsernameToken::parse(r#"UsernameToken Username""#), Err(TokenParseError::Malformed(_))));
     }

@@ -119,7 +119,8 @@ mod tests {
 
     #[test]
     fn ext_paras_may_be_an_object() {
-        let body = r#"{"smsEvent":{"smsIdentifier":"i","notificationMode":"Notify","extInfo":{"extParas":{"splitNum":"2"}}}}"#;
+        let body =
+            r#"{"smsEvent":{"smsIdentifier":"i","notificationMode":"Notify","extInfo":{"extParas":{"splitNum":"2"}}}}"#;
         let sms = SmsNotification::parse(body.as_bytes()).unwrap();
         assert_eq!(sms.event.ext_paras.get("splitNum"), Some(&Value::from("2")));
     }

@@ -115,7 +115,8 @@ impl DynamoStore {
             Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
             Err(e) => return Err(classify(&e)),
         }
-        let ttl = TimeToLiveSpecification::builder().attribute_name("expiresAt").enabled(true).build().map_err(rejected)?;
+        let ttl =
+            TimeToLiveSpecification::builder().attribute_name("expiresAt").enabled(true).build().map_err(rejected)?;
         self.client
             .update_time_to_live()
             .table_name(&self.table)
@@ -162,7 +163,7 @@ impl RecordStore for DynamoStore {
     }
 }
 
-fn classify<E, R>(error: &SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(error: &SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

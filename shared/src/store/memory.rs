@@ -11,6 +11,7 @@ pub struct MemoryStore {
     records: Mutex<BTreeMap<(String, String), Record>>,
     unavailable: AtomicBool,
     write_requests: AtomicUsize,
+    trigger: Mutex<MemoryTriggerState>,
 }
 
 impl MemoryStore {
@@ -22,7 +23,7 @@ impl MemoryStore {
         self.lock().values().cloned().collect()
     }
 
-    /// Write requests received (each `put_new` call is one, as it would be in DynamoDB).
+    /// Requests received (each call is one, as it would be in DynamoDB).
     pub fn write_requests(&self) -> usize {
         self.write_requests.load(Ordering::SeqCst)
     }
@@ -34,10 +35,7 @@ impl MemoryStore {
 
 impl RecordStore for MemoryStore {
     async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
-        self.write_requests.fetch_add(1, Ordering::SeqCst);
-        if self.unavailable.load(Ordering::SeqCst) {
-            return Err(StoreError::Transient("memory store switched off".into()));
-        }
+        self.check_available()?;
         let mut records = self.lock();
         let key = (record.pk.clone(), record.sk.clone());
         if records.contains_key(&key) {
@@ -45,5 +43,90 @@ impl RecordStore for MemoryStore {
         }
         records.insert(key, record.clone());
         Ok(PutOutcome::Created)
+    }
+}
+
+/// Idempotency and rate-limit state of the in-memory store.
+#[derive(Default)]
+pub struct MemoryTriggerState {
+    requests: std::collections::HashMap<String, (crate::verification::idempotency::ExistingRequest, i64)>,
+    rates: std::collections::HashMap<String, Vec<i64>>,
+}
+
+impl MemoryStore {
+    fn trigger_state(&self) -> std::sync::MutexGuard<'_, MemoryTriggerState> {
+        self.trigger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check_available(&self) -> Result<(), StoreError> {
+        self.write_requests.fetch_add(1, Ordering::SeqCst);
+        match self.unavailable.load(Ordering::SeqCst) {
+            true => Err(StoreError::Transient("memory store switched off".into())),
+            false => Ok(()),
+        }
+    }
+}
+
+impl super::TriggerStore for MemoryStore {
+    async fn claim_request(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        in_progress_until_ms: i64,
+        now_ms: i64,
+        _expires_at: i64,
+    ) -> Result<crate::verification::idempotency::Claim, StoreError> {
+        use crate::verification::idempotency::{Claim, ExistingRequest, IN_PROGRESS};
+        self.check_available()?;
+        let mut state = self.trigger_state();
+        if let Some((existing, until)) = state.requests.get(key) {
+            let abandoned = existing.status == IN_PROGRESS && *until < now_ms;
+            if !abandoned {
+                return Ok(Claim::from_existing(existing, payload_hash));
+            }
+        }
+        let record = ExistingRequest {
+            status: IN_PROGRESS.into(),
+            payload_hash: payload_hash.into(),
+            outcome: None,
+            session_id: None,
+        };
+        state.requests.insert(key.to_owned(), (record, in_progress_until_ms));
+        Ok(Claim::Claimed)
+    }
+
+    async fn complete_request(
+        &self,
+        key: &str,
+        completion: &crate::verification::idempotency::Completion,
+    ) -> Result<(), StoreError> {
+        use crate::verification::idempotency::{Completion, COMPLETED, OUTCOME_REQUESTED, OUTCOME_UNKNOWN};
+        self.check_available()?;
+        if let Some((record, _)) = self.trigger_state().requests.get_mut(key) {
+            record.status = COMPLETED.into();
+            (record.outcome, record.session_id) = match completion {
+                Completion::Requested { session_id } => (Some(OUTCOME_REQUESTED.into()), Some(session_id.clone())),
+                Completion::OutcomeUnknown => (Some(OUTCOME_UNKNOWN.into()), None),
+            };
+        }
+        Ok(())
+    }
+
+    async fn release_request(&self, key: &str) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.trigger_state().requests.remove(key);
+        Ok(())
+    }
+
+    async fn take_rate_slot(
+        &self,
+        callee_key: &str,
+        limits: &crate::verification::rate_limit::RateLimits,
+        now: i64,
+    ) -> Result<Result<(), u64>, StoreError> {
+        self.check_available()?;
+        let mut state = self.trigger_state();
+        let log = state.rates.entry(callee_key.to_owned()).or_default();
+        Ok(limits.admit(now, log).map(|new_log| *log = new_log))
     }
 }

@@ -2,8 +2,10 @@
 //! exists" — one conditional write, no read.
 
 pub mod dynamo;
+mod dynamo_trigger;
 pub mod memory;
 pub mod retry;
+pub mod trigger;
 
 use std::future::Future;
 
@@ -12,6 +14,7 @@ use serde_json::{Map, Value};
 
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+pub use trigger::TriggerStore;
 
 /// One stored notification. `pk`/`sk` make it unique; `fields` are the typed fields flattened beside the raw
 /// JSON Huawei sent.
@@ -41,6 +44,8 @@ pub enum RecordKind {
     Sms,
     /// An event type we do not know yet, kept raw.
     Unrecognised,
+    /// A call the trigger placed (`sk = call`), stored beside its callbacks.
+    Call,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

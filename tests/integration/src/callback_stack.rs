@@ -1,6 +1,6 @@
-//! The three callback functions served over real HTTP by `cargo lambda watch` (its Lambda emulator: HTTP in,
-//! Function URL event to the runtime API), running the binaries `cargo build --workspace --all-targets` built.
-//! `--only-lambda-apis` keeps watch from compiling them a second time with a different feature set.
+//! The four functions served by `cargo lambda watch` (its Lambda emulator: HTTP in, Function URL event to the
+//! runtime API; Invoke API for the trigger), running the binaries `cargo build --workspace --all-targets`
+//! built. `--only-lambda-apis` keeps watch from compiling them again.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::processes;
 
-pub const CALLBACK_BINS: [&str; 3] = ["status-callback", "fee-callback", "sms-callback"];
+pub const FUNCTION_BINS: [&str; 4] = ["status-callback", "fee-callback", "sms-callback", "trigger-verification-call"];
 
-pub struct CallbackStack {
+pub struct FunctionStack {
     port: u16,
     watch: Child,
     functions: Vec<Child>,
@@ -18,11 +18,11 @@ pub struct CallbackStack {
     pub log_dir: PathBuf,
 }
 
-impl CallbackStack {
-    /// Starts the emulator and the functions with `env` (TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, …).
-    pub fn start(env: &[(&str, &str)]) -> Self {
+impl FunctionStack {
+    /// Starts the emulator on `port` (from [`crate::free_port`]) and the functions with `env` (TABLE_NAME,
+    /// AWS_ENDPOINT_URL_DYNAMODB, …).
+    pub fn start(port: u16, env: &[(&str, &str)]) -> Self {
         let root = crate::workspace_root();
-        let port = crate::free_port();
         let log_dir = std::env::temp_dir().join(crate::unique_name("callback-logs"));
         std::fs::create_dir_all(&log_dir).expect("log dir");
         let mut watch = Command::new(cargo_lambda());
@@ -35,7 +35,7 @@ impl CallbackStack {
         let watch = processes::spawn(watch).expect("start cargo lambda watch");
         let mut stack = Self { port, watch, functions: Vec::new(), log_dir };
         stack.wait_for_port(Duration::from_secs(60));
-        for bin in CALLBACK_BINS {
+        for bin in FUNCTION_BINS {
             let mut function = Command::new(function_binary(bin));
             function
                 .envs(env.iter().copied())
@@ -54,9 +54,29 @@ impl CallbackStack {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Invokes a function through the emulator's Lambda Invoke API: `Ok(answer)` or `Err((errorType, message))`.
+    pub async fn invoke(
+        &self,
+        function: &str,
+        event: &serde_json::Value,
+    ) -> Result<serde_json::Value, (String, String)> {
+        let url = self.url(&format!("/2015-03-31/functions/{function}/invocations"));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("HTTP client");
+        let response = client.post(&url).json(event).send().await.unwrap_or_else(|e| panic!("invoke {function}: {e}"));
+        let failed = !response.status().is_success() || response.headers().contains_key("x-amz-function-error");
+        let body: serde_json::Value = response.json().await.expect("invoke answers JSON");
+        match body.get("errorType").and_then(|t| t.as_str()) {
+            Some(error_type) => {
+                Err((error_type.to_owned(), body["errorMessage"].as_str().unwrap_or_default().to_owned()))
+            }
+            None if failed => Err(("<unknown>".into(), body.to_string())),
+            None => Ok(body),
+        }
+    }
+
     /// Everything the functions logged so far.
     pub fn function_logs(&self) -> String {
-        CALLBACK_BINS
+        FUNCTION_BINS
             .iter()
             .map(|bin| std::fs::read_to_string(self.log_dir.join(format!("{bin}.log"))).unwrap_or_default())
             .collect()
@@ -77,7 +97,7 @@ impl CallbackStack {
     }
 }
 
-impl Drop for CallbackStack {
+impl Drop for FunctionStack {
     fn drop(&mut self) {
         for function in &mut self.functions {
             processes::kill_group(function);
@@ -87,11 +107,7 @@ impl Drop for CallbackStack {
 }
 
 fn log_file(dir: &std::path::Path, name: &str) -> std::fs::File {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(format!("{name}.log")))
-        .expect("log file")
+    std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{name}.log"))).expect("log file")
 }
 
 /// `cargo-lambda` from the project venv (`make setup`), else from PATH.
@@ -109,6 +125,10 @@ fn function_binary(bin: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("target"));
     let path = target.join("debug").join(bin);
-    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --all-targets` (make test does)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --all-targets` (make test does)",
+        path.display()
+    );
     path
 }

@@ -122,8 +122,6 @@ fn jar_dir() -> PathBuf {
     let lib = crate::workspace_root().join(".cache/dynamodb-local/package/lib");
     std::fs::read_dir(&lib)
         .ok()
-        .and_then(|entries| {
-            entries.flatten().map(|e| e.path()).find(|p| p.join("DynamoDBLocal.jar").is_file())
-        })
+        .and_then(|entries| entries.flatten().map(|e| e.path()).find(|p| p.join("DynamoDBLocal.jar").is_file()))
         .unwrap_or_else(|| panic!("DynamoDB Local is not installed under {}: run `make setup`", lib.display()))
 }

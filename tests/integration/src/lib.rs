@@ -7,7 +7,7 @@ pub mod processes;
 
 mod dynamodb_local;
 
-pub use callback_stack::CallbackStack;
+pub use callback_stack::FunctionStack;
 pub use dynamodb_local::DynamoLocal;
 
 use std::time::Duration;

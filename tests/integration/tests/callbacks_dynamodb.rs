@@ -53,18 +53,53 @@ const FIXTURES: &[(&str, Endpoint, &str, &str)] = &[
     ("huawei/status-callout.json", Endpoint::Voice, SID_612, "event#callout"),
     ("huawei/status-callout-userdata.json", Endpoint::Voice, SID_612, "event#callout"),
     ("huawei/status-disconnect.json", Endpoint::Voice, SID_612, "event#disconnect"),
-    ("huawei/status-answer-double-space.json", Endpoint::Voice, "1200_366_0_20161228102743@callenabler.home1.com", "event#answer"),
-    ("huawei/privacy-number-call-disconnect.json", Endpoint::Voice, "1202_1051_4294967295_20190124070250@callenabler246.huaweicaas.com", "event#disconnect"),
+    (
+        "huawei/status-answer-double-space.json",
+        Endpoint::Voice,
+        "1200_366_0_20161228102743@callenabler.home1.com",
+        "event#answer",
+    ),
+    (
+        "huawei/privacy-number-call-disconnect.json",
+        Endpoint::Voice,
+        "1202_1051_4294967295_20190124070250@callenabler246.huaweicaas.com",
+        "event#disconnect",
+    ),
     ("huawei/fee-verification.json", Endpoint::Voice, SID_612, "cdr#CAE-20190124110424-12019775"),
     ("huawei/fee-voice-callback.json", Endpoint::Voice, SID_612, "cdr#CAE-20190124110424-12019775"),
-    ("huawei/fee-failed-call.json", Endpoint::Voice, "1201_8658_4294967295_20181018055430@callenabler245.huaweicaas.com", "cdr#CAE-20181018135430-12016920"),
-    ("huawei/privacy-number-fee-axb.json", Endpoint::Voice, "+8613400007762_+8615000002131_4_627e5c1f_963036_669_1_0", "cdr#c08dd88381a6deaa14e1c26e89e19b16.3861408249.24986516.29"),
+    (
+        "huawei/fee-failed-call.json",
+        Endpoint::Voice,
+        "1201_8658_4294967295_20181018055430@callenabler245.huaweicaas.com",
+        "cdr#CAE-20181018135430-12016920",
+    ),
+    (
+        "huawei/privacy-number-fee-axb.json",
+        Endpoint::Voice,
+        "+8613400007762_+8615000002131_4_627e5c1f_963036_669_1_0",
+        "cdr#c08dd88381a6deaa14e1c26e89e19b16.3861408249.24986516.29",
+    ),
     ("huawei/sms-notify.json", Endpoint::Sms, "sms#sms-20201223090616-000001", "mode#Notify"),
     ("huawei/sms-block.json", Endpoint::Sms, "sms#sms-20180913094616-000002", "mode#Block"),
-    ("edge-cases/status-integers-as-strings.json", Endpoint::Voice, "1201_700_4294967295_20260101000000@callenabler245.huaweicaas.com", "event#disconnect"),
-    ("edge-cases/fee-integers-as-strings.json", Endpoint::Voice, "1201_700_4294967295_20260101000000@callenabler245.huaweicaas.com", "cdr#CAE-20260101000009-1"),
+    (
+        "edge-cases/status-integers-as-strings.json",
+        Endpoint::Voice,
+        "1201_700_4294967295_20260101000000@callenabler245.huaweicaas.com",
+        "event#disconnect",
+    ),
+    (
+        "edge-cases/fee-integers-as-strings.json",
+        Endpoint::Voice,
+        "1201_700_4294967295_20260101000000@callenabler245.huaweicaas.com",
+        "cdr#CAE-20260101000009-1",
+    ),
     ("edge-cases/sms-ext-paras-object.json", Endpoint::Sms, "sms#sms-20260101000000-000003", "mode#Notify"),
-    ("edge-cases/status-unknown-event-type.json", Endpoint::Voice, "1201_701_4294967295_20260101000000@callenabler245.huaweicaas.com", "event#recordReady"),
+    (
+        "edge-cases/status-unknown-event-type.json",
+        Endpoint::Voice,
+        "1201_701_4294967295_20260101000000@callenabler245.huaweicaas.com",
+        "event#recordReady",
+    ),
 ];
 
 #[tokio::test]
@@ -92,7 +127,11 @@ async fn every_fixture_delivered_three_times_is_stored_exactly_once() {
             let records = service.store().records_of(pk).await.unwrap();
             assert_eq!(records.len(), 1, "{name}: exactly one record after each delivery");
             let received_at = records[0]["receivedAt"].clone();
-            assert_eq!(*first_received_at.get_or_insert(received_at.clone()), received_at, "{name}: unchanged by duplicates");
+            assert_eq!(
+                *first_received_at.get_or_insert(received_at.clone()),
+                received_at,
+                "{name}: unchanged by duplicates"
+            );
         }
         assert_eq!(keys(&service).await, BTreeSet::from([(pk.to_owned(), sk.to_owned())]), "{name}");
         let record = &service.store().records_of(pk).await.unwrap()[0];
@@ -108,7 +147,8 @@ async fn every_fixture_delivered_three_times_is_stored_exactly_once() {
 async fn typed_fields_are_stored_beside_the_raw_json() {
     let service = service("").await;
     post(&service, Endpoint::Voice, "/voice/fee", &fixture("edge-cases/fee-integers-as-strings.json")).await;
-    let records = service.store().records_of("1201_700_4294967295_20260101000000@callenabler245.huaweicaas.com").await.unwrap();
+    let records =
+        service.store().records_of("1201_700_4294967295_20260101000000@callenabler245.huaweicaas.com").await.unwrap();
     let cdr = &records[0];
     assert_eq!(cdr["kind"], "cdr");
     assert_eq!(cdr["ulFailReason"], 8101);
@@ -151,7 +191,8 @@ fn fee_push(session_ids: impl IntoIterator<Item = String>) -> String {
 #[tokio::test]
 async fn a_merged_push_of_fifty_cdrs_stores_each_under_its_own_session() {
     let service = service("").await;
-    let sids: Vec<String> = (0..50).map(|i| format!("1201_{i}_4294967295_20261121120000@callenabler245.huaweicaas.com")).collect();
+    let sids: Vec<String> =
+        (0..50).map(|i| format!("1201_{i}_4294967295_20261121120000@callenabler245.huaweicaas.com")).collect();
     let (status, body) = post(&service, Endpoint::Voice, "/voice/fee", &fee_push(sids.clone())).await;
     assert_eq!((status, body.as_str()), (200, SUCCESS_BODY));
     let expected: BTreeSet<_> = sids.iter().map(|sid| (sid.clone(), format!("cdr#icid-{sid}"))).collect();
@@ -179,7 +220,10 @@ async fn a_push_in_which_some_cdrs_already_exist_completes_the_rest_without_touc
 async fn out_of_order_statuses_never_move_a_call_backwards() {
     let service = service("").await;
     let event = |event_type: &str, extra: &str| {
-        format!(r#"{{"eventType":"{event_type}","statusInfo":{{"sessionId":"ooo-1","timestamp":"2026-11-21 12:00:0{}"{extra}}}}}"#, event_type.len() % 10)
+        format!(
+            r#"{{"eventType":"{event_type}","statusInfo":{{"sessionId":"ooo-1","timestamp":"2026-11-21 12:00:0{}"{extra}}}}}"#,
+            event_type.len() % 10
+        )
     };
     let mut expected_progress = Vec::new();
     for (event_type, extra, progress) in [
@@ -202,34 +246,114 @@ async fn bad_input_gets_a_clear_answer_and_writes_nothing() {
     let service = service("tok-1").await;
     let callout = fixture("huawei/status-callout.json");
     let fifty_one = fee_push((0..51).map(|i| format!("s{i}")));
-    let huge = format!(r#"{{"eventType":"callout","statusInfo":{{"sessionId":"s","pad":"{}"}}}}"#, "x".repeat(300 * 1024));
-    let cases: Vec<(&str, Endpoint, &str, &str, Vec<u8>, bool, u16)> = vec![
+    let huge =
+        format!(r#"{{"eventType":"callout","statusInfo":{{"sessionId":"s","pad":"{}"}}}}"#, "x".repeat(300 * 1024));
+    // (method, endpoint, path, what, body, base64-encoded, expected status)
+    type Case = (&'static str, Endpoint, &'static str, &'static str, Vec<u8>, bool, u16);
+    let cases: Vec<Case> = vec![
         ("GET", Endpoint::Voice, "/voice/status/tok-1", "method", callout.clone().into_bytes(), false, 405),
-        ("PUT", Endpoint::Sms, "/privacy-number/sms/tok-1", "method", fixture("huawei/sms-notify.json").into_bytes(), false, 405),
+        (
+            "PUT",
+            Endpoint::Sms,
+            "/privacy-number/sms/tok-1",
+            "method",
+            fixture("huawei/sms-notify.json").into_bytes(),
+            false,
+            405,
+        ),
         ("POST", Endpoint::Voice, "/voice/status/wrong", "forged token", callout.clone().into_bytes(), false, 401),
         ("POST", Endpoint::Voice, "/voice/status", "missing token", callout.clone().into_bytes(), false, 401),
         ("POST", Endpoint::Voice, "/voice/status/tok-1", "oversized", huge.into_bytes(), false, 413),
         ("POST", Endpoint::Voice, "/voice/status/tok-1", "invalid JSON", b"{\"eventType\":".to_vec(), false, 400),
         ("POST", Endpoint::Voice, "/voice/status/tok-1", "invalid UTF-8", vec![b'"', 0xff, 0xfe, b'"'], true, 400),
         ("POST", Endpoint::Voice, "/voice/status/tok-1", "empty body", Vec::new(), false, 400),
-        ("POST", Endpoint::Voice, "/voice/status/tok-1", "missing sessionId", br#"{"eventType":"answer","statusInfo":{}}"#.to_vec(), false, 400),
-        ("POST", Endpoint::Voice, "/voice/status/tok-1", "wrong type", br#"{"eventType":"answer","statusInfo":{"sessionId":7}}"#.to_vec(), false, 400),
-        ("POST", Endpoint::Voice, "/voice/status/tok-1", "bad stateCode", br#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":"x"}}"#.to_vec(), false, 400),
-        ("POST", Endpoint::Voice, "/voice/fee/tok-1", "empty feeLst", br#"{"eventType":"fee","feeLst":[]}"#.to_vec(), false, 400),
+        (
+            "POST",
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "missing sessionId",
+            br#"{"eventType":"answer","statusInfo":{}}"#.to_vec(),
+            false,
+            400,
+        ),
+        (
+            "POST",
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "wrong type",
+            br#"{"eventType":"answer","statusInfo":{"sessionId":7}}"#.to_vec(),
+            false,
+            400,
+        ),
+        (
+            "POST",
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "bad stateCode",
+            br#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":"x"}}"#.to_vec(),
+            false,
+            400,
+        ),
+        (
+            "POST",
+            Endpoint::Voice,
+            "/voice/fee/tok-1",
+            "empty feeLst",
+            br#"{"eventType":"fee","feeLst":[]}"#.to_vec(),
+            false,
+            400,
+        ),
         ("POST", Endpoint::Voice, "/voice/fee/tok-1", "51 CDRs", fifty_one.into_bytes(), false, 400),
-        ("POST", Endpoint::Voice, "/voice/fee/tok-1", "feeLst not a list", br#"{"eventType":"fee","feeLst":"x"}"#.to_vec(), false, 400),
-        ("POST", Endpoint::Voice, "/voice/status/tok-1", "unknown event without session", br#"{"eventType":"hold"}"#.to_vec(), false, 400),
-        ("POST", Endpoint::Sms, "/privacy-number/sms/tok-1", "sms without identifier", br#"{"smsEvent":{"notificationMode":"Notify"}}"#.to_vec(), false, 400),
-        ("POST", Endpoint::Sms, "/privacy-number/sms/tok-1", "status body on sms url", callout.clone().into_bytes(), false, 400),
+        (
+            "POST",
+            Endpoint::Voice,
+            "/voice/fee/tok-1",
+            "feeLst not a list",
+            br#"{"eventType":"fee","feeLst":"x"}"#.to_vec(),
+            false,
+            400,
+        ),
+        (
+            "POST",
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "unknown event without session",
+            br#"{"eventType":"hold"}"#.to_vec(),
+            false,
+            400,
+        ),
+        (
+            "POST",
+            Endpoint::Sms,
+            "/privacy-number/sms/tok-1",
+            "sms without identifier",
+            br#"{"smsEvent":{"notificationMode":"Notify"}}"#.to_vec(),
+            false,
+            400,
+        ),
+        (
+            "POST",
+            Endpoint::Sms,
+            "/privacy-number/sms/tok-1",
+            "status body on sms url",
+            callout.clone().into_bytes(),
+            false,
+            400,
+        ),
     ];
     for (method, endpoint, path, what, body, base64, expected) in cases {
-        let (status, answer_body) = push(&service, endpoint, request(Envelope::HttpApi, method, path, &body, base64)).await;
+        let (status, answer_body) =
+            push(&service, endpoint, request(Envelope::HttpApi, method, path, &body, base64)).await;
         assert_eq!(status, expected, "{what}: {answer_body}");
         let error: Value = serde_json::from_str(&answer_body).unwrap_or_else(|_| panic!("{what}: JSON error body"));
         assert!(error["error"].is_string() && error["message"].is_string(), "{what}: {answer_body}");
         assert_eq!(record_count(&service).await, 0, "{what} wrote something");
     }
-    assert_eq!(post(&service, Endpoint::Voice, "/voice/status/tok-1", &callout).await.0, 200, "the same table still works");
+    assert_eq!(
+        post(&service, Endpoint::Voice, "/voice/status/tok-1", &callout).await.0,
+        200,
+        "the same table still works"
+    );
 }
 
 #[tokio::test]
@@ -237,6 +361,9 @@ async fn either_of_two_rotation_tokens_is_accepted() {
     let service = service("old-token,new-token").await;
     let callout = fixture("huawei/status-callout.json");
     assert_eq!(post(&service, Endpoint::Voice, "/voice/status/old-token", &callout).await.0, 200);
-    assert_eq!(post(&service, Endpoint::Voice, "/voice/status/new-token", &fixture("huawei/status-disconnect.json")).await.0, 200);
+    assert_eq!(
+        post(&service, Endpoint::Voice, "/voice/status/new-token", &fixture("huawei/status-disconnect.json")).await.0,
+        200
+    );
     assert_eq!(record_count(&service).await, 2);
 }

@@ -43,7 +43,8 @@ async fn enforce_admits_valid_signatures_of_every_scheme_and_nothing_else() {
     let path = "/voice/status/tok-1";
     let callout = fixture("huawei/status-callout.json");
 
-    let forged = signed(DigestScheme::HmacNonceCreated, "n-forged", now, path).replace("PasswordDigest=\"", "PasswordDigest=\"AAAA");
+    let forged = signed(DigestScheme::HmacNonceCreated, "n-forged", now, path)
+        .replace("PasswordDigest=\"", "PasswordDigest=\"AAAA");
     let stale = signed(DigestScheme::HmacNonceCreated, "n-stale", now - time::Duration::hours(1), path);
     for (what, header) in [
         ("missing", None),
@@ -61,14 +62,18 @@ async fn enforce_admits_valid_signatures_of_every_scheme_and_nothing_else() {
     let wsse = signed(DigestScheme::WsseSha256, "n-2", now, path);
     assert_eq!(send(&service, Some(("x-wsse", &wsse)), &fixture("huawei/status-disconnect.json")).await, 200);
     let url_scheme = signed(DigestScheme::HmacUrlLines, "n-3", now, path);
-    assert_eq!(send(&service, Some(("x-aksk", &url_scheme)), &fixture("huawei/status-answer-double-space.json")).await, 200);
+    assert_eq!(
+        send(&service, Some(("x-aksk", &url_scheme)), &fixture("huawei/status-answer-double-space.json")).await,
+        200
+    );
     assert_eq!(service.store().all_records().await.unwrap().len(), 3);
 }
 
 #[tokio::test]
 async fn log_mode_never_rejects() {
     let service = service(SignatureMode::Log).await;
-    let forged = signed(DigestScheme::HmacNonceCreated, "n", OffsetDateTime::now_utc(), "/x").replace("test-app-key", "intruder");
+    let forged = signed(DigestScheme::HmacNonceCreated, "n", OffsetDateTime::now_utc(), "/x")
+        .replace("test-app-key", "intruder");
     assert_eq!(send(&service, Some(("x-aksk", &forged)), &fixture("huawei/status-callout.json")).await, 200);
     assert_eq!(send(&service, None, &fixture("huawei/status-disconnect.json")).await, 200);
     assert_eq!(service.store().all_records().await.unwrap().len(), 2);

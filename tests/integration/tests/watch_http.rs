@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::{fixture, CallbackStack, DynamoLocal};
+use integration_tests::{fixture, free_port, DynamoLocal, FunctionStack};
 
 const TOKEN: &str = "e2e-token-7f3a9c";
 
@@ -12,18 +12,22 @@ async fn pushes_over_http_are_stored_once_and_logs_hold_no_full_number() {
     let dynamodb = DynamoLocal::shared();
     let store = dynamodb.fresh_store().await;
     let endpoint = dynamodb.endpoint();
-    let stack = CallbackStack::start(&[
-        ("TABLE_NAME", store.table()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("CALLBACK_TOKENS", TOKEN),
-        ("SIGNATURE_MODE", "log"),
-        ("VOICE_APP_KEY", "local-app-key"),
-        ("VOICE_APP_SECRET", "local-app-secret"),
-        ("RUST_LOG", "info"),
-    ]);
+    let stack = FunctionStack::start(
+        free_port(),
+        &[
+            ("TABLE_NAME", store.table()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("CALLBACK_TOKENS", TOKEN),
+            ("SIGNATURE_MODE", "log"),
+            ("VOICE_APP_KEY", "local-app-key"),
+            ("VOICE_APP_SECRET", "local-app-secret"),
+            ("RUST_LOG", "info"),
+            ("CALLBACK_BASE_URL", "http://127.0.0.1:9"),
+        ],
+    );
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap();
     let pushes = [
         ("status-callback", "/voice/status", "huawei/status-callout.json"),
@@ -40,7 +44,12 @@ async fn pushes_over_http_are_stored_once_and_logs_hold_no_full_number() {
             stack.url(&format!("/lambda-url/{bin}/{TOKEN}")),
             stack.url(&format!("{route}/{TOKEN}")),
         ] {
-            let response = http.post(&url).header("content-type", "application/json;charset=UTF-8").body(body.clone()).send().await;
+            let response = http
+                .post(&url)
+                .header("content-type", "application/json;charset=UTF-8")
+                .body(body.clone())
+                .send()
+                .await;
             let response = response.unwrap_or_else(|e| panic!("{url}: {e}; logs in {}", stack.log_dir.display()));
             let status = response.status().as_u16();
             let text = response.text().await.unwrap();
@@ -52,7 +61,12 @@ async fn pushes_over_http_are_stored_once_and_logs_hold_no_full_number() {
             }
         }
     }
-    let forged = http.post(stack.url("/voice/status/not-the-token")).body(fixture("huawei/status-answer-double-space.json")).send().await.unwrap();
+    let forged = http
+        .post(stack.url("/voice/status/not-the-token"))
+        .body(fixture("huawei/status-answer-double-space.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status().as_u16(), 401);
     let get = http.get(stack.url(&format!("/lambda-url/status-callback/{TOKEN}"))).send().await.unwrap();
     assert_eq!(get.status().as_u16(), 405);
@@ -69,7 +83,10 @@ async fn pushes_over_http_are_stored_once_and_logs_hold_no_full_number() {
         (sid, "event#callout"),
         (sid, "event#disconnect"),
         (sid, "cdr#CAE-20190124110424-12019775"),
-        ("+8613400007762_+8615000002131_4_627e5c1f_963036_669_1_0", "cdr#c08dd88381a6deaa14e1c26e89e19b16.3861408249.24986516.29"),
+        (
+            "+8613400007762_+8615000002131_4_627e5c1f_963036_669_1_0",
+            "cdr#c08dd88381a6deaa14e1c26e89e19b16.3861408249.24986516.29",
+        ),
         ("sms#sms-20201223090616-000001", "mode#Notify"),
     ]
     .iter()

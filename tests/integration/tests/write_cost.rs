@@ -28,7 +28,10 @@ impl RecordStore for Counting {
 async fn one_write_request_per_new_notification_and_per_duplicate() {
     let inner = DynamoLocal::shared().fresh_store().await;
     let table = inner.table().to_owned();
-    let service = CallbackService::new(Counting { inner, requests: AtomicUsize::new(0) }, callback_config(&table, "", SignatureMode::Log));
+    let service = CallbackService::new(
+        Counting { inner, requests: AtomicUsize::new(0) },
+        callback_config(&table, "", SignatureMode::Log),
+    );
     let mut per_push = Vec::new();
     for (endpoint, name, notifications) in [
         (Endpoint::Voice, "huawei/status-callout.json", 1),

@@ -16,21 +16,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(http: StatusCode, resultcode: &'static str, resultdesc: impl Into<String>) -> Self {
-        Self {
-            http,
-            resultcode,
-            resultdesc: resultdesc.into(),
-        }
+        Self { http, resultcode, resultdesc: resultdesc.into() }
     }
 
     /// 403 1010002; Huawei appends the detail directly after `Invalid request.`
     /// (`Invalid request.lastMinVoice.wav does not exist`).
     pub fn invalid_request(detail: impl AsRef<str>) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "1010002",
-            format!("Invalid request.{}", detail.as_ref()),
-        )
+        Self::new(StatusCode::FORBIDDEN, "1010002", format!("Invalid request.{}", detail.as_ref()))
     }
 
     /// 400 10230xx: a malformed `Authorization` / `X-AKSK` header.
@@ -47,13 +39,7 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(
-            self.http,
-            &ErrorBody {
-                resultcode: self.resultcode,
-                resultdesc: &self.resultdesc,
-            },
-        )
+        json_response(self.http, &ErrorBody { resultcode: self.resultcode, resultdesc: &self.resultdesc })
     }
 }
 

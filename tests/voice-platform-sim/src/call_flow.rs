@@ -79,12 +79,7 @@ struct Timeline {
     disconnect: Option<OffsetDateTime>,
 }
 
-fn status_body(
-    call: &PlacedCall,
-    script: &CallScript,
-    event: Event,
-    at: OffsetDateTime,
-) -> Vec<u8> {
+fn status_body(call: &PlacedCall, script: &CallScript, event: Event, at: OffsetDateTime) -> Vec<u8> {
     let is_disconnect = event == Event::Disconnect;
     let notification = StatusNotification {
         event_type: event.name(),
@@ -101,12 +96,7 @@ fn status_body(
     serde_json::to_vec(&notification).unwrap_or_default()
 }
 
-fn fee_info(
-    config: &Config,
-    call: &PlacedCall,
-    script: &CallScript,
-    timeline: &Timeline,
-) -> FeeInfo {
+fn fee_info(config: &Config, call: &PlacedCall, script: &CallScript, timeline: &Timeline) -> FeeInfo {
     let end = timeline.disconnect.unwrap_or(call.start);
     FeeInfo {
         direction: 0,

@@ -35,11 +35,6 @@ impl CallLog {
     }
 
     pub fn list(&self) -> Vec<CallRecord> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 }

@@ -31,17 +31,11 @@ pub fn group_for_push(queued: Vec<QueuedCdr>, max_per_push: usize) -> Vec<CdrBat
     for cdr in queued {
         let same_group = |batch: &&mut CdrBatch| {
             batch.fee_url == cdr.fee_url
-                && batch
-                    .fee_lst
-                    .first()
-                    .is_some_and(|first| first.call_end_time == cdr.info.call_end_time)
+                && batch.fee_lst.first().is_some_and(|first| first.call_end_time == cdr.info.call_end_time)
         };
         match groups.iter_mut().find(same_group) {
             Some(batch) => batch.fee_lst.push(cdr.info),
-            None => groups.push(CdrBatch {
-                fee_url: cdr.fee_url,
-                fee_lst: vec![cdr.info],
-            }),
+            None => groups.push(CdrBatch { fee_url: cdr.fee_url, fee_lst: vec![cdr.info] }),
         }
     }
     let max = max_per_push.max(1);
@@ -52,10 +46,7 @@ pub fn group_for_push(queued: Vec<QueuedCdr>, max_per_push: usize) -> Vec<CdrBat
             group
                 .fee_lst
                 .chunks(max)
-                .map(|chunk| CdrBatch {
-                    fee_url: fee_url.clone(),
-                    fee_lst: chunk.to_vec(),
-                })
+                .map(|chunk| CdrBatch { fee_url: fee_url.clone(), fee_lst: chunk.to_vec() })
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -86,10 +77,7 @@ pub fn start(
     max_per_push: usize,
 ) -> (CdrQueue, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<QueuedCdr>();
-    let queue = CdrQueue {
-        tx,
-        stats: stats.clone(),
-    };
+    let queue = CdrQueue { tx, stats: stats.clone() };
     let task = tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
             let mut window = vec![first];
@@ -118,10 +106,7 @@ async fn deliver(pusher: Pusher, stats: Arc<SharedStats>, batch: CdrBatch) {
     let count = batch.fee_lst.len();
     let body = serde_json::to_vec(&FeeNotification::new(batch.fee_lst)).unwrap_or_default();
     info!(cdrs = count, "pushing CDR batch");
-    if pusher
-        .deliver_with_repush(PushKind::Fee, &batch.fee_url, &body)
-        .await
-    {
+    if pusher.deliver_with_repush(PushKind::Fee, &batch.fee_url, &body).await {
         stats.lock().cdrs_delivered += count as u64;
     }
 }
@@ -163,20 +148,12 @@ mod tests {
 
     #[test]
     fn groups_by_url_and_end_time_and_caps_size() {
-        let mut queued: Vec<QueuedCdr> = (0..120)
-            .map(|n| cdr("u1", "2019-01-24 03:04:49", n))
-            .collect();
+        let mut queued: Vec<QueuedCdr> = (0..120).map(|n| cdr("u1", "2019-01-24 03:04:49", n)).collect();
         queued.push(cdr("u1", "2019-01-24 03:04:50", 200));
         queued.push(cdr("u2", "2019-01-24 03:04:49", 201));
         let batches = group_for_push(queued, 50);
-        let sizes: Vec<(&str, usize)> = batches
-            .iter()
-            .map(|b| (b.fee_url.as_str(), b.fee_lst.len()))
-            .collect();
-        assert_eq!(
-            sizes,
-            vec![("u1", 50), ("u1", 50), ("u1", 20), ("u1", 1), ("u2", 1)]
-        );
+        let sizes: Vec<(&str, usize)> = batches.iter().map(|b| (b.fee_url.as_str(), b.fee_lst.len())).collect();
+        assert_eq!(sizes, vec![("u1", 50), ("u1", 50), ("u1", 20), ("u1", 1), ("u2", 1)]);
         assert_eq!(batches[3].fee_lst[0].session_id, "s200");
     }
 }

@@ -72,10 +72,7 @@ impl Default for Config {
             app_key: "local-app-key".into(),
             app_secret: "local-app-secret".into(),
             max_clock_skew: Duration::from_secs(300),
-            tones: ["welcome.wav", "bye.wav", "pretone.wav", "postone.wav"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            tones: ["welcome.wav", "bye.wav", "pretone.wav", "postone.wav"].into_iter().map(String::from).collect(),
             event_delay: Duration::from_millis(500),
             cdr_delay: Duration::from_millis(500),
             merge_window: Duration::from_millis(200),
@@ -150,9 +147,7 @@ const OPTIONS: &[Opt] = &[
         value: "ADDR",
         help: "listen address, loopback only [127.0.0.1:9100]",
         apply: |c, v| {
-            let addr: SocketAddr = v
-                .parse()
-                .map_err(|_| format!("not a socket address: {v}"))?;
+            let addr: SocketAddr = v.parse().map_err(|_| format!("not a socket address: {v}"))?;
             if !addr.ip().is_loopback() {
                 return Err(format!("refusing to listen on non-loopback address {addr}"));
             }
@@ -196,12 +191,7 @@ const OPTIONS: &[Opt] = &[
         value: "LIST",
         help: "comma-separated uploaded voice files [welcome.wav,bye.wav,pretone.wav,postone.wav]",
         apply: |c, v| {
-            c.tones = v
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(String::from)
-                .collect();
+            c.tones = v.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect();
             Ok(())
         },
     },
@@ -372,10 +362,8 @@ const OPTIONS: &[Opt] = &[
         value: "TIME",
         help: "pin every call's start, e.g. 2019-01-24T03:04:24Z [unset: wall clock]",
         apply: |c, v| {
-            c.fixed_call_time = Some(
-                time_fmt::parse_created(v)
-                    .ok_or_else(|| format!("expected yyyy-MM-ddTHH:mm:ssZ, got {v}"))?,
-            );
+            c.fixed_call_time =
+                Some(time_fmt::parse_created(v).ok_or_else(|| format!("expected yyyy-MM-ddTHH:mm:ssZ, got {v}"))?);
             Ok(())
         },
     },
@@ -424,9 +412,7 @@ fn non_empty(v: &str) -> Result<String, String> {
 }
 
 fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
-    v.trim()
-        .parse()
-        .map_err(|_| format!("not a valid number: {v}"))
+    v.trim().parse().map_err(|_| format!("not a valid number: {v}"))
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {
@@ -442,9 +428,7 @@ pub fn parse_duration(v: &str) -> Result<Duration, String> {
     let v = v.trim();
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (number, unit) = v.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("not a duration: {v} (use e.g. 200ms, 5s, 5m, 1h)"))?;
+    let n: u64 = number.parse().map_err(|_| format!("not a duration: {v} (use e.g. 200ms, 5s, 5m, 1h)"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
@@ -479,11 +463,7 @@ impl Config {
     {
         let mut config = Config::default();
         for opt in OPTIONS {
-            if let Some((name, value)) = opt
-                .env
-                .iter()
-                .find_map(|name| env(name).map(|v| (*name, v)))
-            {
+            if let Some((name, value)) = opt.env.iter().find_map(|name| env(name).map(|v| (*name, v))) {
                 (opt.apply)(&mut config, &value).map_err(|e| format!("{name}: {e}"))?;
             }
         }
@@ -502,9 +482,7 @@ impl Config {
                 .ok_or_else(|| format!("unknown argument {arg} (see --help)"))?;
             let value = match inline {
                 Some(value) => value,
-                None => args
-                    .next()
-                    .ok_or_else(|| format!("{flag} needs a value ({})", opt.value))?,
+                None => args.next().ok_or_else(|| format!("{flag} needs a value ({})", opt.value))?,
             };
             (opt.apply)(&mut config, &value).map_err(|e| format!("{flag}: {e}"))?;
         }
@@ -517,10 +495,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         match Config::from_env_and_args(args.iter().map(|s| s.to_string()), lookup)? {
             Invocation::Run(config) => Ok(*config),
@@ -532,11 +507,7 @@ mod tests {
     fn flags_override_env_and_voice_vars_are_a_fallback() {
         let c = parse(
             &["--repush-interval", "200ms", "--app-key=flag-key"],
-            &[
-                ("VOICE_APP_KEY", "env-key"),
-                ("VOICE_APP_SECRET", "env-secret"),
-                ("SIM_DUPLICATES", "3"),
-            ],
+            &[("VOICE_APP_KEY", "env-key"), ("VOICE_APP_SECRET", "env-secret"), ("SIM_DUPLICATES", "3")],
         )
         .unwrap();
         assert_eq!(c.app_key, "flag-key");
@@ -547,15 +518,10 @@ mod tests {
 
     #[test]
     fn refuses_non_loopback_listen_and_unitless_durations() {
-        assert!(parse(&["--listen", "0.0.0.0:9100"], &[])
-            .unwrap_err()
-            .contains("non-loopback"));
+        assert!(parse(&["--listen", "0.0.0.0:9100"], &[]).unwrap_err().contains("non-loopback"));
         assert!(parse(&["--event-delay", "200"], &[]).is_err());
         assert!(parse(&["--bogus", "1"], &[]).is_err());
-        assert_eq!(
-            parse(&["--listen", "[::1]:0"], &[]).unwrap().listen.port(),
-            0
-        );
+        assert_eq!(parse(&["--listen", "[::1]:0"], &[]).unwrap().listen.port(), 0);
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub struct IdGenerator {
 
 impl Default for IdGenerator {
     fn default() -> Self {
-        Self {
-            next: AtomicU64::new(rand::rng().random_range(100..9000)),
-        }
+        Self { next: AtomicU64::new(rand::rng().random_range(100..9000)) }
     }
 }
 
@@ -28,29 +26,17 @@ impl IdGenerator {
 
     /// `1201_612_4294967295_20190124030424@callenabler245.huaweicaas.com`
     pub fn session_id(&self, start: OffsetDateTime, host_name: &str) -> String {
-        format!(
-            "1201_{}_4294967295_{}@{host_name}",
-            self.next(),
-            time_fmt::compact_utc(start)
-        )
+        format!("1201_{}_4294967295_{}@{host_name}", self.next(), time_fmt::compact_utc(start))
     }
 
     /// `CAE-20190124110424-12019775` (Beijing time, as in Huawei's CDR example).
     pub fn icid(&self, start: OffsetDateTime) -> String {
-        format!(
-            "CAE-{}-{}",
-            time_fmt::compact_beijing(start),
-            12_000_000 + self.next()
-        )
+        format!("CAE-{}-{}", time_fmt::compact_beijing(start), 12_000_000 + self.next())
     }
 
     /// Real identifiers are masked in every published example; this follows the fixtures' shape.
     pub fn sms_identifier(&self, at: OffsetDateTime) -> String {
-        format!(
-            "sms-{}-{:06}",
-            time_fmt::compact_utc(at),
-            self.next() % 1_000_000
-        )
+        format!("sms-{}-{:06}", time_fmt::compact_utc(at), self.next() % 1_000_000)
     }
 }
 

@@ -7,9 +7,7 @@ use voice_platform_sim::{start, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env_and_args(std::env::args().skip(1), |name| {
-        std::env::var(name).ok()
-    }) {
+    let config = match Config::from_env_and_args(std::env::args().skip(1), |name| std::env::var(name).ok()) {
         Ok(Invocation::Run(config)) => *config,
         Ok(Invocation::Help(text)) => {
             print!("{text}");

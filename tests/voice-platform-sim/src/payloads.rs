@@ -35,10 +35,7 @@ pub struct FeeNotification {
 
 impl FeeNotification {
     pub fn new(fee_lst: Vec<FeeInfo>) -> Self {
-        Self {
-            event_type: "fee",
-            fee_lst,
-        }
+        Self { event_type: "fee", fee_lst }
     }
 }
 

@@ -42,11 +42,9 @@ pub fn is_success(kind: PushKind, status: StatusCode, body: &[u8]) -> bool {
 fn is_loopback_host(url: &reqwest::Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
+        Some(host) => {
+            host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
         None => false,
     }
 }
@@ -64,11 +62,7 @@ impl Pusher {
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self {
-            client,
-            config,
-            stats,
-        })
+        Ok(Self { client, config, stats })
     }
 
     /// One POST; `true` when Huawei would count it as delivered.
@@ -88,20 +82,10 @@ impl Pusher {
             warn!(kind = kind.name(), %endpoint, "refusing push to a non-loopback host (see --allow-remote-push)");
             return false;
         }
-        let mut request = self
-            .client
-            .post(parsed)
-            .header(CONTENT_TYPE, JSON_UTF8)
-            .body(body.to_vec());
+        let mut request = self.client.post(parsed).header(CONTENT_TYPE, JSON_UTF8).body(body.to_vec());
         if self.config.push_auth == PushAuth::Aksk {
-            let signed = auth::sign(
-                &self.config.app_key,
-                &self.config.app_secret,
-                OffsetDateTime::now_utc(),
-            );
-            request = request
-                .header(AUTHORIZATION, signed.authorization)
-                .header("X-AKSK", signed.x_aksk);
+            let signed = auth::sign(&self.config.app_key, &self.config.app_secret, OffsetDateTime::now_utc());
+            request = request.header(AUTHORIZATION, signed.authorization).header("X-AKSK", signed.x_aksk);
         }
         match request.send().await {
             Ok(response) => {
@@ -138,17 +122,13 @@ impl Pusher {
             }
         }
         self.stats.lock().pushes.kind_mut(kind).abandoned += 1;
-        warn!(
-            kind = kind.name(),
-            "giving up after the last re-push (Huawei would now write a CDR file)"
-        );
+        warn!(kind = kind.name(), "giving up after the last re-push (Huawei would now write a CDR file)");
         false
     }
 
     /// First push plus re-pushes (CDRs; SMS).
     pub async fn deliver_with_repush(&self, kind: PushKind, url: &str, body: &[u8]) -> bool {
-        self.send(kind, url, body, false).await
-            || self.repush_until_delivered(kind, url, body).await
+        self.send(kind, url, body, false).await || self.repush_until_delivered(kind, url, body).await
     }
 }
 
@@ -160,40 +140,19 @@ mod tests {
     fn success_rules() {
         assert!(is_success(PushKind::Status, StatusCode::OK, b""));
         assert!(!is_success(PushKind::Status, StatusCode::NO_CONTENT, b""));
-        assert!(is_success(
-            PushKind::Fee,
-            StatusCode::OK,
-            br#"{"resultcode":"0","resultdesc":"Success"}"#
-        ));
+        assert!(is_success(PushKind::Fee, StatusCode::OK, br#"{"resultcode":"0","resultdesc":"Success"}"#));
         assert!(is_success(PushKind::Fee, StatusCode::OK, b""));
-        assert!(!is_success(
-            PushKind::Fee,
-            StatusCode::OK,
-            br#"{"resultcode":"1"}"#
-        ));
+        assert!(!is_success(PushKind::Fee, StatusCode::OK, br#"{"resultcode":"1"}"#));
         // Status pushes ignore the body's resultcode; only CDRs are judged by it.
-        assert!(is_success(
-            PushKind::Status,
-            StatusCode::OK,
-            br#"{"resultcode":"1"}"#
-        ));
+        assert!(is_success(PushKind::Status, StatusCode::OK, br#"{"resultcode":"1"}"#));
     }
 
     #[test]
     fn loopback_detection() {
-        let loopback = [
-            "http://127.0.0.1:9000/x",
-            "http://localhost/x",
-            "http://[::1]:80/x",
-        ];
+        let loopback = ["http://127.0.0.1:9000/x", "http://localhost/x", "http://[::1]:80/x"];
         for url in loopback {
-            assert!(
-                is_loopback_host(&reqwest::Url::parse(url).unwrap()),
-                "{url}"
-            );
+            assert!(is_loopback_host(&reqwest::Url::parse(url).unwrap()), "{url}");
         }
-        assert!(!is_loopback_host(
-            &reqwest::Url::parse("https://cb.example.com/x").unwrap()
-        ));
+        assert!(!is_loopback_host(&reqwest::Url::parse("https://cb.example.com/x").unwrap()));
     }
 }

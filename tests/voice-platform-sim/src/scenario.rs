@@ -64,10 +64,7 @@ pub enum PlatformAnswer {
 const ANSWERED: CallScript = CallScript {
     rings: true,
     answered: true,
-    disconnect: Disconnect {
-        state_code: 0,
-        state_desc: "The user releases the call.",
-    },
+    disconnect: Disconnect { state_code: 0, state_desc: "The user releases the call." },
     ul_fail_reason: 0,
     sip_status_code: 0,
     call_out_unasw_rsn: 0,
@@ -116,10 +113,7 @@ impl Scenario {
             Scenario::NoAnswer => PlatformAnswer::Place(CallScript {
                 rings: true,
                 answered: false,
-                disconnect: Disconnect {
-                    state_code: 8101,
-                    state_desc: "The callee does not answer.",
-                },
+                disconnect: Disconnect { state_code: 8101, state_desc: "The callee does not answer." },
                 ul_fail_reason: 514,
                 sip_status_code: 480,
                 call_out_unasw_rsn: 19,
@@ -127,10 +121,7 @@ impl Scenario {
             Scenario::Busy => PlatformAnswer::Place(CallScript {
                 rings: false,
                 answered: false,
-                disconnect: Disconnect {
-                    state_code: 8102,
-                    state_desc: "The callee is busy.",
-                },
+                disconnect: Disconnect { state_code: 8102, state_desc: "The callee is busy." },
                 ul_fail_reason: 518,
                 sip_status_code: 486,
                 call_out_unasw_rsn: 17,
@@ -146,9 +137,7 @@ impl Scenario {
                 sip_status_code: 603,
                 call_out_unasw_rsn: 21,
             }),
-            Scenario::Rejected => {
-                PlatformAnswer::Refuse(ApiError::invalid_request("calleeNbr is not allowed"))
-            }
+            Scenario::Rejected => PlatformAnswer::Refuse(ApiError::invalid_request("calleeNbr is not allowed")),
             Scenario::Throttled => PlatformAnswer::Refuse(ApiError::new(
                 throttle_status,
                 "1010010",
@@ -177,16 +166,10 @@ mod tests {
     fn callee_suffix_table() {
         assert_eq!(Scenario::for_callee("+8613800008101"), Scenario::NoAnswer);
         assert_eq!(Scenario::for_callee("+8613800008102"), Scenario::Busy);
-        assert_eq!(
-            Scenario::for_callee("+8613800008004"),
-            Scenario::HangupRinging
-        );
+        assert_eq!(Scenario::for_callee("+8613800008004"), Scenario::HangupRinging);
         assert_eq!(Scenario::for_callee("+8613800000403"), Scenario::Rejected);
         assert_eq!(Scenario::for_callee("+8613800001010"), Scenario::Throttled);
-        assert_eq!(
-            Scenario::for_callee("+8613800000500"),
-            Scenario::Unavailable
-        );
+        assert_eq!(Scenario::for_callee("+8613800000500"), Scenario::Unavailable);
         assert_eq!(Scenario::for_callee("+8613800000408"), Scenario::Timeout);
         assert_eq!(Scenario::for_callee("+8613800000021"), Scenario::Answered);
     }
@@ -195,10 +178,7 @@ mod tests {
     fn names_round_trip() {
         for s in Scenario::ALL {
             assert_eq!(Scenario::parse(s.name()), Some(s));
-            assert_eq!(
-                serde_json::to_value(s).unwrap(),
-                serde_json::Value::from(s.name())
-            );
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::Value::from(s.name()));
         }
     }
 }

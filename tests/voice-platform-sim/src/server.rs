@@ -98,14 +98,8 @@ impl AppState {
             display_nbr: req.display_nbr.clone(),
             callee_nbr: req.callee_nbr.clone(),
             user_data: req.user_data.clone(),
-            status_url: req
-                .status_url
-                .clone()
-                .or_else(|| self.config.default_status_url.clone()),
-            fee_url: req
-                .fee_url
-                .clone()
-                .or_else(|| self.config.default_fee_url.clone()),
+            status_url: req.status_url.clone().or_else(|| self.config.default_status_url.clone()),
+            fee_url: req.fee_url.clone().or_else(|| self.config.default_fee_url.clone()),
             start,
         };
         self.calls.record(CallRecord {
@@ -139,32 +133,18 @@ impl AppState {
         json_response(StatusCode::OK, &answer)
     }
 
-    async fn answer_call_verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<Response, ApiError> {
+    async fn answer_call_verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
         let now = OffsetDateTime::now_utc();
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|value: &axum::http::HeaderValue| value.to_str().ok())
-        };
+        let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
         let expected = Credentials {
             app_key: &self.config.app_key,
             app_secret: &self.config.app_secret,
             max_clock_skew: self.config.max_clock_skew,
         };
-        auth::verify(
-            header(AUTHORIZATION.as_str()),
-            header("x-aksk"),
-            expected,
-            now,
-        )?;
+        auth::verify(header(AUTHORIZATION.as_str()), header("x-aksk"), expected, now)?;
         let req = validate::validate(body, &self.config.tones)?;
         let scenario = self.next_scenario(&req.callee_nbr);
-        let throttle_status =
-            StatusCode::from_u16(self.config.throttle_http_status).unwrap_or(StatusCode::OK);
+        let throttle_status = StatusCode::from_u16(self.config.throttle_http_status).unwrap_or(StatusCode::OK);
         match scenario.platform_answer(throttle_status) {
             PlatformAnswer::Refuse(error) => Err(error),
             PlatformAnswer::Place(script) => {
@@ -180,18 +160,11 @@ impl AppState {
                     .config
                     .timeout_places_call
                     .then(|| self.place_call(&req, scenario, Scenario::hung_call_script(), now));
-                warn!(
-                    hang_ms = self.config.timeout_hang.as_millis() as u64,
-                    "timeout scenario: holding callVerify"
-                );
+                warn!(hang_ms = self.config.timeout_hang.as_millis() as u64, "timeout scenario: holding callVerify");
                 tokio::time::sleep(self.config.timeout_hang).await;
                 match placed {
                     Some(session_id) => Ok(self.success(&session_id, req.return_idle_port)),
-                    None => Err(ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "1010001",
-                        "Internal system error",
-                    )),
+                    None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "1010001", "Internal system error")),
                 }
             }
         }
@@ -224,12 +197,7 @@ async fn invalid_rest_api() -> Response {
 }
 
 async fn invalid_method() -> Response {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "1010006",
-        "Invalid Rest API",
-    )
-    .into_response()
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "1010006", "Invalid Rest API").into_response()
 }
 
 async fn stats(State(st): State<Arc<AppState>>) -> Response {
@@ -245,10 +213,8 @@ async fn health() -> Response {
 }
 
 fn scenario_view(forced: Option<ScenarioOverride>) -> serde_json::Value {
-    let suffixes: serde_json::Map<String, serde_json::Value> = CALLEE_SUFFIXES
-        .iter()
-        .map(|(suffix, s)| (suffix.to_string(), json!(s.name())))
-        .collect();
+    let suffixes: serde_json::Map<String, serde_json::Value> =
+        CALLEE_SUFFIXES.iter().map(|(suffix, s)| (suffix.to_string(), json!(s.name()))).collect();
     json!({
         "scenario": forced.map(|f| f.scenario.name()),
         "remainingCalls": forced.and_then(|f| f.remaining),
@@ -278,9 +244,7 @@ struct ScenarioRequest {
 async fn set_scenario(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: ScenarioRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(error) => {
-            return control_error(StatusCode::BAD_REQUEST, format!("invalid body: {error}"))
-        }
+        Err(error) => return control_error(StatusCode::BAD_REQUEST, format!("invalid body: {error}")),
     };
     let forced = match request.scenario.as_deref() {
         None | Some("auto") => None,
@@ -289,55 +253,36 @@ async fn set_scenario(State(st): State<Arc<AppState>>, body: Bytes) -> Response 
                 let known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
                 return control_error(
                     StatusCode::BAD_REQUEST,
-                    format!(
-                        "unknown scenario {name:?}; expected auto or one of {}",
-                        known.join(", ")
-                    ),
+                    format!("unknown scenario {name:?}; expected auto or one of {}", known.join(", ")),
                 );
             };
             if request.calls == Some(0) {
                 return control_error(StatusCode::BAD_REQUEST, "calls must be at least 1");
             }
-            Some(ScenarioOverride {
-                scenario,
-                remaining: request.calls,
-            })
+            Some(ScenarioOverride { scenario, remaining: request.calls })
         }
     };
     *st.forced() = forced;
-    info!(
-        scenario = forced.map(|f| f.scenario.name()).unwrap_or("auto"),
-        "scenario set"
-    );
+    info!(scenario = forced.map(|f| f.scenario.name()).unwrap_or("auto"), "scenario set");
     json_response(StatusCode::OK, &scenario_view(forced))
 }
 
 async fn push_sms(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: SmsRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(error) => {
-            return control_error(StatusCode::BAD_REQUEST, format!("invalid body: {error}"))
-        }
+        Err(error) => return control_error(StatusCode::BAD_REQUEST, format!("invalid body: {error}")),
     };
-    let (url, notification) =
-        match sms::build(request, &st.config, &st.ids, OffsetDateTime::now_utc()) {
-            Ok(built) => built,
-            Err(message) => return control_error(StatusCode::BAD_REQUEST, message),
-        };
+    let (url, notification) = match sms::build(request, &st.config, &st.ids, OffsetDateTime::now_utc()) {
+        Ok(built) => built,
+        Err(message) => return control_error(StatusCode::BAD_REQUEST, message),
+    };
     let body = serde_json::to_vec(&notification).unwrap_or_default();
     let pusher = st.ctx.pusher.clone();
     let delivered = pusher.send(PushKind::Sms, &url, &body, false).await;
     if !delivered {
-        tokio::spawn(async move {
-            pusher
-                .repush_until_delivered(PushKind::Sms, &url, &body)
-                .await
-        });
+        tokio::spawn(async move { pusher.repush_until_delivered(PushKind::Sms, &url, &body).await });
     }
-    json_response(
-        StatusCode::OK,
-        &json!({ "delivered": delivered, "notification": notification }),
-    )
+    json_response(StatusCode::OK, &json!({ "delivered": delivered, "notification": notification }))
 }
 
 fn router(state: Arc<AppState>) -> Router {
@@ -346,10 +291,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/sim/stats", get(stats))
         .route("/sim/calls", get(calls))
         .route("/sim/health", get(health))
-        .route(
-            "/sim/scenario",
-            get(get_scenario).post(set_scenario).delete(clear_scenario),
-        )
+        .route("/sim/scenario", get(get_scenario).post(set_scenario).delete(clear_scenario))
         .route("/sim/sms", post(push_sms))
         .fallback(invalid_rest_api)
         .with_state(state)
@@ -428,30 +370,19 @@ pub async fn start(config: Config) -> Result<RunningSim, StartError> {
     if !config.listen.ip().is_loopback() {
         return Err(StartError::NotLoopback(config.listen));
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(StartError::Bind)?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(StartError::Bind)?;
     let addr = listener.local_addr().map_err(StartError::Bind)?;
     let config = Arc::new(config);
     let stats = Arc::new(SharedStats::default());
     let pusher = Pusher::new(config.clone(), stats.clone()).map_err(StartError::HttpClient)?;
-    let (cdrs, merger) = cdr_queue::start(
-        pusher.clone(),
-        stats.clone(),
-        config.merge_window,
-        config.max_cdrs_per_push,
-    );
+    let (cdrs, merger) = cdr_queue::start(pusher.clone(), stats.clone(), config.merge_window, config.max_cdrs_per_push);
     let state = Arc::new(AppState {
         config: config.clone(),
         stats,
         calls: CallLog::default(),
         ids: IdGenerator::default(),
         forced: Mutex::new(None),
-        ctx: CallContext {
-            config,
-            pusher,
-            cdrs,
-        },
+        ctx: CallContext { config, pusher, cdrs },
     });
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = router(state.clone());
@@ -463,11 +394,5 @@ pub async fn start(config: Config) -> Result<RunningSim, StartError> {
             warn!(%error, "server stopped with an error");
         }
     });
-    Ok(RunningSim {
-        addr,
-        state,
-        shutdown: Some(shutdown_tx),
-        server,
-        merger,
-    })
+    Ok(RunningSim { addr, state, shutdown: Some(shutdown_tx), server, merger })
 }

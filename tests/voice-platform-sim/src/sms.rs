@@ -47,15 +47,11 @@ pub fn build(
     let notification = SmsNotification {
         app_key: request.app_key.unwrap_or_else(|| config.app_key.clone()),
         sms_event: SmsEvent {
-            sms_identifier: request
-                .sms_identifier
-                .unwrap_or_else(|| ids.sms_identifier(now)),
+            sms_identifier: request.sms_identifier.unwrap_or_else(|| ids.sms_identifier(now)),
             notification_mode: mode,
             calling: request.calling.unwrap_or_else(|| "+8613800000001".into()),
             called: request.called,
-            virtual_number: request
-                .virtual_number
-                .unwrap_or_else(|| "+8613800000000".into()),
+            virtual_number: request.virtual_number.unwrap_or_else(|| "+8613800000000".into()),
             // Huawei's own example has the inner and the trailing space; receivers must cope with it.
             event: request.event.unwrap_or_else(|| "Text SMS ".into()),
             time_stamp: request.time_stamp.unwrap_or_else(|| iso_millis(now)),
@@ -63,14 +59,8 @@ pub fn build(
             sms_content: request.sms_content,
             ext_info: ExtInfo {
                 ext_paras: vec![
-                    ExtPara {
-                        key: "splitNum".into(),
-                        value: request.split_num.unwrap_or_else(|| "0".into()),
-                    },
-                    ExtPara {
-                        key: "direction".into(),
-                        value: request.direction.unwrap_or_else(|| "2".into()),
-                    },
+                    ExtPara { key: "splitNum".into(), value: request.split_num.unwrap_or_else(|| "0".into()) },
+                    ExtPara { key: "direction".into(), value: request.direction.unwrap_or_else(|| "2".into()) },
                 ],
             },
             send_result,

@@ -91,9 +91,7 @@ pub struct SharedStats(Mutex<Stats>);
 impl SharedStats {
     /// A panic elsewhere must not take the stats endpoint down with it, so poisoning is ignored.
     pub fn lock(&self) -> MutexGuard<'_, Stats> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn snapshot(&self) -> Stats {
@@ -103,11 +101,7 @@ impl SharedStats {
     pub fn rejected(&self, resultcode: &str) {
         let mut stats = self.lock();
         stats.call_verify.rejected += 1;
-        *stats
-            .call_verify
-            .rejected_by_resultcode
-            .entry(resultcode.to_string())
-            .or_default() += 1;
+        *stats.call_verify.rejected_by_resultcode.entry(resultcode.to_string()).or_default() += 1;
     }
 
     pub fn push_result(&self, kind: PushKind, is_repush: bool, ok: bool) {

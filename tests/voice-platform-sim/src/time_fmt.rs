@@ -6,10 +6,8 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 const NOTIFICATION: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-const COMPACT: &[BorrowedFormatItem<'static>] =
-    format_description!("[year][month][day][hour][minute][second]");
-const CREATED: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const COMPACT: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day][hour][minute][second]");
+const CREATED: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 const ISO_MILLIS: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
@@ -19,11 +17,7 @@ const BEIJING: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
-fn format_in(
-    t: OffsetDateTime,
-    offset: UtcOffset,
-    items: &[BorrowedFormatItem<'static>],
-) -> String {
+fn format_in(t: OffsetDateTime, offset: UtcOffset, items: &[BorrowedFormatItem<'static>]) -> String {
     // Formatting only fails for years outside 0..=9999, which no wall clock produces.
     t.to_offset(offset).format(items).unwrap_or_default()
 }
@@ -55,9 +49,7 @@ pub fn iso_millis(t: OffsetDateTime) -> String {
 
 /// Parses an X-AKSK `Created`; `None` for anything but the documented shape.
 pub fn parse_created(text: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(text, CREATED)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
+    PrimitiveDateTime::parse(text, CREATED).ok().map(PrimitiveDateTime::assume_utc)
 }
 
 #[cfg(test)]

@@ -31,30 +31,20 @@ fn get<'a>(obj: &'a Obj, name: &str) -> Option<&'a Value> {
     obj.get(name).filter(|v| !v.is_null())
 }
 
-fn string_field<'a>(
-    obj: &'a Obj,
-    name: &str,
-    min: usize,
-    max: usize,
-) -> Result<Option<&'a str>, ApiError> {
+fn string_field<'a>(obj: &'a Obj, name: &str, min: usize, max: usize) -> Result<Option<&'a str>, ApiError> {
     let Some(value) = get(obj, name) else {
         return Ok(None);
     };
-    let text = value
-        .as_str()
-        .ok_or_else(|| ApiError::invalid_request(format!("{name} must be a string")))?;
+    let text = value.as_str().ok_or_else(|| ApiError::invalid_request(format!("{name} must be a string")))?;
     let len = text.chars().count();
     if len < min || len > max {
-        return Err(ApiError::invalid_request(format!(
-            "{name} length must be {min}-{max}"
-        )));
+        return Err(ApiError::invalid_request(format!("{name} length must be {min}-{max}")));
     }
     Ok(Some(text))
 }
 
 fn required<'a>(obj: &'a Obj, name: &str, min: usize, max: usize) -> Result<&'a str, ApiError> {
-    string_field(obj, name, min, max)?
-        .ok_or_else(|| ApiError::invalid_request(format!("{name} is missing")))
+    string_field(obj, name, min, max)?.ok_or_else(|| ApiError::invalid_request(format!("{name} is missing")))
 }
 
 /// Global format (`+{cc}{number}`); the `+` is tolerated missing because Huawei's console lists numbers both ways.
@@ -62,29 +52,16 @@ fn phone_number(obj: &Obj, name: &str) -> Result<String, ApiError> {
     let text = required(obj, name, 4, 31)?;
     let digits = text.strip_prefix('+').unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid_request(format!(
-            "{name} is not a valid number"
-        )));
+        return Err(ApiError::invalid_request(format!("{name} is not a valid number")));
     }
     Ok(text.to_string())
 }
 
-fn tone(
-    obj: &Obj,
-    name: &str,
-    tones: &BTreeSet<String>,
-    is_required: bool,
-) -> Result<Option<String>, ApiError> {
-    let file = if is_required {
-        Some(required(obj, name, 1, 128)?)
-    } else {
-        string_field(obj, name, 1, 128)?
-    };
+fn tone(obj: &Obj, name: &str, tones: &BTreeSet<String>, is_required: bool) -> Result<Option<String>, ApiError> {
+    let file = if is_required { Some(required(obj, name, 1, 128)?) } else { string_field(obj, name, 1, 128)? };
     match file {
         // Same wording as Huawei's FAQ example: `Invalid request.lastMinVoice.wav does not exist`.
-        Some(file) if !tones.contains(file) => {
-            Err(ApiError::invalid_request(format!("{file} does not exist")))
-        }
+        Some(file) if !tones.contains(file) => Err(ApiError::invalid_request(format!("{file} does not exist"))),
         other => Ok(other.map(String::from)),
     }
 }
@@ -92,10 +69,9 @@ fn tone(
 fn integer(obj: &Obj, name: &str) -> Result<Option<i64>, ApiError> {
     match get(obj, name) {
         None => Ok(None),
-        Some(value) => value
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid_request(format!("{name} must be an integer"))),
+        Some(value) => {
+            value.as_i64().map(Some).ok_or_else(|| ApiError::invalid_request(format!("{name} must be an integer")))
+        }
     }
 }
 
@@ -110,8 +86,7 @@ fn callback_url(obj: &Obj, name: &str) -> Result<Option<String>, ApiError> {
     let Some(encoded) = string_field(obj, name, 1, 128)? else {
         return Ok(None);
     };
-    let invalid =
-        || ApiError::invalid_request(format!("{name} is not a Base64-encoded http(s) URL"));
+    let invalid = || ApiError::invalid_request(format!("{name} is not a Base64-encoded http(s) URL"));
     let bytes = STANDARD.decode(encoded).map_err(|_| invalid())?;
     let url = String::from_utf8(bytes).map_err(|_| invalid())?;
     let parsed = reqwest::Url::parse(&url).map_err(|_| invalid())?;
@@ -120,30 +95,24 @@ fn callback_url(obj: &Obj, name: &str) -> Result<Option<String>, ApiError> {
         return Err(invalid());
     }
     if !url.chars().all(url_char_allowed) {
-        return Err(ApiError::invalid_request(format!(
-            "{name} contains characters a callback URL may not have"
-        )));
+        return Err(ApiError::invalid_request(format!("{name} contains characters a callback URL may not have")));
     }
     Ok(Some(url))
 }
 
 pub fn validate(body: &[u8], tones: &BTreeSet<String>) -> Result<CallVerifyRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::invalid_request("request body is not valid JSON"))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ApiError::invalid_request("request body must be a JSON object"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::invalid_request("request body is not valid JSON"))?;
+    let obj = value.as_object().ok_or_else(|| ApiError::invalid_request("request body must be a JSON object"))?;
 
     let display_nbr = phone_number(obj, "displayNbr")?;
     let callee_nbr = phone_number(obj, "calleeNbr")?;
-    let language_type = integer(obj, "languageType")?
-        .ok_or_else(|| ApiError::invalid_request("languageType is missing"))?;
+    let language_type =
+        integer(obj, "languageType")?.ok_or_else(|| ApiError::invalid_request("languageType is missing"))?;
     let pre_tone = tone(obj, "preTone", tones, true)?.unwrap_or_default();
     let verify_code = required(obj, "verifyCode", 2, 8)?;
     if !verify_code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid_request(
-            "verifyCode must contain digits only",
-        ));
+        return Err(ApiError::invalid_request("verifyCode must contain digits only"));
     }
     let pos_tone = tone(obj, "posTone", tones, false)?;
     let times = match integer(obj, "times")? {
@@ -157,18 +126,12 @@ pub fn validate(body: &[u8], tones: &BTreeSet<String>) -> Result<CallVerifyReque
         None => false,
         Some(Value::String(s)) if s == "true" => true,
         Some(Value::String(s)) if s == "false" => false,
-        Some(_) => {
-            return Err(ApiError::invalid_request(
-                "returnIdlePort must be \"true\" or \"false\"",
-            ))
-        }
+        Some(_) => return Err(ApiError::invalid_request("returnIdlePort must be \"true\" or \"false\"")),
     };
     let user_data = string_field(obj, "userData", 1, 256)?;
     if let Some(data) = user_data {
         if !data.chars().all(|c| c.is_ascii() && !c.is_ascii_control()) {
-            return Err(ApiError::invalid_request(
-                "userData must be printable ASCII (Base64-encode other text)",
-            ));
+            return Err(ApiError::invalid_request("userData must be printable ASCII (Base64-encode other text)"));
         }
     }
 
@@ -193,10 +156,7 @@ mod tests {
     use serde_json::json;
 
     fn tones() -> BTreeSet<String> {
-        ["welcome.wav", "bye.wav"]
-            .into_iter()
-            .map(String::from)
-            .collect()
+        ["welcome.wav", "bye.wav"].into_iter().map(String::from).collect()
     }
 
     fn base() -> Value {
@@ -224,14 +184,8 @@ mod tests {
     #[test]
     fn fixture_request_is_valid_and_urls_are_decoded() {
         let req = check(|_| {}).unwrap();
-        assert_eq!(
-            req.status_url.as_deref(),
-            Some("https://cb.example.com/huawei/status")
-        );
-        assert_eq!(
-            req.fee_url.as_deref(),
-            Some("https://cb.example.com/huawei/fee")
-        );
+        assert_eq!(req.status_url.as_deref(), Some("https://cb.example.com/huawei/status"));
+        assert_eq!(req.fee_url.as_deref(), Some("https://cb.example.com/huawei/fee"));
         assert_eq!(req.times, 3);
     }
 

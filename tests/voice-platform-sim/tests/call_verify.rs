@@ -12,11 +12,7 @@ use voice_platform_sim::{password_digest, sign_with, time_fmt, AUTHORIZATION_VAL
 #[test]
 fn digest_test_vector() {
     assert_eq!(
-        password_digest(
-            "testAppSecret",
-            "66C92B11FF8A425FB8D4CCFE0ED9ED1F",
-            "2018-02-12T15:30:20Z"
-        ),
+        password_digest("testAppSecret", "66C92B11FF8A425FB8D4CCFE0ED9ED1F", "2018-02-12T15:30:20Z"),
         "WBB1hvMeB3Jl0Ec6loHZF1S11I0U+uSzEApiinumrZk="
     );
 }
@@ -53,18 +49,10 @@ async fn signed_request_succeeds_with_huawei_session_id() {
 async fn response_content_type_is_huawei_json() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
-        let response = http()
-            .post(sim.call_verify_url())
-            .body("{}")
-            .send()
-            .await
-            .expect("answers");
+        let response = http().post(sim.call_verify_url()).body("{}").send().await.expect("answers");
         assert_eq!(response.status().as_u16(), 400);
         assert_eq!(
-            response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()),
             Some("application/json;charset=UTF-8")
         );
     })
@@ -73,11 +61,7 @@ async fn response_content_type_is_huawei_json() {
 
 fn assert_error(answer: (u16, Value), http: u16, resultcode: &str) -> String {
     let (status, body) = answer;
-    assert_eq!(
-        (status, body["resultcode"].as_str()),
-        (http, Some(resultcode)),
-        "{body}"
-    );
+    assert_eq!((status, body["resultcode"].as_str()), (http, Some(resultcode)), "{body}");
     body["resultdesc"].as_str().unwrap_or_default().to_string()
 }
 
@@ -88,11 +72,20 @@ async fn wrong_digest_is_401_invalid_digest() {
         let receiver = Receiver::start().await;
         let created = time_fmt::created(OffsetDateTime::now_utc());
         let signed = sign_with(APP_KEY, "not-the-secret", "0123456789ABCDEF", &created);
-        let answer = call_verify_raw(&sim, &call_body(CALLEE_ANSWERED, &receiver), Some(&signed.authorization), Some(&signed.x_aksk)).await;
+        let answer = call_verify_raw(
+            &sim,
+            &call_body(CALLEE_ANSWERED, &receiver),
+            Some(&signed.authorization),
+            Some(&signed.x_aksk),
+        )
+        .await;
         assert_eq!(assert_error(answer, 401, "1010010"), "Invalid digest");
         // A digest that is not even Base64 is the same failure.
-        let x_aksk = format!(r#"UsernameToken Username="{APP_KEY}",PasswordDigest="%%%",Nonce="abc",Created="{created}""#);
-        let answer = call_verify_raw(&sim, &call_body(CALLEE_ANSWERED, &receiver), Some(AUTHORIZATION_VALUE), Some(&x_aksk)).await;
+        let x_aksk =
+            format!(r#"UsernameToken Username="{APP_KEY}",PasswordDigest="%%%",Nonce="abc",Created="{created}""#);
+        let answer =
+            call_verify_raw(&sim, &call_body(CALLEE_ANSWERED, &receiver), Some(AUTHORIZATION_VALUE), Some(&x_aksk))
+                .await;
         assert_error(answer, 401, "1010010");
     })
     .await;
@@ -108,39 +101,13 @@ async fn stale_or_future_created_is_time_out_limit() {
         let body = call_body(CALLEE_ANSWERED, &receiver);
         let now = OffsetDateTime::now_utc();
         for offset in [time::Duration::minutes(-2), time::Duration::hours(8)] {
-            let signed = sign_with(
-                APP_KEY,
-                APP_SECRET,
-                "ABC123",
-                &time_fmt::created(now + offset),
-            );
-            let answer = call_verify_raw(
-                &sim,
-                &body,
-                Some(&signed.authorization),
-                Some(&signed.x_aksk),
-            )
-            .await;
-            assert_eq!(
-                assert_error(answer, 401, "1010013"),
-                "Time out limit",
-                "offset {offset}"
-            );
+            let signed = sign_with(APP_KEY, APP_SECRET, "ABC123", &time_fmt::created(now + offset));
+            let answer = call_verify_raw(&sim, &body, Some(&signed.authorization), Some(&signed.x_aksk)).await;
+            assert_eq!(assert_error(answer, 401, "1010013"), "Time out limit", "offset {offset}");
         }
         // Inside the window is fine.
-        let signed = sign_with(
-            APP_KEY,
-            APP_SECRET,
-            "ABC123",
-            &time_fmt::created(now - time::Duration::seconds(30)),
-        );
-        let (status, _) = call_verify_raw(
-            &sim,
-            &body,
-            Some(&signed.authorization),
-            Some(&signed.x_aksk),
-        )
-        .await;
+        let signed = sign_with(APP_KEY, APP_SECRET, "ABC123", &time_fmt::created(now - time::Duration::seconds(30)));
+        let (status, _) = call_verify_raw(&sim, &body, Some(&signed.authorization), Some(&signed.x_aksk)).await;
         assert_eq!(status, 200);
     })
     .await;
@@ -200,36 +167,12 @@ async fn invalid_bodies_are_403_invalid_request_naming_the_parameter() {
         let sim = start_sim(fast_config()).await;
         let receiver = Receiver::start().await;
         let cases: Vec<(&str, Value, &str)> = vec![
-            (
-                "verifyCode",
-                Value::Null,
-                "Invalid request.verifyCode is missing",
-            ),
-            (
-                "verifyCode",
-                json!("1234567890"),
-                "Invalid request.verifyCode length must be 2-8",
-            ),
-            (
-                "verifyCode",
-                json!("12ab"),
-                "Invalid request.verifyCode must contain digits only",
-            ),
-            (
-                "calleeNbr",
-                json!("+86"),
-                "Invalid request.calleeNbr length must be 4-31",
-            ),
-            (
-                "languageType",
-                json!("2"),
-                "Invalid request.languageType must be an integer",
-            ),
-            (
-                "preTone",
-                json!("lastMinVoice.wav"),
-                "Invalid request.lastMinVoice.wav does not exist",
-            ),
+            ("verifyCode", Value::Null, "Invalid request.verifyCode is missing"),
+            ("verifyCode", json!("1234567890"), "Invalid request.verifyCode length must be 2-8"),
+            ("verifyCode", json!("12ab"), "Invalid request.verifyCode must contain digits only"),
+            ("calleeNbr", json!("+86"), "Invalid request.calleeNbr length must be 4-31"),
+            ("languageType", json!("2"), "Invalid request.languageType must be an integer"),
+            ("preTone", json!("lastMinVoice.wav"), "Invalid request.lastMinVoice.wav does not exist"),
             ("times", json!(10), "Invalid request.times must be 0-9"),
             (
                 "statusUrl",
@@ -241,16 +184,8 @@ async fn invalid_bodies_are_403_invalid_request_naming_the_parameter() {
                 json!("aHR0cHM6Ly9jYi5leGFtcGxlLmNvbS9mZWU/dG9rZW49MQ=="),
                 "Invalid request.feeUrl contains characters a callback URL may not have",
             ),
-            (
-                "returnIdlePort",
-                json!(false),
-                "Invalid request.returnIdlePort must be \"true\" or \"false\"",
-            ),
-            (
-                "userData",
-                json!("x".repeat(257)),
-                "Invalid request.userData length must be 1-256",
-            ),
+            ("returnIdlePort", json!(false), "Invalid request.returnIdlePort must be \"true\" or \"false\""),
+            ("userData", json!("x".repeat(257)), "Invalid request.userData length must be 1-256"),
         ];
         for (field, value, expected) in cases {
             let mut body = call_body(CALLEE_ANSWERED, &receiver);
@@ -276,24 +211,11 @@ async fn invalid_bodies_are_403_invalid_request_naming_the_parameter() {
 async fn wrong_method_and_unknown_path_are_invalid_rest_api() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
-        let response = http()
-            .get(sim.call_verify_url())
-            .send()
-            .await
-            .expect("answers");
+        let response = http().get(sim.call_verify_url()).send().await.expect("answers");
         assert_eq!(response.status().as_u16(), 405);
-        assert_eq!(
-            response.json::<Value>().await.expect("json")["resultcode"],
-            "1010006"
-        );
-        let response = http()
-            .post(format!(
-                "{}/rest/httpsessions/callVerify/v2.0",
-                sim.base_url()
-            ))
-            .send()
-            .await
-            .expect("answers");
+        assert_eq!(response.json::<Value>().await.expect("json")["resultcode"], "1010006");
+        let response =
+            http().post(format!("{}/rest/httpsessions/callVerify/v2.0", sim.base_url())).send().await.expect("answers");
         assert_eq!(response.status().as_u16(), 404);
     })
     .await;

@@ -26,41 +26,20 @@ async fn failing_receiver_gets_the_cdr_again_until_it_succeeds() {
         receiver.fail_first_fee(3, FeeFailure::Http500);
         let sim = place_answered_call(&receiver, fast_config()).await;
         let pushes = receiver
-            .wait_until("an acknowledged CDR", |p| {
-                p.iter().any(|p| p.path == "/fee" && p.answered == 200)
-            })
+            .wait_until("an acknowledged CDR", |p| p.iter().any(|p| p.path == "/fee" && p.answered == 200))
             .await;
         let fees: Vec<&Push> = pushes.iter().filter(|p| p.path == "/fee").collect();
-        assert_eq!(
-            fees.iter().map(|p| p.answered).collect::<Vec<_>>(),
-            [500, 500, 500, 200]
-        );
+        assert_eq!(fees.iter().map(|p| p.answered).collect::<Vec<_>>(), [500, 500, 500, 200]);
+        assert!(fees.windows(2).all(|w| w[0].body == w[1].body), "a re-push carries the same CDR");
         assert!(
-            fees.windows(2).all(|w| w[0].body == w[1].body),
-            "a re-push carries the same CDR"
-        );
-        assert!(
-            fees.windows(2)
-                .all(|w| w[1].at - w[0].at >= Duration::from_millis(90)),
+            fees.windows(2).all(|w| w[1].at - w[0].at >= Duration::from_millis(90)),
             "re-pushes wait the configured interval"
         );
-        assert_eq!(
-            receiver
-                .settle(Duration::from_millis(400))
-                .await
-                .iter()
-                .filter(|p| p.path == "/fee")
-                .count(),
-            4
-        );
+        assert_eq!(receiver.settle(Duration::from_millis(400)).await.iter().filter(|p| p.path == "/fee").count(), 4);
         let stats = get_json(&sim, "/sim/stats").await;
         let fee = &stats["pushes"]["fee"];
         assert_eq!(
-            (
-                fee["sent"].as_u64(),
-                fee["acknowledged"].as_u64(),
-                fee["failed"].as_u64()
-            ),
+            (fee["sent"].as_u64(), fee["acknowledged"].as_u64(), fee["failed"].as_u64()),
             (Some(4), Some(1), Some(3))
         );
         assert_eq!(fee["repushes"], 3);
@@ -76,11 +55,7 @@ async fn non_zero_resultcode_in_a_200_counts_as_failure() {
         let receiver = Receiver::start().await;
         receiver.fail_first_fee(1, FeeFailure::ResultCodeNotZero);
         let sim = place_answered_call(&receiver, fast_config()).await;
-        receiver
-            .wait_until("two CDR pushes", |p| {
-                p.iter().filter(|p| p.path == "/fee").count() == 2
-            })
-            .await;
+        receiver.wait_until("two CDR pushes", |p| p.iter().filter(|p| p.path == "/fee").count() == 2).await;
         let stats = get_json(&sim, "/sim/stats").await;
         assert_eq!(stats["pushes"]["fee"]["failed"], 1);
         assert_eq!(stats["pushes"]["fee"]["acknowledged"], 1);
@@ -96,26 +71,11 @@ async fn cdr_is_abandoned_after_six_repushes_and_pending_is_reported() {
         let mut config = fast_config();
         config.repush_interval = Duration::from_millis(150);
         let sim = place_answered_call(&receiver, config).await;
-        receiver
-            .wait_until("the first CDR push", |p| p.iter().any(|p| p.path == "/fee"))
-            .await;
+        receiver.wait_until("the first CDR push", |p| p.iter().any(|p| p.path == "/fee")).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            get_json(&sim, "/sim/stats").await["pendingRepushes"],
-            1,
-            "a re-push is pending"
-        );
-        receiver
-            .wait_until("7 CDR pushes", |p| {
-                p.iter().filter(|p| p.path == "/fee").count() == 7
-            })
-            .await;
-        let fees = receiver
-            .settle(Duration::from_millis(500))
-            .await
-            .into_iter()
-            .filter(|p| p.path == "/fee")
-            .count();
+        assert_eq!(get_json(&sim, "/sim/stats").await["pendingRepushes"], 1, "a re-push is pending");
+        receiver.wait_until("7 CDR pushes", |p| p.iter().filter(|p| p.path == "/fee").count() == 7).await;
+        let fees = receiver.settle(Duration::from_millis(500)).await.into_iter().filter(|p| p.path == "/fee").count();
         assert_eq!(fees, 7, "1 push + 6 re-pushes, then nothing");
         let stats = get_json(&sim, "/sim/stats").await;
         assert_eq!(stats["pushes"]["fee"]["abandoned"], 1);
@@ -131,20 +91,10 @@ async fn status_pushes_are_never_repushed() {
         let receiver = Receiver::start().await;
         receiver.fail_status(true);
         let sim = place_answered_call(&receiver, fast_config()).await;
-        receiver
-            .wait_until("the CDR", |p| p.iter().any(|p| p.path == "/fee"))
-            .await;
+        receiver.wait_until("the CDR", |p| p.iter().any(|p| p.path == "/fee")).await;
         let pushes = receiver.settle(Duration::from_millis(400)).await;
-        let statuses: Vec<&str> = pushes
-            .iter()
-            .filter(|p| p.path == "/status")
-            .map(|p| p.event_type())
-            .collect();
-        assert_eq!(
-            statuses,
-            ["callout", "alerting", "answer", "disconnect"],
-            "each failed status event sent once"
-        );
+        let statuses: Vec<&str> = pushes.iter().filter(|p| p.path == "/status").map(|p| p.event_type()).collect();
+        assert_eq!(statuses, ["callout", "alerting", "answer", "disconnect"], "each failed status event sent once");
         let stats = get_json(&sim, "/sim/stats").await;
         assert_eq!(stats["pushes"]["status"]["failed"], 4);
         assert_eq!(stats["pushes"]["status"]["repushes"], 0);
@@ -160,11 +110,7 @@ async fn duplicates_mode_sends_every_push_n_times() {
         let mut config = fast_config();
         config.duplicates = 2;
         let sim = place_answered_call(&receiver, config).await;
-        receiver
-            .wait_until("two CDR copies", |p| {
-                p.iter().filter(|p| p.path == "/fee").count() == 2
-            })
-            .await;
+        receiver.wait_until("two CDR copies", |p| p.iter().filter(|p| p.path == "/fee").count() == 2).await;
         let pushes = receiver.settle(Duration::from_millis(300)).await;
         let kinds: Vec<String> = pushes.iter().map(|p| p.event_type().to_string()).collect();
         assert_eq!(
@@ -210,11 +156,7 @@ async fn equal_call_end_times_are_merged_at_most_fifty_per_push() {
         let client = http();
         let mut requests = tokio::task::JoinSet::new();
         for n in 0..63 {
-            let callee = if n < 60 {
-                format!("+86138{n:08}")
-            } else {
-                format!("+861390000{n}8102")
-            };
+            let callee = if n < 60 { format!("+86138{n:08}") } else { format!("+861390000{n}8102") };
             let mut body = call_body(&callee, &receiver);
             if let Some(fields) = body.as_object_mut() {
                 fields.remove("statusUrl");
@@ -228,31 +170,18 @@ async fn equal_call_end_times_are_merged_at_most_fifty_per_push() {
 
         receiver
             .wait_until("63 merged CDRs", |p| {
-                p.iter()
-                    .map(|p| p.body["feeLst"].as_array().map_or(0, Vec::len))
-                    .sum::<usize>()
-                    >= 63
+                p.iter().map(|p| p.body["feeLst"].as_array().map_or(0, Vec::len)).sum::<usize>() >= 63
             })
             .await;
         let pushes = receiver.settle(Duration::from_millis(300)).await;
-        assert_eq!(
-            pushes.len(),
-            3,
-            "two callEndTimes → 50 + 10 answered, 3 busy"
-        );
+        assert_eq!(pushes.len(), 3, "two callEndTimes → 50 + 10 answered, 3 busy");
         let mut shapes: Vec<(String, usize)> = pushes
             .iter()
             .map(|p| {
                 let list = p.body["feeLst"].as_array().expect("feeLst");
-                let ends: BTreeSet<&str> = list
-                    .iter()
-                    .filter_map(|f| f["callEndTime"].as_str())
-                    .collect();
+                let ends: BTreeSet<&str> = list.iter().filter_map(|f| f["callEndTime"].as_str()).collect();
                 assert_eq!(ends.len(), 1, "one callEndTime per push");
-                (
-                    ends.into_iter().next().unwrap_or_default().to_string(),
-                    list.len(),
-                )
+                (ends.into_iter().next().unwrap_or_default().to_string(), list.len())
             })
             .collect();
         shapes.sort();

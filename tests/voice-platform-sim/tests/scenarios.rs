@@ -12,25 +12,15 @@ use voice_platform_sim::{sign, time_fmt, PushAuth};
 const QUIET: Duration = Duration::from_millis(300);
 
 /// Places one call to `callee`, waits for its CDR plus a quiet period, returns (answer, pushes).
-async fn run_call(
-    receiver: &Receiver,
-    sim: &voice_platform_sim::RunningSim,
-    callee: &str,
-) -> (Value, Vec<Push>) {
+async fn run_call(receiver: &Receiver, sim: &voice_platform_sim::RunningSim, callee: &str) -> (Value, Vec<Push>) {
     let (status, answer) = call_verify(sim, &call_body(callee, receiver)).await;
     assert_eq!(status, 200, "{answer}");
-    receiver
-        .wait_until("the CDR", |p| p.iter().any(|p| p.path == "/fee"))
-        .await;
+    receiver.wait_until("the CDR", |p| p.iter().any(|p| p.path == "/fee")).await;
     (answer, receiver.settle(QUIET).await)
 }
 
 fn status_events(pushes: &[Push]) -> Vec<String> {
-    pushes
-        .iter()
-        .filter(|p| p.path == "/status")
-        .map(|p| p.event_type().to_string())
-        .collect()
+    pushes.iter().filter(|p| p.path == "/status").map(|p| p.event_type().to_string()).collect()
 }
 
 fn the_cdr(pushes: &[Push]) -> Value {
@@ -51,28 +41,15 @@ fn assert_status_infos(pushes: &[Push], session_id: &str, callee: &str) {
         assert_eq!(info["userData"], "req-7f3a9c");
         assert_notification_time(info["timestamp"].as_str().expect("timestamp"));
         let is_disconnect = push.event_type() == "disconnect";
-        assert_eq!(
-            info.get("stateCode").is_some(),
-            is_disconnect,
-            "stateCode only on disconnect"
-        );
-        assert_eq!(
-            info.get("stateDesc").is_some(),
-            is_disconnect,
-            "stateDesc only on disconnect"
-        );
+        assert_eq!(info.get("stateCode").is_some(), is_disconnect, "stateCode only on disconnect");
+        assert_eq!(info.get("stateDesc").is_some(), is_disconnect, "stateDesc only on disconnect");
         assert_signed_push(push);
     }
 }
 
 fn disconnect_state(pushes: &[Push]) -> i64 {
-    let disconnect = pushes
-        .iter()
-        .find(|p| p.event_type() == "disconnect")
-        .expect("disconnect");
-    disconnect.body["statusInfo"]["stateCode"]
-        .as_i64()
-        .expect("stateCode")
+    let disconnect = pushes.iter().find(|p| p.event_type() == "disconnect").expect("disconnect");
+    disconnect.body["statusInfo"]["stateCode"].as_i64().expect("stateCode")
 }
 
 fn assert_common_cdr(cdr: &Value, session_id: &str, callee: &str) {
@@ -102,29 +79,14 @@ async fn answered_pushes_four_events_then_one_cdr() {
         let receiver = Receiver::start().await;
         let (answer, pushes) = run_call(&receiver, &sim, CALLEE_ANSWERED).await;
         let session_id = answer["sessionId"].as_str().expect("sessionId");
-        assert_eq!(
-            status_events(&pushes),
-            ["callout", "alerting", "answer", "disconnect"]
-        );
-        assert_eq!(
-            pushes.last().map(|p| p.path.as_str()),
-            Some("/fee"),
-            "CDR comes after every status event"
-        );
+        assert_eq!(status_events(&pushes), ["callout", "alerting", "answer", "disconnect"]);
+        assert_eq!(pushes.last().map(|p| p.path.as_str()), Some("/fee"), "CDR comes after every status event");
         assert_status_infos(&pushes, session_id, CALLEE_ANSWERED);
         assert_eq!(disconnect_state(&pushes), 0);
         let cdr = the_cdr(&pushes);
         assert_common_cdr(&cdr, session_id, CALLEE_ANSWERED);
-        assert_notification_time(
-            cdr["callOutAnswerTime"]
-                .as_str()
-                .expect("answered CDR has callOutAnswerTime"),
-        );
-        assert_notification_time(
-            cdr["callOutAlertingTime"]
-                .as_str()
-                .expect("callOutAlertingTime"),
-        );
+        assert_notification_time(cdr["callOutAnswerTime"].as_str().expect("answered CDR has callOutAnswerTime"));
+        assert_notification_time(cdr["callOutAlertingTime"].as_str().expect("callOutAlertingTime"));
         assert_eq!(cdr["ulFailReason"], 0);
         assert_eq!(cdr["sipStatusCode"], 0);
         assert!(cdr.get("failTime").is_none());
@@ -137,19 +99,9 @@ async fn answered_pushes_four_events_then_one_cdr() {
 async fn unanswered_scenarios_disconnect_with_their_state_code() {
     bounded(async {
         let cases: [(&str, &[&str], i64, bool); 3] = [
-            (
-                "+8613800008101",
-                &["callout", "alerting", "disconnect"],
-                8101,
-                true,
-            ),
+            ("+8613800008101", &["callout", "alerting", "disconnect"], 8101, true),
             ("+8613800008102", &["callout", "disconnect"], 8102, false),
-            (
-                "+8613800008004",
-                &["callout", "alerting", "disconnect"],
-                8004,
-                true,
-            ),
+            ("+8613800008004", &["callout", "alerting", "disconnect"], 8004, true),
         ];
         let sim = start_sim(fast_config()).await;
         for (callee, events, state_code, rang) in cases {
@@ -161,21 +113,14 @@ async fn unanswered_scenarios_disconnect_with_their_state_code() {
             assert_eq!(disconnect_state(&pushes), state_code, "{callee}");
             let cdr = the_cdr(&pushes);
             assert_common_cdr(&cdr, session_id, callee);
-            assert!(
-                cdr.get("callOutAnswerTime").is_none(),
-                "{callee}: no answer time"
-            );
+            assert!(cdr.get("callOutAnswerTime").is_none(), "{callee}: no answer time");
             assert_eq!(cdr.get("callOutAlertingTime").is_some(), rang, "{callee}");
             assert_ne!(cdr["ulFailReason"], 0, "{callee}");
             assert_eq!(cdr["failTime"], cdr["callEndTime"], "{callee}");
         }
         let calls = get_json(&sim, "/sim/calls").await;
-        let scenarios: Vec<&str> = calls
-            .as_array()
-            .expect("list")
-            .iter()
-            .filter_map(|c| c["scenario"].as_str())
-            .collect();
+        let scenarios: Vec<&str> =
+            calls.as_array().expect("list").iter().filter_map(|c| c["scenario"].as_str()).collect();
         assert_eq!(scenarios, ["no-answer", "busy", "hangup-ringing"]);
     })
     .await;
@@ -193,30 +138,18 @@ async fn refusing_scenarios_answer_errors_and_push_nothing() {
         ];
         for (callee, http, code) in cases {
             let (status, body) = call_verify(&sim, &call_body(callee, &receiver)).await;
-            assert_eq!(
-                (status, body["resultcode"].as_str()),
-                (http, Some(code)),
-                "{callee}: {body}"
-            );
+            assert_eq!((status, body["resultcode"].as_str()), (http, Some(code)), "{callee}: {body}");
             assert!(body.get("sessionId").is_none());
         }
         assert_eq!(
-            call_verify(&sim, &call_body("+8613800001010", &receiver))
-                .await
-                .1["resultdesc"],
+            call_verify(&sim, &call_body("+8613800001010", &receiver)).await.1["resultdesc"],
             "The flow control upper limit is reached on the platform"
         );
-        assert!(
-            receiver.settle(QUIET).await.is_empty(),
-            "refused calls push nothing"
-        );
+        assert!(receiver.settle(QUIET).await.is_empty(), "refused calls push nothing");
         let stats = get_json(&sim, "/sim/stats").await;
         assert_eq!(stats["callVerify"]["received"], 4);
         assert_eq!(stats["callVerify"]["accepted"], 0);
-        assert_eq!(
-            stats["callVerify"]["rejectedByResultcode"],
-            json!({"1010001":1,"1010002":1,"1010010":2})
-        );
+        assert_eq!(stats["callVerify"]["rejectedByResultcode"], json!({"1010001":1,"1010002":1,"1010010":2}));
     })
     .await;
 }
@@ -229,10 +162,7 @@ async fn throttle_http_status_is_configurable() {
         let sim = start_sim(config).await;
         let receiver = Receiver::start().await;
         let (status, body) = call_verify(&sim, &call_body("+8613800001010", &receiver)).await;
-        assert_eq!(
-            (status, body["resultcode"].as_str()),
-            (429, Some("1010010"))
-        );
+        assert_eq!((status, body["resultcode"].as_str()), (429, Some("1010010")));
     })
     .await;
 }
@@ -243,11 +173,7 @@ async fn timeout_hangs_past_the_client_but_still_places_the_call() {
         let sim = start_sim(fast_config()).await;
         let receiver = Receiver::start().await;
         let signed = sign(APP_KEY, APP_SECRET, OffsetDateTime::now_utc());
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_millis(500))
-            .build()
-            .expect("client");
+        let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_millis(500)).build().expect("client");
         let result = client
             .post(sim.call_verify_url())
             .header("Authorization", signed.authorization)
@@ -255,17 +181,9 @@ async fn timeout_hangs_past_the_client_but_still_places_the_call() {
             .body(call_body("+8613800000408", &receiver).to_string())
             .send()
             .await;
-        assert!(
-            result.as_ref().is_err_and(|e| e.is_timeout()),
-            "client must time out: {result:?}"
-        );
-        let pushes = receiver
-            .wait_until("the CDR", |p| p.iter().any(|p| p.path == "/fee"))
-            .await;
-        assert_eq!(
-            status_events(&pushes),
-            ["callout", "alerting", "answer", "disconnect"]
-        );
+        assert!(result.as_ref().is_err_and(|e| e.is_timeout()), "client must time out: {result:?}");
+        let pushes = receiver.wait_until("the CDR", |p| p.iter().any(|p| p.path == "/fee")).await;
+        assert_eq!(status_events(&pushes), ["callout", "alerting", "answer", "disconnect"]);
         let stats = get_json(&sim, "/sim/stats").await;
         assert_eq!(stats["callVerify"]["received"], 1);
         assert_eq!(stats["callVerify"]["hung"], 1);
@@ -286,10 +204,7 @@ async fn timeout_without_placing_pushes_nothing() {
         let receiver = Receiver::start().await;
         let (status, body) = call_verify(&sim, &call_body("+8613800000408", &receiver)).await;
         // A client patient enough to outlast the hang gets a platform error, not a sessionId.
-        assert_eq!(
-            (status, body["resultcode"].as_str()),
-            (500, Some("1010001"))
-        );
+        assert_eq!((status, body["resultcode"].as_str()), (500, Some("1010001")));
         assert!(receiver.settle(QUIET).await.is_empty());
         assert_eq!(get_json(&sim, "/sim/stats").await["callVerify"]["hung"], 1);
     })
@@ -301,54 +216,27 @@ async fn control_endpoint_forces_the_next_calls() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
         let receiver = Receiver::start().await;
-        let (status, view) =
-            post_json(&sim, "/sim/scenario", &json!({"scenario":"busy","calls":1})).await;
-        assert_eq!(
-            (
-                status,
-                view["scenario"].as_str(),
-                view["remainingCalls"].as_u64()
-            ),
-            (200, Some("busy"), Some(1))
-        );
+        let (status, view) = post_json(&sim, "/sim/scenario", &json!({"scenario":"busy","calls":1})).await;
+        assert_eq!((status, view["scenario"].as_str(), view["remainingCalls"].as_u64()), (200, Some("busy"), Some(1)));
         let (_, pushes) = run_call(&receiver, &sim, CALLEE_ANSWERED).await;
-        assert_eq!(
-            status_events(&pushes),
-            ["callout", "disconnect"],
-            "forced busy"
-        );
+        assert_eq!(status_events(&pushes), ["callout", "disconnect"], "forced busy");
 
         let receiver = Receiver::start().await;
         let (_, pushes) = run_call(&receiver, &sim, CALLEE_ANSWERED).await;
-        assert_eq!(
-            status_events(&pushes).len(),
-            4,
-            "one-shot override is used up"
-        );
+        assert_eq!(status_events(&pushes).len(), 4, "one-shot override is used up");
 
         // Sticky until cleared; it also wins over a callee suffix.
         post_json(&sim, "/sim/scenario", &json!({"scenario":"rejected"})).await;
         for callee in [CALLEE_ANSWERED, "+8613800008101"] {
-            assert_eq!(
-                call_verify(&sim, &call_body(callee, &receiver)).await.0,
-                403
-            );
+            assert_eq!(call_verify(&sim, &call_body(callee, &receiver)).await.0, 403);
         }
         let (status, view) = post_json(&sim, "/sim/scenario", &json!({"scenario":"auto"})).await;
         assert_eq!((status, view["scenario"].clone()), (200, Value::Null));
-        assert_eq!(
-            call_verify(&sim, &call_body(CALLEE_ANSWERED, &receiver))
-                .await
-                .0,
-            200
-        );
+        assert_eq!(call_verify(&sim, &call_body(CALLEE_ANSWERED, &receiver)).await.0, 200);
 
         let (status, body) = post_json(&sim, "/sim/scenario", &json!({"scenario":"nope"})).await;
         assert_eq!(status, 400, "{body}");
-        assert_eq!(
-            get_json(&sim, "/sim/scenario").await["calleeSuffixes"]["8102"],
-            "busy"
-        );
+        assert_eq!(get_json(&sim, "/sim/scenario").await["calleeSuffixes"]["8102"], "busy");
     })
     .await;
 }
@@ -362,29 +250,17 @@ async fn fixed_call_time_gives_deterministic_timestamps() {
         let sim = start_sim(config).await;
         let receiver = Receiver::start().await;
         let (answer, pushes) = run_call(&receiver, &sim, CALLEE_ANSWERED).await;
-        assert!(answer["sessionId"]
-            .as_str()
-            .is_some_and(|s| s.contains("_20190124030424@")));
-        let stamps: Vec<&str> = pushes
-            .iter()
-            .filter_map(|p| p.body["statusInfo"]["timestamp"].as_str())
-            .collect();
+        assert!(answer["sessionId"].as_str().is_some_and(|s| s.contains("_20190124030424@")));
+        let stamps: Vec<&str> = pushes.iter().filter_map(|p| p.body["statusInfo"]["timestamp"].as_str()).collect();
         // Simulated clock: start + 0.4 s per event.
         assert_eq!(
             stamps,
-            [
-                "2019-01-24 03:04:24",
-                "2019-01-24 03:04:24",
-                "2019-01-24 03:04:25",
-                "2019-01-24 03:04:25"
-            ]
+            ["2019-01-24 03:04:24", "2019-01-24 03:04:24", "2019-01-24 03:04:25", "2019-01-24 03:04:25"]
         );
         let cdr = the_cdr(&pushes);
         assert_eq!(cdr["callOutStartTime"], "2019-01-24 03:04:24");
         assert_eq!(cdr["callEndTime"], "2019-01-24 03:04:25");
-        assert!(cdr["icid"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("CAE-20190124110424-")));
+        assert!(cdr["icid"].as_str().is_some_and(|s| s.starts_with("CAE-20190124110424-")));
     })
     .await;
 }
@@ -404,16 +280,9 @@ async fn unsigned_pushes_and_console_urls() {
             fields.remove("feeUrl");
         }
         assert_eq!(call_verify(&sim, &body).await.0, 200);
-        let pushes = receiver
-            .wait_until("the CDR", |p| p.iter().any(|p| p.path.starts_with("/fee")))
-            .await;
+        let pushes = receiver.wait_until("the CDR", |p| p.iter().any(|p| p.path.starts_with("/fee"))).await;
         assert!(pushes.iter().all(|p| p.path.ends_with("/console-token")));
-        assert!(
-            pushes
-                .iter()
-                .all(|p| p.headers.get("authorization").is_none()
-                    && p.headers.get("x-aksk").is_none())
-        );
+        assert!(pushes.iter().all(|p| p.headers.get("authorization").is_none() && p.headers.get("x-aksk").is_none()));
     })
     .await;
 }

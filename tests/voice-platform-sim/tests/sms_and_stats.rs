@@ -25,12 +25,8 @@ async fn sms_notify_push_has_the_documented_shape() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
         let receiver = Receiver::start().await;
-        let (status, answer) = post_json(
-            &sim,
-            "/sim/sms",
-            &json!({"url": receiver.url("/sms/tok"), "smsIdentifier": "sms-1"}),
-        )
-        .await;
+        let (status, answer) =
+            post_json(&sim, "/sim/sms", &json!({"url": receiver.url("/sms/tok"), "smsIdentifier": "sms-1"})).await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["delivered"], true);
         let pushes = receiver.wait_until("the SMS push", |p| !p.is_empty()).await;
@@ -46,24 +42,14 @@ async fn sms_notify_push_has_the_documented_shape() {
         assert_eq!(event["calling"], "+8613800000001");
         assert_eq!(event["virtualNumber"], "+8613800000000");
         assert_eq!(event["event"], "Text SMS ");
-        assert!(
-            is_iso_millis(event["timeStamp"].as_str().expect("timeStamp")),
-            "{}",
-            event["timeStamp"]
-        );
+        assert!(is_iso_millis(event["timeStamp"].as_str().expect("timeStamp")), "{}", event["timeStamp"]);
         assert_eq!(
             event["extInfo"],
             json!({"extParas":[{"key":"splitNum","value":"0"},{"key":"direction","value":"2"}]})
         );
         assert_eq!(event["sendResult"], 2);
-        assert!(
-            body.get("sessionId").is_none() && event.get("sessionId").is_none(),
-            "SMS has no sessionId"
-        );
-        assert_eq!(
-            answer["notification"], *body,
-            "the answer shows what was pushed"
-        );
+        assert!(body.get("sessionId").is_none() && event.get("sessionId").is_none(), "SMS has no sessionId");
+        assert_eq!(answer["notification"], *body, "the answer shows what was pushed");
     })
     .await;
 }
@@ -97,9 +83,7 @@ async fn sms_push_to_a_failing_receiver_is_repushed() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
         // Nothing listens on a freshly closed port: connection refused.
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/sms", closed.local_addr().expect("addr"));
         drop(closed);
         let (status, answer) = post_json(&sim, "/sim/sms", &json!({"url": url})).await;
@@ -111,10 +95,7 @@ async fn sms_push_to_a_failing_receiver_is_repushed() {
                 assert_eq!(stats["pushes"]["sms"]["sent"], 7);
                 break;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "SMS never abandoned: {stats}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "SMS never abandoned: {stats}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
@@ -125,17 +106,9 @@ async fn sms_push_to_a_failing_receiver_is_repushed() {
 async fn non_loopback_push_targets_are_refused_by_default() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
-        let (_, answer) = post_json(
-            &sim,
-            "/sim/sms",
-            &json!({"url": "https://cb.example.com/sms"}),
-        )
-        .await;
+        let (_, answer) = post_json(&sim, "/sim/sms", &json!({"url": "https://cb.example.com/sms"})).await;
         assert_eq!(answer["delivered"], false);
-        assert_eq!(
-            get_json(&sim, "/sim/stats").await["pushes"]["sms"]["failed"],
-            1
-        );
+        assert_eq!(get_json(&sim, "/sim/stats").await["pushes"]["sms"]["failed"], 1);
     })
     .await;
 }
@@ -145,35 +118,16 @@ async fn stats_and_calls_report_what_happened() {
     bounded(async {
         let sim = start_sim(fast_config()).await;
         let receiver = Receiver::start().await;
-        assert_eq!(
-            call_verify(&sim, &call_body(CALLEE_ANSWERED, &receiver))
-                .await
-                .0,
-            200
-        );
-        assert_eq!(
-            call_verify(&sim, &call_body("+8613800008102", &receiver))
-                .await
-                .0,
-            200
-        );
-        assert_eq!(
-            call_verify(&sim, &call_body("+8613800001010", &receiver))
-                .await
-                .1["resultcode"],
-            "1010010"
-        );
-        let unsigned =
-            call_verify_raw(&sim, &call_body(CALLEE_ANSWERED, &receiver), None, None).await;
+        assert_eq!(call_verify(&sim, &call_body(CALLEE_ANSWERED, &receiver)).await.0, 200);
+        assert_eq!(call_verify(&sim, &call_body("+8613800008102", &receiver)).await.0, 200);
+        assert_eq!(call_verify(&sim, &call_body("+8613800001010", &receiver)).await.1["resultcode"], "1010010");
+        let unsigned = call_verify_raw(&sim, &call_body(CALLEE_ANSWERED, &receiver), None, None).await;
         assert_eq!(unsigned.1["resultcode"], "1023006");
         post_json(&sim, "/sim/sms", &json!({"url": receiver.url("/sms")})).await;
 
         receiver
             .wait_until("both CDRs", |p| {
-                p.iter()
-                    .map(|p| p.body["feeLst"].as_array().map_or(0, Vec::len))
-                    .sum::<usize>()
-                    == 2
+                p.iter().map(|p| p.body["feeLst"].as_array().map_or(0, Vec::len)).sum::<usize>() == 2
             })
             .await;
         receiver.settle(Duration::from_millis(200)).await;
@@ -185,11 +139,7 @@ async fn stats_and_calls_report_what_happened() {
         );
         let status = &stats["pushes"]["status"];
         assert_eq!(
-            (
-                status["sent"].as_u64(),
-                status["acknowledged"].as_u64(),
-                status["failed"].as_u64()
-            ),
+            (status["sent"].as_u64(), status["acknowledged"].as_u64(), status["failed"].as_u64()),
             (Some(6), Some(6), Some(0))
         );
         assert_eq!(stats["pushes"]["sms"]["acknowledged"], 1);
@@ -205,15 +155,8 @@ async fn stats_and_calls_report_what_happened() {
         assert_eq!(calls[1]["callee"], "+86138****8102");
         assert_eq!(calls[1]["scenario"], "busy");
         assert!(calls.iter().all(|c| c["sessionId"].as_str().is_some()));
-        assert!(
-            !calls[0].to_string().contains("+8613800000021"),
-            "no full number anywhere"
-        );
-        assert_eq!(
-            sim.stats().call_verify.received,
-            4,
-            "in-process accessor agrees"
-        );
+        assert!(!calls[0].to_string().contains("+8613800000021"), "no full number anywhere");
+        assert_eq!(sim.stats().call_verify.received, 4, "in-process accessor agrees");
     })
     .await;
 }

@@ -44,16 +44,21 @@ async fn main() -> ExitCode {
     }
 }
 
-/// One line per record: the key and typed fields, with the raw payload shortened.
+/// One line per record: the key and typed fields, with the raw payload shortened. Stops quietly when the
+/// reader goes away (`| head`, `| grep -q`).
 fn print_records(mut records: Vec<Value>) {
+    use std::io::Write;
     records.sort_by(|a, b| (a["pk"].as_str(), a["sk"].as_str()).cmp(&(b["pk"].as_str(), b["sk"].as_str())));
     let count = records.len();
+    let mut out = std::io::stdout().lock();
     for mut record in records {
         if let Some(raw) = record.get_mut("raw") {
             let text = raw.as_str().unwrap_or_default();
             *raw = format!("{}… ({} bytes)", text.chars().take(60).collect::<String>(), text.len()).into();
         }
-        println!("{record}");
+        if writeln!(out, "{record}").is_err() {
+            return;
+        }
     }
-    println!("-- {count} record(s)");
+    let _ = writeln!(out, "-- {count} record(s)");
 }

@@ -31,9 +31,7 @@ const TEST_BUDGET: Duration = Duration::from_secs(40);
 const WAIT_BUDGET: Duration = Duration::from_secs(15);
 
 pub async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(TEST_BUDGET, test)
-        .await
-        .expect("test exceeded its time budget")
+    tokio::time::timeout(TEST_BUDGET, test).await.expect("test exceeded its time budget")
 }
 
 /// Fast timings so a whole call (4 events + CDR) takes ~150 ms.
@@ -57,11 +55,7 @@ pub async fn start_sim(config: Config) -> RunningSim {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client builds")
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().expect("client builds")
 }
 
 /// A push the receiver got.
@@ -108,29 +102,17 @@ impl Drop for Receiver {
     }
 }
 
-async fn record(
-    State(state): State<Arc<ReceiverState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn record(State(state): State<Arc<ReceiverState>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_string();
     let (status, answer) = if path.starts_with("/fee") {
-        let fail = state
-            .fail_fee
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+        let fail = state.fail_fee.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         let how = *state.fee_failure.lock().unwrap();
         match (fail, how) {
             (true, FeeFailure::Http500) => (StatusCode::INTERNAL_SERVER_ERROR, json!({})),
-            (true, FeeFailure::ResultCodeNotZero) => (
-                StatusCode::OK,
-                json!({"resultcode":"1","resultdesc":"store failed"}),
-            ),
-            (false, _) => (
-                StatusCode::OK,
-                json!({"resultcode":"0","resultdesc":"Success"}),
-            ),
+            (true, FeeFailure::ResultCodeNotZero) => {
+                (StatusCode::OK, json!({"resultcode":"1","resultdesc":"store failed"}))
+            }
+            (false, _) => (StatusCode::OK, json!({"resultcode":"0","resultdesc":"Success"})),
         }
     } else if path.starts_with("/status") && state.fail_status.load(Ordering::SeqCst) {
         (StatusCode::SERVICE_UNAVAILABLE, json!({}))
@@ -138,13 +120,7 @@ async fn record(
         (StatusCode::OK, json!({}))
     };
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    state.pushes.lock().unwrap().push(Push {
-        path,
-        headers,
-        body,
-        at: Instant::now(),
-        answered: status.as_u16(),
-    });
+    state.pushes.lock().unwrap().push(Push { path, headers, body, at: Instant::now(), answered: status.as_u16() });
     (status, axum::Json(answer)).into_response()
 }
 
@@ -156,9 +132,7 @@ impl Receiver {
             fee_failure: Mutex::new(FeeFailure::Http500),
             fail_status: AtomicBool::new(false),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("receiver binds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
         let addr = listener.local_addr().expect("receiver addr");
         let app = Router::new().fallback(record).with_state(state.clone());
         let task = tokio::spawn(async move {
@@ -190,10 +164,7 @@ impl Receiver {
     }
 
     pub fn pushes_to(&self, prefix: &str) -> Vec<Push> {
-        self.pushes()
-            .into_iter()
-            .filter(|p| p.path.starts_with(prefix))
-            .collect()
+        self.pushes().into_iter().filter(|p| p.path.starts_with(prefix)).collect()
     }
 
     /// Polls until `done` holds; panics (naming `what`) after the wait budget.
@@ -256,10 +227,7 @@ pub async fn call_verify_raw(
     }
     let response = request.send().await.expect("callVerify answers");
     let status = response.status().as_u16();
-    let json = response
-        .json::<Value>()
-        .await
-        .expect("callVerify answers JSON");
+    let json = response.json::<Value>().await.expect("callVerify answers JSON");
     (status, json)
 }
 
@@ -269,11 +237,7 @@ pub async fn call_verify(sim: &RunningSim, body: &Value) -> (u16, Value) {
 }
 
 /// A correctly signed callVerify on a given client (building a client costs ~20 ms in debug builds).
-pub async fn call_verify_using(
-    client: &reqwest::Client,
-    sim: &RunningSim,
-    body: &Value,
-) -> (u16, Value) {
+pub async fn call_verify_using(client: &reqwest::Client, sim: &RunningSim, body: &Value) -> (u16, Value) {
     let signed = sign(APP_KEY, APP_SECRET, OffsetDateTime::now_utc());
     let response = client
         .post(sim.call_verify_url())
@@ -285,31 +249,16 @@ pub async fn call_verify_using(
         .await
         .expect("callVerify answers");
     let status = response.status().as_u16();
-    (
-        status,
-        response
-            .json::<Value>()
-            .await
-            .expect("callVerify answers JSON"),
-    )
+    (status, response.json::<Value>().await.expect("callVerify answers JSON"))
 }
 
 pub async fn get_json(sim: &RunningSim, path: &str) -> Value {
-    let response = http()
-        .get(format!("{}{path}", sim.base_url()))
-        .send()
-        .await
-        .expect("sim answers");
+    let response = http().get(format!("{}{path}", sim.base_url())).send().await.expect("sim answers");
     response.json().await.expect("JSON")
 }
 
 pub async fn post_json(sim: &RunningSim, path: &str, body: &Value) -> (u16, Value) {
-    let response = http()
-        .post(format!("{}{path}", sim.base_url()))
-        .json(body)
-        .send()
-        .await
-        .expect("sim answers");
+    let response = http().post(format!("{}{path}", sim.base_url())).json(body).send().await.expect("sim answers");
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON"))
 }
@@ -321,15 +270,9 @@ pub fn assert_huawei_session_id(session_id: &str) {
     let parts: Vec<&str> = left.split('_').collect();
     assert_eq!(parts.len(), 4, "{session_id}");
     assert_eq!(parts[0], "1201");
-    assert!(
-        !parts[1].is_empty() && parts[1].bytes().all(|b| b.is_ascii_digit()),
-        "{session_id}"
-    );
+    assert!(!parts[1].is_empty() && parts[1].bytes().all(|b| b.is_ascii_digit()), "{session_id}");
     assert_eq!(parts[2], "4294967295");
-    assert!(
-        parts[3].len() == 14 && parts[3].bytes().all(|b| b.is_ascii_digit()),
-        "{session_id}"
-    );
+    assert!(parts[3].len() == 14 && parts[3].bytes().all(|b| b.is_ascii_digit()), "{session_id}");
 }
 
 /// `yyyy-MM-dd HH:mm:ss`
@@ -346,23 +289,11 @@ pub fn assert_notification_time(text: &str) {
 
 /// Checks a push's X-AKSK the way a receiver in `enforce` mode would.
 pub fn assert_signed_push(push: &Push) {
-    let header = |name: &str| {
-        push.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
+    let header = |name: &str| push.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert_eq!(header("content-type"), "application/json;charset=UTF-8");
-    assert_eq!(
-        header("authorization"),
-        voice_platform_sim::AUTHORIZATION_VALUE
-    );
+    assert_eq!(header("authorization"), voice_platform_sim::AUTHORIZATION_VALUE);
     let x_aksk = header("x-aksk");
     let token = voice_platform_sim::auth::parse_x_aksk(Some(&x_aksk)).expect("X-AKSK parses");
     assert_eq!(token.username, APP_KEY);
-    assert_eq!(
-        token.password_digest,
-        voice_platform_sim::password_digest(APP_SECRET, token.nonce, token.created)
-    );
+    assert_eq!(token.password_digest, voice_platform_sim::password_digest(APP_SECRET, token.nonce, token.created));
 }

@@ -1,0 +1,57 @@
+//! The trigger's failures, mapped once to the Lambda `errorType`s of the invoke contract (design.md).
+
+/// Every failure of an invoke. The variant name is the `errorType` the caller sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TriggerError {
+    /// The event is invalid, or reuses an idempotencyKey with a different payload. Nothing was sent or stored.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// This number was called too recently. Nothing was sent.
+    #[error("too many calls to this number; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The same idempotencyKey is being processed by another invocation right now.
+    #[error("{0}")]
+    IdempotencyConflict(String),
+    /// Huawei refused the request (bad parameter, display number, account state…). No call was placed.
+    #[error("Huawei refused the call: {0}")]
+    ProviderRejected(String),
+    /// Huawei's flow control or call quota. No call was placed; retry later.
+    #[error("Huawei is throttling: {0}")]
+    ProviderThrottled(String),
+    /// Huawei (or our storage, before anything was sent) could not be reached or failed. No call was placed.
+    #[error("{0}")]
+    ProviderUnavailable(String),
+    /// The request may have reached Huawei but no answer came back: the call may or may not ring. Never
+    /// retried automatically (a second callVerify could ring the user twice); the status/CDR pushes settle it.
+    #[error("{0}")]
+    ProviderOutcomeUnknown(String),
+    /// Our configuration is wrong (missing setting, callback URL too long, credentials refused by Huawei).
+    #[error("{0}")]
+    ConfigurationError(String),
+}
+
+impl TriggerError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "InvalidRequest",
+            Self::RateLimited { .. } => "RateLimited",
+            Self::IdempotencyConflict(_) => "IdempotencyConflict",
+            Self::ProviderRejected(_) => "ProviderRejected",
+            Self::ProviderThrottled(_) => "ProviderThrottled",
+            Self::ProviderUnavailable(_) => "ProviderUnavailable",
+            Self::ProviderOutcomeUnknown(_) => "ProviderOutcomeUnknown",
+            Self::ConfigurationError(_) => "ConfigurationError",
+        }
+    }
+
+    /// Whether Huawei certainly placed no call (so the idempotency key may be used again).
+    pub fn nothing_placed(&self) -> bool {
+        !matches!(self, Self::ProviderOutcomeUnknown(_))
+    }
+}
+
+impl From<TriggerError> for lambda_runtime::Diagnostic {
+    fn from(error: TriggerError) -> Self {
+        Self { error_type: error.error_type().to_owned(), error_message: error.to_string() }
+    }
+}

@@ -1,0 +1,120 @@
+//! Caller idempotency, the protocol AWS Lambda Powertools proved: claim the key with an in-progress record whose
+//! expiry is the invocation's deadline, do the work, then complete the record with the answer. One conditional
+//! put claims it, and a failed claim returns the existing record for free (no separate read).
+
+use sha2::{Digest, Sha256};
+
+use super::CallRequest;
+
+/// What the caller's earlier attempt with the same key left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// No live record: this invocation owns the key.
+    Claimed,
+    /// Completed earlier with this outcome.
+    Completed(Completion),
+    /// Another invocation holds the key right now.
+    InProgress,
+    /// The key was used for a different request.
+    DifferentPayload,
+}
+
+/// The stored result of a completed key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Requested {
+        session_id: String,
+    },
+    /// The request may have reached Huawei; a replay must not call again.
+    OutcomeUnknown,
+}
+
+/// An idempotency record as stored (`pk = request#<key>`), when a claim found one.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExistingRequest {
+    pub status: String,
+    pub payload_hash: String,
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+pub const IN_PROGRESS: &str = "inProgress";
+pub const COMPLETED: &str = "completed";
+pub const OUTCOME_REQUESTED: &str = "requested";
+pub const OUTCOME_UNKNOWN: &str = "unknown";
+
+impl Claim {
+    /// What a live record (one the claim could not take over) means for this request.
+    pub fn from_existing(existing: &ExistingRequest, payload_hash: &str) -> Self {
+        if existing.payload_hash != payload_hash {
+            return Self::DifferentPayload;
+        }
+        match (existing.status.as_str(), existing.outcome.as_deref(), &existing.session_id) {
+            (COMPLETED, Some(OUTCOME_REQUESTED), Some(session_id)) => {
+                Self::Completed(Completion::Requested { session_id: session_id.clone() })
+            }
+            (COMPLETED, _, _) => Self::Completed(Completion::OutcomeUnknown),
+            _ => Self::InProgress,
+        }
+    }
+}
+
+/// Fingerprint of what is being asked (everything but the key itself), to refuse a reused key.
+pub fn payload_hash(request: &CallRequest) -> String {
+    let canonical = serde_json::to_string(request).unwrap_or_default();
+    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verification::request::Defaults;
+    use serde_json::json;
+
+    #[test]
+    fn existing_records_are_interpreted() {
+        let existing = |status: &str, outcome: Option<&str>| ExistingRequest {
+            status: status.into(),
+            payload_hash: "h".into(),
+            outcome: outcome.map(Into::into),
+            session_id: Some("sid".into()),
+        };
+        let requested = Completion::Requested { session_id: "sid".into() };
+        assert_eq!(
+            Claim::from_existing(&existing(COMPLETED, Some(OUTCOME_REQUESTED)), "h"),
+            Claim::Completed(requested)
+        );
+        assert_eq!(
+            Claim::from_existing(&existing(COMPLETED, Some(OUTCOME_UNKNOWN)), "h"),
+            Claim::Completed(Completion::OutcomeUnknown)
+        );
+        assert_eq!(Claim::from_existing(&existing(IN_PROGRESS, None), "h"), Claim::InProgress);
+        assert_eq!(
+            Claim::from_existing(&existing(COMPLETED, Some(OUTCOME_REQUESTED)), "other"),
+            Claim::DifferentPayload
+        );
+        assert_eq!(Claim::from_existing(&existing(IN_PROGRESS, None), "other"), Claim::DifferentPayload);
+    }
+
+    #[test]
+    fn hash_covers_the_payload_but_not_the_key() {
+        let defaults = Defaults {
+            display_nbr: Some("+8675528000088".into()),
+            pre_tone: Some("w.wav".into()),
+            language_type: 2,
+            allow_endless_playback: false,
+        };
+        let request = |code: &str, key: &str| {
+            CallRequest::from_event(
+                json!({"calleeNbr": "+8613800000001", "verifyCode": code, "idempotencyKey": key}),
+                &defaults,
+            )
+            .unwrap()
+        };
+        assert_eq!(payload_hash(&request("1234", "a")), payload_hash(&request("1234", "b")));
+        assert_ne!(payload_hash(&request("1234", "a")), payload_hash(&request("9999", "a")));
+    }
+}

@@ -1,0 +1,224 @@
+//! The invoke event and its validation. Everything is checked before anything is sent or stored.
+
+use serde::{Deserialize, Serialize};
+
+use super::TriggerError;
+
+/// The event app backends send (design.md). Only `calleeNbr` and `verifyCode` are required; unknown fields are
+/// refused so that a typo (`verfyCode`) is not silently ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TriggerEvent {
+    pub callee_nbr: String,
+    pub verify_code: String,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    #[serde(default)]
+    pub display_nbr: Option<String>,
+    #[serde(default)]
+    pub language_type: Option<i64>,
+    #[serde(default)]
+    pub pre_tone: Option<String>,
+    #[serde(default)]
+    pub pos_tone: Option<String>,
+    #[serde(default)]
+    pub times: Option<i64>,
+    #[serde(default)]
+    pub user_data: Option<String>,
+}
+
+/// Defaults from configuration (DISPLAY_NBR, PRE_TONE, LANGUAGE_TYPE) and policy.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    pub display_nbr: Option<String>,
+    pub pre_tone: Option<String>,
+    pub language_type: i64,
+    /// `times = 0` makes Huawei repeat the code until the callee hangs up; refused unless allowed.
+    pub allow_endless_playback: bool,
+}
+
+/// A validated call request: what will be sent to callVerify (callback URLs aside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRequest {
+    pub callee_nbr: String,
+    pub verify_code: String,
+    pub display_nbr: String,
+    pub language_type: i64,
+    pub pre_tone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos_tone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+impl CallRequest {
+    /// Parses and validates an invoke event (a JSON value from the Lambda runtime).
+    pub fn from_event(event: serde_json::Value, defaults: &Defaults) -> Result<Self, TriggerError> {
+        let event: TriggerEvent = serde_json::from_value(event).map_err(|e| invalid(format!("invalid event: {e}")))?;
+        Self::validate(event, defaults)
+    }
+
+    pub fn validate(event: TriggerEvent, defaults: &Defaults) -> Result<Self, TriggerError> {
+        check_number("calleeNbr", &event.callee_nbr)?;
+        let code = &event.verify_code;
+        if !(2..=8).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("verifyCode must be 2 to 8 digits".into()));
+        }
+        let display_nbr = event
+            .display_nbr
+            .or_else(|| defaults.display_nbr.clone())
+            .ok_or_else(|| invalid("displayNbr is required (in the event or DISPLAY_NBR)".into()))?;
+        check_number("displayNbr", &display_nbr)?;
+        let pre_tone = event
+            .pre_tone
+            .or_else(|| defaults.pre_tone.clone())
+            .ok_or_else(|| invalid("preTone is required (in the event or PRE_TONE)".into()))?;
+        check_text("preTone", &pre_tone, 128)?;
+        if let Some(pos_tone) = &event.pos_tone {
+            check_text("posTone", pos_tone, 128)?;
+        }
+        let language_type = event.language_type.unwrap_or(defaults.language_type);
+        if !(1..=255).contains(&language_type) {
+            return Err(invalid("languageType must be a positive integer (2 = Chinese)".into()));
+        }
+        match event.times {
+            None | Some(1..=9) => {}
+            Some(0) if defaults.allow_endless_playback => {}
+            Some(0) => {
+                return Err(invalid("times = 0 (endless playback) is not allowed (ALLOW_ENDLESS_PLAYBACK)".into()))
+            }
+            Some(_) => return Err(invalid("times must be 1 to 9".into())),
+        }
+        if let Some(user_data) = &event.user_data {
+            check_text("userData", user_data, 256)?;
+        }
+        if let Some(key) = &event.idempotency_key {
+            check_text("idempotencyKey", key, MAX_IDEMPOTENCY_KEY_LEN)?;
+        }
+        Ok(Self {
+            callee_nbr: event.callee_nbr,
+            verify_code: event.verify_code,
+            display_nbr,
+            language_type,
+            pre_tone,
+            pos_tone: event.pos_tone,
+            times: event.times,
+            user_data: event.user_data,
+            idempotency_key: event.idempotency_key,
+        })
+    }
+}
+
+/// `+` then digits, 4 to 31 characters in all (Huawei's String(4-31), global format).
+fn check_number(field: &str, number: &str) -> Result<(), TriggerError> {
+    let digits = number.strip_prefix('+').unwrap_or("");
+    let ok = (4..=31).contains(&number.len()) && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(()).ok_or_else(|| invalid(format!("{field} must be '+' followed by digits, 4 to 31 characters")))
+}
+
+/// Printable ASCII, 1 to `max` characters (Huawei refuses Chinese characters in userData).
+fn check_text(field: &str, text: &str, max: usize) -> Result<(), TriggerError> {
+    let ok = (1..=max).contains(&text.len()) && text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    ok.then_some(()).ok_or_else(|| invalid(format!("{field} must be 1 to {max} printable ASCII characters")))
+}
+
+fn invalid(message: String) -> TriggerError {
+    TriggerError::InvalidRequest(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn defaults() -> Defaults {
+        Defaults {
+            display_nbr: Some("+8675528000088".into()),
+            pre_tone: Some("welcome.wav".into()),
+            language_type: 2,
+            allow_endless_playback: false,
+        }
+    }
+
+    fn check(event: serde_json::Value) -> Result<CallRequest, TriggerError> {
+        CallRequest::from_event(event, &defaults())
+    }
+
+    #[test]
+    fn the_design_example_is_valid_and_defaults_fill_gaps() {
+        let full = json!({"calleeNbr": "+8613800000001", "verifyCode": "482913", "idempotencyKey": "signup-42-try-1",
+            "displayNbr": "+8675528000088", "languageType": 2, "preTone": "welcome.wav", "posTone": "bye.wav",
+            "times": 2, "userData": "user-42"});
+        let request = check(full).unwrap();
+        assert_eq!(request.idempotency_key.as_deref(), Some("signup-42-try-1"));
+        let minimal = check(json!({"calleeNbr": "+8613800000001", "verifyCode": "12"})).unwrap();
+        assert_eq!(
+            (minimal.display_nbr.as_str(), minimal.pre_tone.as_str(), minimal.language_type),
+            ("+8675528000088", "welcome.wav", 2)
+        );
+        assert_eq!(minimal.times, None);
+    }
+
+    #[test]
+    fn every_rule_refuses_what_it_should() {
+        let base = || json!({"calleeNbr": "+8613800000001", "verifyCode": "482913"});
+        let with = |field: &str, value: serde_json::Value| {
+            let mut event = base();
+            event[field] = value;
+            event
+        };
+        let bad = [
+            json!({"verifyCode": "1234"}),
+            json!({"calleeNbr": "+8613800000001"}),
+            with("calleeNbr", json!("8613800000001")),
+            with("calleeNbr", json!("+86 138")),
+            with("calleeNbr", json!("+12")),
+            with("calleeNbr", json!(format!("+{}", "1".repeat(31)))),
+            with("calleeNbr", json!(8613800000001u64)),
+            with("verifyCode", json!("1")),
+            with("verifyCode", json!("123456789")),
+            with("verifyCode", json!("12a4")),
+            with("times", json!(0)),
+            with("times", json!(10)),
+            with("times", json!(-1)),
+            with("languageType", json!(0)),
+            with("languageType", json!("2")),
+            with("userData", json!("用户")),
+            with("userData", json!("x".repeat(257))),
+            with("userData", json!("")),
+            with("preTone", json!("")),
+            with("displayNbr", json!("0755")),
+            with("idempotencyKey", json!("k".repeat(129))),
+            with("verfyCode", json!("123")),
+            json!("not an object"),
+        ];
+        for event in bad {
+            assert!(matches!(check(event.clone()), Err(TriggerError::InvalidRequest(_))), "{event} should be refused");
+        }
+        assert!(check(with("times", json!(9))).is_ok());
+        assert!(check(with("userData", json!("x".repeat(256)))).is_ok());
+    }
+
+    #[test]
+    fn missing_display_number_or_tone_without_defaults_is_refused() {
+        let event = json!({"calleeNbr": "+8613800000001", "verifyCode": "1234"});
+        let none = Defaults { language_type: 2, ..Defaults::default() };
+        assert!(
+            matches!(CallRequest::from_event(event, &none), Err(TriggerError::InvalidRequest(m)) if m.contains("displayNbr"))
+        );
+    }
+
+    #[test]
+    fn endless_playback_only_when_allowed() {
+        let event = json!({"calleeNbr": "+8613800000001", "verifyCode": "1234", "times": 0});
+        let allowed = Defaults { allow_endless_playback: true, ..defaults() };
+        assert_eq!(CallRequest::from_event(event, &allowed).unwrap().times, Some(0));
+    }
+}

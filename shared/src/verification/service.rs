@@ -1,0 +1,399 @@
+//! The trigger's flow over its two ports (storage, Huawei API):
+//! validate → claim the idempotency key → take a rate-limit slot → callVerify (bounded retries) →
+//! complete the key and store the call beside its future callbacks.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::idempotency::{payload_hash, Claim, Completion};
+use super::outcome::{interpret, Attempt};
+use super::rate_limit::{callee_key, RateLimits};
+use super::{CallRequest, Defaults, TriggerError};
+use crate::store::{retry, Record, RecordKind, StoreError, TriggerStore};
+use crate::telemetry::mask_phone;
+
+/// Huawei's side of the trigger: one callVerify attempt.
+pub trait VoiceApi: Send + Sync {
+    fn call_verify(&self, request: &CallRequest, timeout: Duration) -> impl Future<Output = Attempt> + Send;
+}
+
+/// At most this many callVerify attempts per invoke, and only for failures that placed no call.
+const MAX_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Time kept for the writes after the call (completion, call record) and the answer.
+const FINISH_MARGIN: Duration = Duration::from_millis(1500);
+/// An attempt with less time than this is not started.
+const MIN_ATTEMPT: Duration = Duration::from_millis(1000);
+/// Deadline assumed when the runtime gives none (tests).
+const DEFAULT_BUDGET: Duration = Duration::from_secs(15);
+
+/// The invoke's success answer (design.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerAnswer {
+    pub session_id: String,
+    pub status: &'static str,
+    pub replayed: bool,
+}
+
+impl TriggerAnswer {
+    fn requested(session_id: String, replayed: bool) -> Self {
+        Self { session_id, status: "requested", replayed }
+    }
+}
+
+/// The trigger's policy, from configuration.
+pub struct TriggerSettings {
+    pub defaults: Defaults,
+    pub limits: RateLimits,
+    pub record_ttl: Duration,
+    /// Bound of one callVerify attempt.
+    pub api_timeout: Duration,
+    /// Keys the callee's rate-limit record (the app secret: never stored or logged).
+    pub callee_key_secret: SecretString,
+}
+
+pub struct TriggerService<S, A> {
+    store: S,
+    api: A,
+    settings: TriggerSettings,
+}
+
+impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
+    pub fn new(store: S, api: A, settings: TriggerSettings) -> Self {
+        Self { store, api, settings }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// One invoke. `deadline` is the Lambda deadline, when known.
+    pub async fn handle(&self, event: Value, deadline: Option<Instant>) -> Result<TriggerAnswer, TriggerError> {
+        let request = CallRequest::from_event(event, &self.settings.defaults)
+            .inspect_err(|e| tracing::warn!(errorType = e.error_type(), reason = %e, "invoke refused"))?;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+        let span = tracing::info_span!(
+            "trigger",
+            callee = %mask_phone(&request.callee_nbr),
+            idempotencyKey = request.idempotency_key.as_deref().unwrap_or("")
+        );
+        async {
+            let result = self.run(&request, deadline).await;
+            match &result {
+                Ok(answer) => {
+                    tracing::info!(sessionId = %answer.session_id, replayed = answer.replayed, "call requested")
+                }
+                Err(e) => tracing::warn!(errorType = e.error_type(), reason = %e, "invoke failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run(&self, request: &CallRequest, deadline: Instant) -> Result<TriggerAnswer, TriggerError> {
+        let Some(key) = request.idempotency_key.as_deref() else {
+            let session_id = self.place_call(request, deadline).await?;
+            self.record_call(request, &session_id, deadline).await;
+            return Ok(TriggerAnswer::requested(session_id, false));
+        };
+        let now_ms = epoch_ms(OffsetDateTime::now_utc());
+        let in_progress_until = now_ms + deadline.saturating_duration_since(Instant::now()).as_millis() as i64;
+        let claim = self
+            .store
+            .claim_request(key, &payload_hash(request), in_progress_until, now_ms, self.expires_at())
+            .await
+            .map_err(storage_unavailable)?;
+        match claim {
+            Claim::Claimed => {}
+            Claim::Completed(Completion::Requested { session_id }) => {
+                return Ok(TriggerAnswer::requested(session_id, true))
+            }
+            Claim::Completed(Completion::OutcomeUnknown) => {
+                return Err(TriggerError::ProviderOutcomeUnknown(
+                    "an earlier invoke with this idempotencyKey may have placed the call; not calling again".into(),
+                ))
+            }
+            Claim::InProgress => {
+                return Err(TriggerError::IdempotencyConflict(
+                    "an invoke with this idempotencyKey is in progress".into(),
+                ))
+            }
+            Claim::DifferentPayload => {
+                return Err(TriggerError::InvalidRequest(
+                    "idempotencyKey was already used for a different request".into(),
+                ))
+            }
+        }
+        let placed = self.place_call(request, deadline).await;
+        let completion = match &placed {
+            Ok(session_id) => Completion::Requested { session_id: session_id.clone() },
+            Err(error) if error.nothing_placed() => {
+                // Nothing rang: give the key back so the caller can retry with it.
+                let released = retry::until_deadline(deadline, || self.store.release_request(key)).await;
+                if let Err(e) = released {
+                    tracing::error!(error = %e, "could not release the idempotency key; it frees itself at the deadline");
+                }
+                return Err(placed.unwrap_err());
+            }
+            Err(_) => Completion::OutcomeUnknown,
+        };
+        // Completing the key first: it is what prevents a second call on retry.
+        if let Err(e) = retry::until_deadline(deadline, || self.store.complete_request(key, &completion)).await {
+            tracing::error!(error = %e, outcome = ?completion, "NOT STORED: idempotency completion; a retry after the deadline could call again");
+        }
+        let session_id = placed?;
+        self.record_call(request, &session_id, deadline).await;
+        Ok(TriggerAnswer::requested(session_id, false))
+    }
+
+    /// Rate limit, then callVerify with bounded, jittered retries of failures that placed no call.
+    async fn place_call(&self, request: &CallRequest, deadline: Instant) -> Result<String, TriggerError> {
+        let callee = callee_key(self.settings.callee_key_secret.expose_secret().as_bytes(), &request.callee_nbr);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        match self.store.take_rate_slot(&callee, &self.settings.limits, now).await.map_err(storage_unavailable)? {
+            Ok(()) => {}
+            Err(retry_after_secs) => return Err(TriggerError::RateLimited { retry_after_secs }),
+        }
+        let mut backoff = FIRST_BACKOFF;
+        let mut last_error = TriggerError::ProviderUnavailable("no time left to call Huawei".into());
+        for attempt in 1..=MAX_ATTEMPTS {
+            let Some(time_left) =
+                deadline.checked_duration_since(Instant::now()).and_then(|d| d.checked_sub(FINISH_MARGIN))
+            else {
+                return Err(last_error);
+            };
+            if time_left < MIN_ATTEMPT {
+                return Err(last_error);
+            }
+            let failure =
+                match interpret(&self.api.call_verify(request, time_left.min(self.settings.api_timeout)).await) {
+                    Ok(session_id) => return Ok(session_id),
+                    Err(failure) => failure,
+                };
+            if !failure.retry_now || attempt == MAX_ATTEMPTS {
+                return Err(failure.error);
+            }
+            let pause = rand::rng().random_range(backoff / 2..=backoff);
+            tracing::warn!(attempt, errorType = failure.error.error_type(), reason = %failure.error, retry_in_ms = pause.as_millis() as u64, "callVerify failed, retrying");
+            last_error = failure.error;
+            tokio::time::sleep(pause).await;
+            backoff *= 2;
+        }
+        Err(last_error)
+    }
+
+    /// The call under its sessionId, so its status events and CDR land beside it. Best effort: the call is
+    /// placed whatever happens here.
+    async fn record_call(&self, request: &CallRequest, session_id: &str, deadline: Instant) {
+        let now = OffsetDateTime::now_utc();
+        let mut fields = Map::new();
+        fields.insert("sessionId".into(), session_id.into());
+        fields.insert("calleeMasked".into(), mask_phone(&request.callee_nbr).into());
+        fields.insert("requestedAt".into(), now.format(&Rfc3339).unwrap_or_default().into());
+        fields.insert("displayNbr".into(), request.display_nbr.clone().into());
+        for (name, value) in [("idempotencyKey", &request.idempotency_key), ("userData", &request.user_data)] {
+            if let Some(value) = value {
+                fields.insert(name.into(), value.clone().into());
+            }
+        }
+        let raw = json!({"calleeNbr": mask_phone(&request.callee_nbr), "displayNbr": request.display_nbr,
+            "languageType": request.language_type, "preTone": request.pre_tone, "posTone": request.pos_tone,
+            "times": request.times, "userData": request.user_data})
+        .to_string();
+        let record = Record {
+            pk: session_id.to_owned(),
+            sk: "call".into(),
+            kind: RecordKind::Call,
+            received_at: now.format(&Rfc3339).unwrap_or_default(),
+            expires_at: self.expires_at(),
+            fields,
+            raw,
+        };
+        if let Err(e) = retry::until_deadline(deadline, || self.store.put_new(&record)).await {
+            tracing::error!(error = %e, sessionId = %session_id, "NOT STORED: call record (the call was placed)");
+        }
+    }
+
+    fn expires_at(&self) -> i64 {
+        OffsetDateTime::now_utc().unix_timestamp() + self.settings.record_ttl.as_secs() as i64
+    }
+}
+
+fn storage_unavailable(error: StoreError) -> TriggerError {
+    TriggerError::ProviderUnavailable(format!("storage unavailable, nothing was sent: {error}"))
+}
+
+fn epoch_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Plays scripted attempts, then succeeds; counts the requests "Huawei" received.
+    #[derive(Default)]
+    struct ScriptedApi {
+        script: Mutex<VecDeque<Attempt>>,
+        calls: AtomicUsize,
+    }
+
+    impl VoiceApi for ScriptedApi {
+        async fn call_verify(&self, _request: &CallRequest, _timeout: Duration) -> Attempt {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            self.script.lock().unwrap().pop_front().unwrap_or_else(|| Attempt::Answered {
+                status: 200,
+                body: format!(r#"{{"resultcode":"0","resultdesc":"Success","sessionId":"1201_{n}@callenabler245.huaweicaas.com"}}"#),
+            })
+        }
+    }
+
+    fn service(limits: RateLimits, script: Vec<Attempt>) -> TriggerService<MemoryStore, ScriptedApi> {
+        let api = ScriptedApi { script: Mutex::new(script.into()), calls: AtomicUsize::new(0) };
+        let defaults = Defaults {
+            display_nbr: Some("+8675528000088".into()),
+            pre_tone: Some("welcome.wav".into()),
+            language_type: 2,
+            allow_endless_playback: false,
+        };
+        let settings = TriggerSettings {
+            defaults,
+            limits,
+            record_ttl: Duration::from_secs(86_400),
+            api_timeout: Duration::from_secs(5),
+            callee_key_secret: "secret".to_string().into(),
+        };
+        TriggerService::new(MemoryStore::default(), api, settings)
+    }
+
+    fn event(key: Option<&str>, code: &str) -> Value {
+        let mut event = json!({"calleeNbr": "+8613800000001", "verifyCode": code});
+        if let Some(key) = key {
+            event["idempotencyKey"] = key.into();
+        }
+        event
+    }
+
+    fn calls<S>(service: &TriggerService<S, ScriptedApi>) -> usize {
+        service.api.calls.load(Ordering::SeqCst)
+    }
+
+    fn huawei(status: u16, code: &str) -> Attempt {
+        Attempt::Answered { status, body: format!(r#"{{"resultcode":"{code}","resultdesc":"x"}}"#) }
+    }
+
+    #[tokio::test]
+    async fn success_stores_the_call_and_a_retried_key_replays_without_calling() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        let first = s.handle(event(Some("k1"), "1234"), None).await.unwrap();
+        assert!(!first.replayed && first.status == "requested");
+        let again = s.handle(event(Some("k1"), "1234"), None).await.unwrap();
+        assert_eq!((again.session_id.as_str(), again.replayed), (first.session_id.as_str(), true));
+        assert_eq!(calls(&s), 1, "Huawei received one request");
+        let records = s.store().records();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (records[0].pk.as_str(), records[0].sk.as_str(), records[0].kind),
+            (first.session_id.as_str(), "call", RecordKind::Call)
+        );
+        assert_eq!(records[0].fields["calleeMasked"], "+86138****0001");
+        assert!(
+            !records[0].raw.contains("8613800000001") && !records[0].raw.contains("1234"),
+            "no full number, no code"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_reused_for_another_payload_or_held_by_another_invoke_is_refused() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        s.handle(event(Some("k2"), "1234"), None).await.unwrap();
+        let other = s.handle(event(Some("k2"), "9999"), None).await.unwrap_err();
+        assert_eq!(other.error_type(), "InvalidRequest");
+        let request = CallRequest::from_event(event(Some("k3"), "1234"), &s.settings.defaults).unwrap();
+        let far = epoch_ms(OffsetDateTime::now_utc()) + 60_000;
+        s.store().claim_request("k3", &payload_hash(&request), far, 0, 0).await.unwrap();
+        assert_eq!(s.handle(event(Some("k3"), "1234"), None).await.unwrap_err().error_type(), "IdempotencyConflict");
+        assert_eq!(calls(&s), 1);
+    }
+
+    #[tokio::test]
+    async fn the_second_call_to_a_number_within_a_minute_is_rate_limited() {
+        let s = service(RateLimits::new(1, 5), vec![]);
+        s.handle(event(None, "1234"), None).await.unwrap();
+        match s.handle(event(Some("other-key"), "5678"), None).await.unwrap_err() {
+            TriggerError::RateLimited { retry_after_secs } => assert!((1..=60).contains(&retry_after_secs)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(calls(&s), 1);
+        // The refused key was released: it is not stuck in progress.
+        assert_eq!(s.handle(event(Some("other-key"), "5678"), None).await.unwrap_err().error_type(), "RateLimited");
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_a_bounded_number_of_times() {
+        let s = service(RateLimits::new(0, 0), vec![Attempt::NotSent("refused".into()), huawei(500, "1010001")]);
+        assert!(s.handle(event(None, "1234"), None).await.is_ok());
+        assert_eq!(calls(&s), 3);
+        let always_down = service(
+            RateLimits::new(0, 0),
+            vec![huawei(500, "1010001"), huawei(500, "1010001"), huawei(500, "1010001"), huawei(500, "1010001")],
+        );
+        assert_eq!(
+            always_down.handle(event(None, "1234"), None).await.unwrap_err().error_type(),
+            "ProviderUnavailable"
+        );
+        assert_eq!(calls(&always_down), MAX_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_request_is_never_sent_again_even_on_replay() {
+        let s = service(RateLimits::new(0, 0), vec![Attempt::NoAnswer("timed out".into())]);
+        assert_eq!(s.handle(event(Some("k4"), "1234"), None).await.unwrap_err().error_type(), "ProviderOutcomeUnknown");
+        assert_eq!(s.handle(event(Some("k4"), "1234"), None).await.unwrap_err().error_type(), "ProviderOutcomeUnknown");
+        assert_eq!(calls(&s), 1);
+    }
+
+    #[tokio::test]
+    async fn refusals_that_placed_no_call_free_the_key_and_are_not_retried() {
+        let s = service(RateLimits::new(0, 0), vec![huawei(403, "1010002"), huawei(200, "1010010")]);
+        assert_eq!(s.handle(event(Some("k5"), "1234"), None).await.unwrap_err().error_type(), "ProviderRejected");
+        assert_eq!(calls(&s), 1, "a rejection is not retried");
+        assert_eq!(s.handle(event(Some("k5"), "1234"), None).await.unwrap_err().error_type(), "ProviderThrottled");
+        assert_eq!(calls(&s), 2, "the released key could be used again; flow control is not retried");
+        assert!(!s.handle(event(Some("k5"), "1234"), None).await.unwrap().replayed);
+    }
+
+    #[tokio::test]
+    async fn storage_down_means_nothing_is_sent() {
+        let s = service(RateLimits::new(1, 5), vec![]);
+        s.store().set_unavailable(true);
+        assert_eq!(s.handle(event(Some("k6"), "1234"), None).await.unwrap_err().error_type(), "ProviderUnavailable");
+        assert_eq!(s.handle(event(None, "1234"), None).await.unwrap_err().error_type(), "ProviderUnavailable");
+        assert_eq!(calls(&s), 0);
+    }
+
+    #[tokio::test]
+    async fn no_attempt_starts_without_time_to_finish() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        let almost_over = Instant::now() + Duration::from_millis(1200);
+        assert_eq!(
+            s.handle(event(None, "1234"), Some(almost_over)).await.unwrap_err().error_type(),
+            "ProviderUnavailable"
+        );
+        assert_eq!(calls(&s), 0);
+    }
+}
