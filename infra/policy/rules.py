@@ -31,7 +31,7 @@ EXPECTED_ROUTES = {
 
 LOG_WRITE_ACTIONS = {"logs:createlogstream", "logs:putlogevents"}
 CALLBACK_DYNAMODB_ACTIONS = {"dynamodb:putitem"}
-TRIGGER_DYNAMODB_ACTIONS = {"dynamodb:putitem", "dynamodb:updateitem", "dynamodb:getitem", "dynamodb:query"}
+TRIGGER_DYNAMODB_ACTIONS = {"dynamodb:putitem", "dynamodb:updateitem", "dynamodb:getitem", "dynamodb:deleteitem"}
 SECRET_ACTIONS = {"secretsmanager:getsecretvalue"}
 
 ENV_ALL = ("TABLE_NAME", "RECORD_TTL_DAYS", "VOICE_CREDENTIALS_SECRET_ID", "RUST_LOG")
@@ -341,7 +341,8 @@ def iam_callbacks_put_only(t: dict) -> list[str]:
 
 @rule
 def iam_trigger_permissions(t: dict) -> list[str]:
-    """Trigger: PutItem/UpdateItem/GetItem/Query on the table, GetSecretValue on the secret, its log group."""
+    """Trigger: PutItem (claim, rate log, call), UpdateItem (completion), GetItem (rate log), DeleteItem (release a
+    key when no call was placed) on the table, GetSecretValue on the secret, its log group."""
     return _function_permissions(t, TRIGGER_BIN, TRIGGER_DYNAMODB_ACTIONS)
 
 
