@@ -16,7 +16,7 @@ CONFIG_ENV      ?= default
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup run test lint build deploy records clean
+.PHONY: help setup run test test-chaos test-api lint build deploy records clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,14 @@ test: setup ## Everything: format, clippy, unit, integration (DynamoDB Local), e
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace --all-targets
 	$(MAKE) --no-print-directory lint
+
+test-chaos: setup ## Load + chaos suite at full size (CHAOS_PUSHES=20000): normal, DynamoDB killed/restarted, fault proxy
+	cargo build --workspace --all-targets
+	CHAOS_PUSHES=$${CHAOS_PUSHES:-20000} cargo test --workspace --test chaos -- --nocapture
+
+test-api: setup ## schemathesis against the callbacks (docs/openapi.yaml) on a local stack (~10 min; .venv-api)
+	cargo build --workspace --all-targets
+	tests/api/run.sh
 
 lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, policy rules)
 	infra/lint.sh

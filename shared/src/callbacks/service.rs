@@ -17,8 +17,12 @@ use crate::store::{retry, PutOutcome, Record, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 
 /// Largest body accepted: a full 50-CDR push is ~50 KB, so 256 KiB leaves room for Huawei adding fields, and
-/// keeps every record under DynamoDB's 400 KB item limit.
+/// keeps most records under DynamoDB's 400 KB item limit (see [`MAX_RECORD_BYTES`] for the others).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// DynamoDB's item size limit. A record holds the raw JSON beside its typed fields, so a body under
+/// [`MAX_BODY_BYTES`] with one huge field can still make a record too large for one item.
+pub const MAX_RECORD_BYTES: usize = 400 * 1024;
 
 /// Time kept in hand before the Lambda deadline to send the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(300);
@@ -61,6 +65,8 @@ pub enum CallbackError {
     MethodNotAllowed,
     #[error("body exceeds {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    #[error("a record of this push would exceed the {MAX_RECORD_BYTES}-byte storage item limit")]
+    RecordTooLarge,
     #[error("missing or unknown callback token")]
     UnknownToken,
     #[error("signature rejected: {0}")]
@@ -76,7 +82,7 @@ impl CallbackError {
     pub fn status(&self) -> u16 {
         match self {
             Self::MethodNotAllowed => 405,
-            Self::PayloadTooLarge => 413,
+            Self::PayloadTooLarge | Self::RecordTooLarge => 413,
             Self::UnknownToken | Self::BadSignature(_) => 401,
             Self::InvalidPayload(_) => 400,
             // Not 200: Huawei re-pushes CDRs (and privacy-number events/SMS) that did not get a success.
@@ -87,7 +93,7 @@ impl CallbackError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge => "payload_too_large",
+            Self::PayloadTooLarge | Self::RecordTooLarge => "payload_too_large",
             Self::UnknownToken => "unauthorized",
             Self::BadSignature(_) => "bad_signature",
             Self::InvalidPayload(e) => e.code(),
@@ -212,6 +218,9 @@ impl<S: RecordStore> CallbackService<S> {
     }
 
     async fn store_one(&self, record: Record, deadline: Instant, success: Answer) -> Answer {
+        if too_large(&record) {
+            return refuse_too_large();
+        }
         match self.store_record(&record, deadline).await {
             Ok(_) => success,
             Err(_) => Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }),
@@ -221,6 +230,9 @@ impl<S: RecordStore> CallbackService<S> {
     /// All CDRs written concurrently, each idempotent; success only when every one is stored (new or not).
     async fn store_cdrs(&self, cdrs: &[ReceivedCdr], stamp: &Stamp, deadline: Instant) -> Answer {
         let records: Vec<Record> = cdrs.iter().map(|cdr| cdr_record(cdr, stamp)).collect();
+        if records.iter().any(too_large) {
+            return refuse_too_large();
+        }
         let results = join_all(records.iter().map(|record| self.store_record(record, deadline))).await;
         let failed = results.iter().filter(|r| r.is_err()).count();
         let created = results.iter().filter(|r| matches!(r, Ok(PutOutcome::Created))).count();
@@ -258,6 +270,20 @@ impl<S: RecordStore> CallbackService<S> {
         .instrument(span)
         .await
     }
+}
+
+/// Whether a record may not fit in one DynamoDB item. Its JSON text is never smaller than DynamoDB's measure of
+/// the item (names and strings count alike; JSON adds quotes, separators and escapes), so a record under the
+/// limit here fits. Without this check such a push fails in DynamoDB and is answered 503, which Huawei
+/// re-pushes in vain.
+fn too_large(record: &Record) -> bool {
+    serde_json::to_vec(record).map_or(true, |json| json.len() > MAX_RECORD_BYTES)
+}
+
+fn refuse_too_large() -> Answer {
+    let refusal = CallbackError::RecordTooLarge;
+    tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
+    Answer::Refused(refusal)
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use super::PayloadError;
 pub const MAX_CDRS_PER_PUSH: usize = 50;
 /// `sessionId` is `String(1-256)` in Huawei's CDR table.
 pub const MAX_SESSION_ID_LEN: usize = 256;
+/// Longest `icid` we accept: it becomes part of the CDR's sort key, which DynamoDB limits to 1024 bytes.
+pub const MAX_ICID_LEN: usize = 256;
 /// Longest `eventType` we accept (known ones are ≤ 11 chars; it becomes part of a sort key).
 pub const MAX_EVENT_TYPE_LEN: usize = 64;
 
@@ -193,6 +195,9 @@ fn parse_fee_list(root: &Map<String, Value>) -> Result<Vec<ReceivedCdr>, Payload
         .map(|element| {
             let cdr: Cdr = typed("feeLst[]", element)?;
             check_session_id(&cdr.session_id)?;
+            if cdr.icid.as_ref().is_some_and(|icid| icid.len() > MAX_ICID_LEN) {
+                return Err(invalid("icid", format!("must be at most {MAX_ICID_LEN} bytes")));
+            }
             Ok(ReceivedCdr { cdr, raw: element.to_string() })
         })
         .collect()

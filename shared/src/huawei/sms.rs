@@ -90,15 +90,39 @@ fn ext_paras<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Map<St
     };
     match ext_info.get("extParas") {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map.clone()),
+        // An entry whose key DynamoDB cannot take as an attribute name is kept in `raw` only.
+        Some(Value::Object(map)) => Ok(map
+            .iter()
+            .filter(|(key, _)| storable_key(key))
+            .map(|(key, value)| (key.clone(), as_text(value)))
+            .collect()),
         Some(Value::Array(pairs)) => pairs
             .iter()
             .map(|pair| match (pair.get("key"), pair.get("value")) {
-                (Some(Value::String(key)), Some(value)) => Ok((key.clone(), value.clone())),
+                (Some(Value::String(key)), Some(value)) => Ok((key.clone(), as_text(value))),
                 _ => Err(D::Error::custom("extParas entries must be {\"key\": string, \"value\": …}")),
             })
+            .filter(|entry| !matches!(entry, Ok((key, _)) if !storable_key(key)))
             .collect(),
         Some(_) => Err(D::Error::custom("extParas must be an array or an object")),
+    }
+}
+
+/// Longest extParas key kept as an attribute name (Huawei's are short words such as `splitNum`).
+const MAX_EXT_PARAS_KEY_LEN: usize = 255;
+
+/// DynamoDB refuses empty attribute names, and names over 64 KB.
+fn storable_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_EXT_PARAS_KEY_LEN
+}
+
+/// An extParas value as stored: text as it is, any other JSON as its text. Huawei sends text; other values are
+/// typed attributes DynamoDB may not hold (over 32 levels of nesting, numbers beyond 38 digits or 1E+126),
+/// which would fail the write with a 503 that Huawei re-pushes in vain.
+fn as_text(value: &Value) -> Value {
+    match value {
+        Value::String(_) => value.clone(),
+        other => Value::String(other.to_string()),
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod callback_stack;
 pub mod events;
+pub mod fault_proxy;
+pub mod load;
 pub mod processes;
 
 mod dynamodb_local;
@@ -38,14 +40,15 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::random::<u64>())
 }
 
-/// Callback settings for handler tests: a short retry budget so outage tests finish quickly.
+/// Callback settings for handler tests, with the production retry budget (a loaded 2-core CI machine can take
+/// over a second for a 50-CDR push against DynamoDB Local).
 pub fn callback_config(table: &str, tokens: &str, signature_mode: SignatureMode) -> CallbackConfig {
     CallbackConfig {
         table_name: table.to_owned(),
         record_ttl: Duration::from_secs(7 * 86_400),
         tokens: CallbackTokens::parse(tokens).expect("valid tokens"),
         signature_mode,
-        store_retry_budget: Duration::from_millis(800),
+        store_retry_budget: voice_core::config::DEFAULT_STORE_RETRY_BUDGET,
         callback_base_url: Some("https://cb.example.com".into()),
         credentials: Some(AppCredentials { app_key: "test-app-key".into(), app_secret: "testAppSecret".into() }),
     }

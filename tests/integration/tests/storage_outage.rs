@@ -6,6 +6,7 @@ use integration_tests::events::{request, Envelope};
 use integration_tests::{callback_config, fixture, DynamoLocal};
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::{CallbackService, Endpoint};
+use voice_core::config::CallbackConfig;
 use voice_core::http::answer;
 use voice_core::store::DynamoStore;
 
@@ -24,7 +25,12 @@ async fn dynamodb_stopped_mid_test_gives_5xx_never_200_then_recovers() {
     let mut dynamodb = DynamoLocal::start(None);
     let store = dynamodb.fresh_store().await;
     let table = store.table().to_owned();
-    let service = CallbackService::new(store, callback_config(&table, "", SignatureMode::Off));
+    // A short retry budget, so the outage is answered quickly.
+    let config = CallbackConfig {
+        store_retry_budget: Duration::from_millis(800),
+        ..callback_config(&table, "", SignatureMode::Off)
+    };
+    let service = CallbackService::new(store, config);
 
     assert_eq!(status_of(&service, Endpoint::Voice, "huawei/status-callout.json").await.0, 200);
 

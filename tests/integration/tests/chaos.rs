@@ -1,0 +1,462 @@
+//! Load + chaos suite (issue 5): a seeded mix of status events, merged CDR pushes (1–50 CDRs) and SMS, 30 %
+//! duplicate deliveries, shuffled, 64 in flight; then a full read of the table must show 0 lost, 0 duplicated,
+//! every record's raw JSON as pushed and every call's derived state right. Three runs:
+//!
+//! - `normal`: DynamoDB Local untouched (through the proxy without faults, which counts requests): only
+//!   PutItem requests, and on a clean run (no attempt timed out on an overloaded machine) exactly one per record
+//!   per delivery and one "created" per record;
+//! - `dynamodb_killed_and_restarted`: its own DynamoDB Local (`-dbPath` on tmpfs) killed with SIGKILL once 40 %
+//!   of the deliveries are answered, restarted 1 s later on the same port (the callbacks' retry budget is 500 ms,
+//!   so the outage gives 503s); every non-success delivery is then re-pushed (up to 6 rounds), as Huawei
+//!   re-pushes; every 200 must have its records in the table, i.e. DynamoDB Local loses nothing it acknowledged;
+//! - `fault_proxy`: DynamoDB reached through [`FaultProxy`]: 0–20 ms latency, 3 % 500s without forwarding, 2 %
+//!   500s and 1 % dropped connections after the write happened, 0.2 % answers stalled 1.7 s (past the SDK's
+//!   1.5 s attempt timeout), retry budget 1.5 s; faults stay on for the first 3 re-push rounds.
+//!
+//! Size: `CHAOS_PUSHES` distinct pushes (default 1,500: the shortened run `make test` runs; `make test-chaos`
+//! runs 20,000), plus 30 % duplicate deliveries. The three tests take turns (one lock) so their figures do not
+//! disturb each other; `normal` and `fault_proxy` share the binary's warm in-memory DynamoDB Local (own
+//! tables). Each prints one `chaos[...]` summary line (run with `--nocapture` to see it).
+//!
+//! Transport: by default pushes go through the handler in-process (`voice_core::http::answer` on API Gateway v2
+//! events — the code the Lambda binaries run, minus the runtime API hop), 64 concurrent tokio tasks, each task
+//! a delivery: 64 handlers write to DynamoDB at once, which is where the races are. Over real HTTP
+//! (`CHAOS_TRANSPORT=http`: `cargo lambda watch` + the debug function binaries) the emulator runs one instance
+//! per function at a time, so the 64 in flight queue in front of 3 handlers: measured at about a third
+//! of the in-process rate (69 vs 189 deliveries/s, 1,500 pushes, same loaded 2-core machine), too slow for 20,000
+//! pushes in a few minutes, and with only 3 concurrent writers it exercises fewer races. Either way the debug
+//! build (SDK, SigV4, serde) and DynamoDB Local's JVM share the 2 cores: the rate is CPU-bound, not I/O-bound.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
+use integration_tests::load::{
+    deliver, repush, scan_all, verify, CountingStore, DeliveryLog, PushKind, Transport, Verification, Workload,
+};
+use integration_tests::{callback_config, free_port, unique_name, DynamoLocal, FunctionStack};
+use voice_core::auth::SignatureMode;
+use voice_core::callbacks::CallbackService;
+use voice_core::store::DynamoStore;
+
+const SEED: u64 = 0x00c4_a05e_ed20_2611;
+const IN_FLIGHT: usize = 64;
+const DUPLICATE_SHARE: f64 = 0.30;
+const MAX_REPUSH_ROUNDS: usize = 6;
+const DEFAULT_PUSHES: usize = 1_500;
+
+/// One run at a time: the machine has 2 cores, and the figures are per run.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn pushes() -> usize {
+    match std::env::var("CHAOS_PUSHES") {
+        Ok(value) => value.parse().expect("CHAOS_PUSHES is a number of pushes"),
+        Err(_) => DEFAULT_PUSHES,
+    }
+}
+
+fn over_http() -> bool {
+    match std::env::var("CHAOS_TRANSPORT").as_deref() {
+        Ok("http") => true,
+        Ok("inproc") | Err(_) => false,
+        Ok(other) => panic!("CHAOS_TRANSPORT must be inproc or http, not {other}"),
+    }
+}
+
+/// Where the killed DynamoDB Local keeps its files: tmpfs (`/dev/shm`) when there is one. A SIGKILL of the
+/// process loses nothing SQLite committed either way (the page cache outlives the process); on tmpfs the
+/// commits' fsyncs cost nothing, which makes the on-disk instance about as fast as `-inMemory` instead of ~2.5×
+/// slower, so the run measures our code rather than the disk.
+fn db_dir() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+struct Stage {
+    /// The run's own instance, if it has one (the kill/restart run).
+    dynamodb: Option<DynamoLocal>,
+    /// DynamoDB Local itself (the ground truth is read here, never through the proxy).
+    dynamodb_endpoint: String,
+    table: String,
+    proxy: Option<FaultProxy>,
+    transport: Arc<Transport>,
+    _stack: Option<FunctionStack>,
+}
+
+impl Stage {
+    /// `own` DynamoDB Local (else the binary's shared in-memory one, already warm), a new table, optionally the
+    /// fault proxy in front, and the callbacks with a storage retry budget of `budget`.
+    async fn start(own: Option<DynamoLocal>, faults: Option<FaultConfig>, budget: Duration) -> Self {
+        let dynamodb = own.as_ref().unwrap_or_else(|| DynamoLocal::shared());
+        let table = unique_name("chaos");
+        DynamoStore::new(dynamodb.client().await, &table).create_table_if_missing().await.expect("create table");
+        let proxy = faults.map(|config| FaultProxy::start(&dynamodb.endpoint(), config));
+        let store_endpoint = proxy.as_ref().map_or_else(|| dynamodb.endpoint(), FaultProxy::endpoint);
+        let (transport, stack) = if over_http() {
+            let budget_ms = budget.as_millis().to_string();
+            let stack = FunctionStack::start(
+                free_port(),
+                &[
+                    ("TABLE_NAME", &table),
+                    ("AWS_ENDPOINT_URL_DYNAMODB", &store_endpoint),
+                    ("AWS_REGION", "us-east-1"),
+                    ("AWS_ACCESS_KEY_ID", "local"),
+                    ("AWS_SECRET_ACCESS_KEY", "local"),
+                    ("SIGNATURE_MODE", "off"),
+                    ("STORE_RETRY_BUDGET_MS", &budget_ms),
+                    ("RUST_LOG", "warn"),
+                ],
+            );
+            (Transport::http(stack.url("")), Some(stack))
+        } else {
+            let sdk = DynamoStore::config_loader()
+                .endpoint_url(&store_endpoint)
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("local", "local", None, None, "chaos"))
+                .load()
+                .await;
+            let store = CountingStore::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table));
+            let mut config = callback_config(&table, "", SignatureMode::Off);
+            config.store_retry_budget = budget;
+            (Transport::InProcess(Box::new(CallbackService::new(store, config))), None)
+        };
+        Self {
+            dynamodb_endpoint: dynamodb.endpoint(),
+            dynamodb: own,
+            table,
+            proxy,
+            transport: Arc::new(transport),
+            _stack: stack,
+        }
+    }
+
+    fn store(&self) -> Option<&CountingStore> {
+        match &*self.transport {
+            Transport::InProcess(service) => Some(service.store()),
+            Transport::Http { .. } => None,
+        }
+    }
+
+    async fn verify(&self, workload: &Workload, log: &DeliveryLog) -> Verification {
+        verify(workload, log, &scan_all(&self.dynamodb_endpoint, &self.table).await)
+    }
+}
+
+struct Figures<'a> {
+    run: &'a str,
+    workload: &'a Workload,
+    log: &'a DeliveryLog,
+    first_pass: Duration,
+    rounds: usize,
+    wall: Duration,
+    store: Option<&'a CountingStore>,
+    proxy: Option<ProxyStats>,
+    verification: &'a Verification,
+}
+
+/// The one summary line of a run (copied into BENCHMARKS.md).
+fn summary(f: &Figures<'_>) -> String {
+    let w = f.workload;
+    let first_round = f.log.attempts.iter().filter(|a| !a.is_empty()).count();
+    let cdrs: usize = w.pushes.iter().filter(|p| p.kind == PushKind::Fee).map(|p| p.keys.len()).sum();
+    let statuses: Vec<String> = f.log.statuses().iter().map(|(s, n)| format!("{s}:{n}")).collect();
+    let mut line = format!(
+        "chaos[{}]: transport={} pushes={} (status {} fee {} [{} CDRs] sms {}) deliveries={} (+{} duplicates) \
+         in_flight={IN_FLIGHT} records={} first_pass={:.1}s ({:.0} deliveries/s) answers={{{}}} failed_by_round=[{}] \
+         repush_rounds={} repushes={} lost=0 duplicated=0 calls_checked={} wall={:.1}s",
+        f.run,
+        if over_http() { "http" } else { "inproc" },
+        w.pushes.len(),
+        w.count(PushKind::Status),
+        w.count(PushKind::Fee),
+        cdrs,
+        w.count(PushKind::Sms),
+        w.deliveries.len(),
+        w.deliveries.len() - w.pushes.len(),
+        f.verification.records,
+        f.first_pass.as_secs_f64(),
+        first_round as f64 / f.first_pass.as_secs_f64(),
+        statuses.join(" "),
+        f.log.failures_by_round().iter().map(usize::to_string).collect::<Vec<_>>().join(","),
+        f.rounds,
+        f.log.total_attempts() - w.deliveries.len(),
+        f.verification.calls_checked,
+        f.wall.as_secs_f64(),
+    );
+    if let Some(store) = f.store {
+        let puts = store.puts.load(Ordering::SeqCst);
+        line.push_str(&format!(
+            " put_item={puts} (created {} already_stored {} failed {}) put_item_per_record={:.3}",
+            store.created.load(Ordering::SeqCst),
+            store.already_stored.load(Ordering::SeqCst),
+            store.failed.load(Ordering::SeqCst),
+            puts as f64 / f.verification.records as f64,
+        ));
+    }
+    if let Some(proxy) = &f.proxy {
+        let requests: Vec<String> = proxy.requests.iter().map(|(op, n)| format!("{op}:{n}")).collect();
+        line.push_str(&format!(
+            " proxy{{requests {} forwarded {} rejected {} lost_answers {} dropped {} stalled {} upstream_errors {}}}",
+            requests.join(" "),
+            proxy.forwarded,
+            proxy.rejected,
+            proxy.lost_answers,
+            proxy.dropped,
+            proxy.stalled,
+            proxy.upstream_errors
+        ));
+        if let Some(error) = &proxy.last_upstream_error {
+            line.push_str(&format!(" last_upstream_error={error:?}"));
+        }
+    }
+    line
+}
+
+fn assert_passed(verification: &Verification, summary: &str) {
+    let shown: Vec<&String> = verification.problems.iter().take(20).collect();
+    assert!(
+        verification.problems.is_empty(),
+        "{} problems, first {}: {shown:#?}\n{summary}",
+        verification.problems.len(),
+        shown.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn normal() {
+    let _turn = SERIAL.lock().await;
+    let wall = Instant::now();
+    let workload = Arc::new(Workload::generate(SEED, pushes(), DUPLICATE_SHARE));
+    // Through the proxy without faults: it counts the DynamoDB requests by operation.
+    let stage = Stage::start(None, Some(FaultConfig::pass_through()), Duration::from_millis(3000)).await;
+    let mut log = DeliveryLog::new(workload.deliveries.len());
+    let all: Vec<usize> = (0..workload.deliveries.len()).collect();
+    let started = Instant::now();
+    let progress = Arc::new(AtomicUsize::new(0));
+    deliver(&stage.transport, &workload, &all, IN_FLIGHT, 0, &progress, &mut log).await;
+    let first_pass = started.elapsed();
+    // Nothing should fail here; if the machine is so loaded that an attempt times out (1.5 s), the push is
+    // re-pushed like in the other runs, and the strict cost figures below are checked only on a clean run.
+    let rounds =
+        repush(&stage.transport, &workload, IN_FLIGHT, 1..=MAX_REPUSH_ROUNDS, Duration::from_millis(200), &mut log)
+            .await;
+    let verification = stage.verify(&workload, &log).await;
+    let proxy = stage.proxy.as_ref().map(FaultProxy::stats).expect("proxy");
+    let line = summary(&Figures {
+        run: "normal",
+        workload: &workload,
+        log: &log,
+        first_pass,
+        rounds,
+        wall: wall.elapsed(),
+        store: stage.store(),
+        proxy: Some(proxy.clone()),
+        verification: &verification,
+    });
+    println!("{line}");
+    assert_passed(&verification, &line);
+    assert!(log.unsuccessful().is_empty(), "every push succeeded: {line}");
+    assert_eq!(verification.records, workload.expected_raw.len(), "{line}");
+    assert_eq!(proxy.requests.keys().collect::<Vec<_>>(), ["PutItem"], "only PutItem requests: {line}");
+    let transient_errors = stage.store().map_or(0, |s| s.failed.load(Ordering::SeqCst));
+    if log.total_attempts() == workload.deliveries.len() && transient_errors == 0 {
+        // A clean run: one PutItem per record per delivery, nothing else (the write cost of exactly-once), and
+        // exactly one "created" per record.
+        assert_eq!(proxy.requests_of("PutItem"), workload.delivered_records() as u64, "{line}");
+        if let Some(store) = stage.store() {
+            assert_eq!(store.puts.load(Ordering::SeqCst), workload.delivered_records() as u64, "{line}");
+            assert_eq!(store.created.load(Ordering::SeqCst), workload.expected_raw.len() as u64, "{line}");
+        }
+    } else {
+        println!("chaos[normal]: {transient_errors} transient storage errors without faults: machine overloaded?");
+    }
+    if let Some(store) = stage.store() {
+        assert!(proxy.requests_of("PutItem") <= store.puts.load(Ordering::SeqCst), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_killed_and_restarted() {
+    let _turn = SERIAL.lock().await;
+    let wall = Instant::now();
+    let workload = Arc::new(Workload::generate(SEED ^ 1, pushes(), DUPLICATE_SHARE));
+    let db_path = db_dir().join(unique_name("chaos-ddb"));
+    let mut stage =
+        Stage::start(Some(DynamoLocal::start(Some(db_path.clone()))), None, Duration::from_millis(500)).await;
+    let mut log = DeliveryLog::new(workload.deliveries.len());
+    let all: Vec<usize> = (0..workload.deliveries.len()).collect();
+    let progress = Arc::new(AtomicUsize::new(0));
+
+    // Kills DynamoDB Local once 40 % of the deliveries are answered, restarts it 1 s later (same port, same
+    // files). Bounded: gives up waiting after 5 minutes.
+    let mut dynamodb = stage.dynamodb.take().expect("running");
+    let kill_at = workload.deliveries.len() * 2 / 5;
+    let watched = Arc::clone(&progress);
+    let killer = std::thread::spawn(move || {
+        let waiting = Instant::now();
+        while watched.load(Ordering::SeqCst) < kill_at && waiting.elapsed() < Duration::from_secs(300) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let killed_at = watched.load(Ordering::SeqCst);
+        dynamodb.stop();
+        let down = Instant::now();
+        std::thread::sleep(Duration::from_secs(1));
+        dynamodb.start_again();
+        (dynamodb, killed_at, down.elapsed())
+    });
+
+    let started = Instant::now();
+    deliver(&stage.transport, &workload, &all, IN_FLIGHT, 0, &progress, &mut log).await;
+    let first_pass = started.elapsed();
+    let (dynamodb, killed_at, outage) =
+        tokio::task::spawn_blocking(move || killer.join().expect("killer thread")).await.expect("join");
+    stage.dynamodb = Some(dynamodb);
+    let failed_first = log.unsuccessful().len();
+    let rounds =
+        repush(&stage.transport, &workload, IN_FLIGHT, 1..=MAX_REPUSH_ROUNDS, Duration::from_millis(500), &mut log)
+            .await;
+    let verification = stage.verify(&workload, &log).await;
+    let line = summary(&Figures {
+        run: "kill-restart",
+        workload: &workload,
+        log: &log,
+        first_pass,
+        rounds,
+        wall: wall.elapsed(),
+        store: stage.store(),
+        proxy: None,
+        verification: &verification,
+    }) + &format!(" killed_after={killed_at} outage={:.1}s", outage.as_secs_f64());
+    println!("{line}");
+    drop(stage);
+    let _ = std::fs::remove_dir_all(&db_path);
+    assert_passed(&verification, &line);
+    assert!(failed_first > 0, "the outage must have been felt: {line}");
+    assert!(log.unsuccessful().is_empty(), "every push succeeded after at most {MAX_REPUSH_ROUNDS} rounds: {line}");
+    assert!(rounds >= 1, "{line}");
+    assert_eq!(verification.records, workload.expected_raw.len(), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_proxy() {
+    let _turn = SERIAL.lock().await;
+    let wall = Instant::now();
+    let workload = Arc::new(Workload::generate(SEED ^ 2, pushes(), DUPLICATE_SHARE));
+    let faults = FaultConfig {
+        seed: SEED,
+        max_latency: Duration::from_millis(20),
+        reject: 0.03,
+        lose_answer: 0.02,
+        drop_answer: 0.01,
+        stall: 0.002,
+        stall_for: Duration::from_millis(1700),
+    };
+    let stage = Stage::start(None, Some(faults), Duration::from_millis(1500)).await;
+    let mut log = DeliveryLog::new(workload.deliveries.len());
+    let all: Vec<usize> = (0..workload.deliveries.len()).collect();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    deliver(&stage.transport, &workload, &all, IN_FLIGHT, 0, &progress, &mut log).await;
+    let first_pass = started.elapsed();
+    // Faults stay on for the first 3 re-push rounds (a bad hour); Huawei's later re-pushes come hours apart,
+    // when the storm is over: faults off, so that a 50-CDR push (about 3 faults per attempt) cannot stay unlucky
+    // for all 6 rounds on a loaded machine.
+    let pause = Duration::from_millis(200);
+    let proxy = stage.proxy.as_ref().expect("proxy");
+    let mut rounds = repush(&stage.transport, &workload, IN_FLIGHT, 1..=3, pause, &mut log).await;
+    if !log.unsuccessful().is_empty() {
+        proxy.set_faults(false);
+        rounds = repush(&stage.transport, &workload, IN_FLIGHT, 4..=MAX_REPUSH_ROUNDS, pause, &mut log).await;
+    }
+    let verification = stage.verify(&workload, &log).await;
+    let proxy = proxy.stats();
+    let line = summary(&Figures {
+        run: "fault-proxy",
+        workload: &workload,
+        log: &log,
+        first_pass,
+        rounds,
+        wall: wall.elapsed(),
+        store: stage.store(),
+        proxy: Some(proxy.clone()),
+        verification: &verification,
+    });
+    println!("{line}");
+    assert_passed(&verification, &line);
+    assert!(log.unsuccessful().is_empty(), "every push succeeded after at most {MAX_REPUSH_ROUNDS} rounds: {line}");
+    assert_eq!(verification.records, workload.expected_raw.len(), "{line}");
+    for (kind, count) in [
+        ("rejected", proxy.rejected),
+        ("lost answers", proxy.lost_answers),
+        ("dropped", proxy.dropped),
+        ("stalled", proxy.stalled),
+    ] {
+        assert!(count > 0, "the proxy injected no {kind}: {line}");
+    }
+    assert_eq!(proxy.upstream_errors, 0, "{line}");
+    if let Some(store) = stage.store() {
+        // Every write the proxy forwarded was one PutItem of the handler; the SDK does not retry on its own.
+        assert!(proxy.requests_of("PutItem") <= store.puts.load(Ordering::SeqCst), "{line}");
+        assert!(store.failed.load(Ordering::SeqCst) > 0, "faults reached the handler: {line}");
+    }
+}
+
+/// The checker itself can fail: a table built from the expected state passes, and each kind of damage is named.
+#[test]
+fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
+    let workload = Workload::generate(SEED, 200, DUPLICATE_SHARE);
+    let record = |(pk, sk): &(String, String), raw: &serde_json::Value| {
+        let mut record = serde_json::json!({"pk": pk, "sk": sk, "raw": raw.to_string()});
+        if let Some(event_type) = sk.strip_prefix("event#") {
+            record["kind"] = "event".into();
+            record["eventType"] = event_type.into();
+            record["stateCode"] = raw["statusInfo"]["stateCode"].clone();
+        } else if sk.starts_with("cdr#") {
+            record["kind"] = "cdr".into();
+            record["answered"] = raw.get("callOutAnswerTime").is_some().into();
+        } else {
+            record["kind"] = "sms".into();
+        }
+        record
+    };
+    let table: Vec<serde_json::Value> = workload.expected_raw.iter().map(|(k, raw)| record(k, raw)).collect();
+    let mut log = DeliveryLog::new(workload.deliveries.len());
+    for attempts in &mut log.attempts {
+        attempts.push((0, 200, true));
+    }
+    assert_eq!(verify(&workload, &log, &table).problems, Vec::<String>::new());
+
+    let cdr = table.iter().position(|r| r["kind"] == "cdr").unwrap();
+    let mut damaged = table.clone();
+    let lost = damaged.remove(cdr);
+    damaged.push(damaged[0].clone());
+    damaged[1]["raw"] = "{}".into();
+    damaged.push(serde_json::json!({"pk": "sms#nobody", "sk": "mode#Notify", "kind": "sms", "raw": "{}"}));
+    let problems = verify(&workload, &log, &damaged).problems.join("\n");
+    for expected in [
+        format!("lost: (\"{}\"", lost["pk"].as_str().unwrap()),
+        "but (".to_owned(), // a delivery answered 200 whose record is missing
+        "duplicated:".to_owned(),
+        "raw differs".to_owned(),
+        "unexpected record".to_owned(),
+        format!("{}: derived", lost["pk"].as_str().unwrap()),
+    ] {
+        assert!(problems.contains(&expected), "{expected:?} not in:\n{problems}");
+    }
+    // A push that never got a success answer is lost too.
+    let mut unanswered = DeliveryLog::new(workload.deliveries.len());
+    for (delivery, attempts) in unanswered.attempts.iter_mut().enumerate() {
+        let failed = workload.deliveries[delivery] == 0;
+        attempts.push((0, if failed { 503 } else { 200 }, !failed));
+    }
+    let problems = verify(&workload, &unanswered, &table).problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("push 0 "), "{problems:?}");
+}
