@@ -18,15 +18,6 @@ use voice_core::store::MemoryStore;
 use voice_core::telemetry::mask_numbers;
 use voice_core::verification::rate_limit::RateLimits;
 
-const KINDS: [CallEventKind; 6] = [
-    CallEventKind::Callin,
-    CallEventKind::Callout,
-    CallEventKind::Alerting,
-    CallEventKind::Answer,
-    CallEventKind::CollectInfo,
-    CallEventKind::Disconnect,
-];
-
 /// Keys Huawei's payloads use, so that generated JSON reaches the typed parsers, not only the syntax check.
 const KEYS: [&str; 16] = [
     "eventType",
@@ -147,7 +138,7 @@ proptest! {
 
     #[test]
     fn any_valid_status_event_round_trips_with_its_session_id(
-        kind in prop::sample::select(KINDS.to_vec()),
+        kind in prop::sample::select(CallEventKind::ALL.to_vec()),
         session_id in arb_session_id(),
         padding in "[ \t]{0,3}",
         state_code in proptest::option::of(any::<i64>()),

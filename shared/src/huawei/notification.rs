@@ -30,6 +30,9 @@ pub enum CallEventKind {
 }
 
 impl CallEventKind {
+    pub const ALL: [CallEventKind; 6] =
+        [Self::Callin, Self::Callout, Self::Alerting, Self::Answer, Self::CollectInfo, Self::Disconnect];
+
     pub fn from_wire(event_type: &str) -> Option<Self> {
         Some(match event_type {
             "callin" => Self::Callin,

@@ -311,15 +311,7 @@ fn routes_and_limits_in_the_spec_are_the_codes() {
     for required in ["StatusInfo", "Cdr"] {
         assert_eq!(strings(&schemas[required]["required"]), BTreeSet::from(["sessionId".to_owned()]), "{required}");
     }
-    let kinds = [
-        CallEventKind::Callin,
-        CallEventKind::Callout,
-        CallEventKind::Alerting,
-        CallEventKind::Answer,
-        CallEventKind::CollectInfo,
-        CallEventKind::Disconnect,
-    ];
-    for kind in kinds {
+    for kind in CallEventKind::ALL {
         match kind {
             CallEventKind::Callin
             | CallEventKind::Callout
@@ -331,7 +323,7 @@ fn routes_and_limits_in_the_spec_are_the_codes() {
     }
     assert_eq!(
         strings(&schemas["StatusEvent"]["properties"]["eventType"]["enum"]),
-        kinds.iter().map(|k| k.as_wire().to_owned()).collect(),
+        CallEventKind::ALL.iter().map(|k| k.as_wire().to_owned()).collect(),
         "known event types"
     );
     let too_large = spec["components"]["responses"]["PayloadTooLarge"]["description"].as_str().unwrap();
