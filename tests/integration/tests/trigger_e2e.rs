@@ -97,14 +97,14 @@ async fn each_scenario_runs_end_to_end_into_dynamodb() {
         ("+8613800008102", vec!["call", "event#callout", "event#disconnect"], 8102, false),
         ("+8613800008004", vec!["call", "event#alerting", "event#callout", "event#disconnect"], 8004, false),
     ];
-    for (callee, expected_keys, hangup_code, answered) in scenarios {
+    for &(callee, ref expected_keys, hangup_code, answered) in &scenarios {
         let answer =
             stack.stack.invoke("trigger-verification-call", &call(callee, None)).await.expect("call requested");
         assert_eq!((answer["status"].as_str(), answer["replayed"].as_bool()), (Some("requested"), Some(false)));
         let session_id = answer["sessionId"].as_str().expect("a sessionId").to_owned();
         assert!(session_id.contains("@callenabler"), "Huawei-shaped sessionId: {session_id}");
         let records = settled_records(&stack.store, &session_id).await;
-        assert_eq!(sort_keys(&records), expected_keys, "{callee}");
+        assert_eq!(sort_keys(&records), *expected_keys, "{callee}");
         assert_eq!(records.iter().filter(|r| r["kind"] == "cdr").count(), 1, "{callee}: one CDR");
         let summary = CallSummary::from_records(&records);
         assert_eq!(
@@ -118,6 +118,15 @@ async fn each_scenario_runs_end_to_end_into_dynamodb() {
     }
     let stats = stack.sim.stats();
     assert_eq!((stats.call_verify.received, stats.call_verify.accepted), (4, 4));
+
+    // Every log line of the four functions: no full number, no verification code, no secret, no token.
+    let logs = stack.stack.function_logs();
+    assert!(logs.contains("call requested") && logs.contains("stored"), "the functions logged their work");
+    assert!(logs.contains("+86138****0001"), "the callee is logged, masked");
+    let secrets = ["local-app-secret", TOKEN, "482913"];
+    for needle in scenarios.iter().map(|(callee, ..)| &callee[1..]).chain(["8675528000088"]).chain(secrets) {
+        assert!(!logs.contains(needle), "{needle} appears in a log line ({})", stack.stack.log_dir.display());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
