@@ -132,14 +132,20 @@ async fn load_secret(env: &impl Env) -> Result<Option<SecretDocument>, ConfigErr
     }
 }
 
-fn positive(env: &impl Env, name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match env.get(name) {
-        None => Ok(default),
-        Some(text) => match text.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(ConfigError::Invalid { name, reason: format!("expected a positive integer, got {text:?}") }),
-        },
+/// An integer variable: `default` when unset, refused when unreadable or below `min`.
+fn integer<T>(env: &impl Env, name: &'static str, default: T, min: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(text) = env.get(name) else { return Ok(default) };
+    match text.trim().parse::<T>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(ConfigError::Invalid { name, reason: format!("expected an integer of at least {min}, got {text:?}") }),
     }
+}
+
+fn positive(env: &impl Env, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    integer(env, name, default, 1)
 }
 
 async fn fetch_secret(secret_id: &str) -> Result<SecretDocument, ConfigError> {
@@ -201,20 +207,6 @@ impl TriggerConfig {
                 reason: reason.replace(tokens.current().unwrap_or("\u{0}"), "<token>"),
             })
         };
-        let language_type = match env.get("LANGUAGE_TYPE") {
-            None => 2,
-            Some(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| ConfigError::Invalid { name: "LANGUAGE_TYPE", reason: "expected an integer".into() })?,
-        };
-        let count = |name: &'static str, default: u32| match env.get(name) {
-            None => Ok(default),
-            Some(text) => text
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| ConfigError::Invalid { name, reason: "expected a whole number (0 disables)".into() }),
-        };
         Ok(Self {
             table_name: env.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             record_ttl: Duration::from_secs(86_400 * positive(env, "RECORD_TTL_DAYS", DEFAULT_RECORD_TTL_DAYS)?),
@@ -225,10 +217,14 @@ impl TriggerConfig {
             defaults: Defaults {
                 display_nbr: env.get("DISPLAY_NBR"),
                 pre_tone: env.get("PRE_TONE"),
-                language_type,
+                language_type: integer(env, "LANGUAGE_TYPE", 2, 1)?,
                 allow_endless_playback: matches!(env.get("ALLOW_ENDLESS_PLAYBACK").as_deref(), Some("true")),
             },
-            rate_limits: RateLimits::new(count("RATE_LIMIT_PER_MINUTE", 1)?, count("RATE_LIMIT_PER_HOUR", 5)?),
+            // 0 disables a window.
+            rate_limits: RateLimits::new(
+                integer(env, "RATE_LIMIT_PER_MINUTE", 1, 0)?,
+                integer(env, "RATE_LIMIT_PER_HOUR", 5, 0)?,
+            ),
             voice_api_timeout: Duration::from_millis(positive(env, "VOICE_API_TIMEOUT_MS", 8000)?),
         })
     }
@@ -291,6 +287,14 @@ mod tests {
         let error = TriggerConfig::from_parts(&env, None).unwrap_err().to_string();
         assert!(error.contains("at most 128"), "{error}");
         assert!(!error.contains("a-very-long-token"), "the token is not echoed: {error}");
+        for (name, value) in [("LANGUAGE_TYPE", "0"), ("RATE_LIMIT_PER_HOUR", "-1"), ("VOICE_API_TIMEOUT_MS", "x")] {
+            let mut bad = TRIGGER_ENV;
+            bad[4] = (name, value);
+            assert!(
+                matches!(TriggerConfig::from_parts(&bad, None), Err(ConfigError::Invalid { .. })),
+                "{name}={value}"
+            );
+        }
         let mut no_creds = TRIGGER_ENV;
         no_creds[1] = ("X", "");
         assert!(matches!(TriggerConfig::from_parts(&no_creds, None), Err(ConfigError::Missing(_))));

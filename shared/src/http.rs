@@ -2,7 +2,7 @@
 //! as the response Huawei expects.
 
 use std::convert::Infallible;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokio::time::Instant;
@@ -33,7 +33,7 @@ pub async fn answer<S: RecordStore>(
         signature_header,
         // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes.
         body: request.body().as_ref(),
-        deadline: request.lambda_context_ref().and_then(|context| instant_of(context.deadline)),
+        deadline: request.lambda_context_ref().and_then(invocation_deadline),
     };
     Ok(render(service.handle(endpoint, push).await))
 }
@@ -56,8 +56,7 @@ pub fn render(answer: Answer) -> Response<Body> {
     response.unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-/// The Lambda deadline (epoch milliseconds) as a monotonic instant.
-fn instant_of(deadline_epoch_ms: u64) -> Option<Instant> {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
-    Some(Instant::now() + Duration::from_millis(deadline_epoch_ms.checked_sub(now_ms)?))
+/// The invocation's deadline as a monotonic instant (`None` when already past). Used by both Lambda edges.
+pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
+    context.deadline().duration_since(SystemTime::now()).ok().map(|left| Instant::now() + left)
 }

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::{macros::format_description, OffsetDateTime, UtcOffset};
 
-use super::signature::{password_digest, UsernameToken, AKSK_AUTHORIZATION};
+use super::signature::{hex, password_digest, UsernameToken, AKSK_AUTHORIZATION};
 use crate::config::AppCredentials;
 use crate::verification::outcome::Attempt;
 use crate::verification::CallRequest;
@@ -69,7 +69,7 @@ impl CallVerifyClient {
 
     /// The X-AKSK header value for a request sent now: fresh random nonce, UTC `Created`.
     pub fn x_aksk(&self, now: OffsetDateTime) -> String {
-        let nonce: String = (0..16).map(|_| format!("{:02x}", rand::rng().random::<u8>())).collect();
+        let nonce = hex(&rand::rng().random::<[u8; 16]>());
         let created = created_text(now);
         let password_digest = password_digest(self.credentials.app_secret.expose_secret().as_bytes(), &nonce, &created);
         UsernameToken { username: self.credentials.app_key.clone(), password_digest, nonce, created }.to_header_value()

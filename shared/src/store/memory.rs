@@ -48,7 +48,7 @@ impl RecordStore for MemoryStore {
 
 /// Idempotency and rate-limit state of the in-memory store.
 #[derive(Default)]
-pub struct MemoryTriggerState {
+struct MemoryTriggerState {
     requests: std::collections::HashMap<String, (crate::verification::idempotency::ExistingRequest, i64)>,
     rates: std::collections::HashMap<String, Vec<i64>>,
 }

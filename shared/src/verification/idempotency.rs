@@ -5,6 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use super::CallRequest;
+use crate::huawei::signature::hex;
 
 /// What the caller's earlier attempt with the same key left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl Claim {
 /// Fingerprint of what is being asked (everything but the key itself), to refuse a reused key.
 pub fn payload_hash(request: &CallRequest) -> String {
     let canonical = serde_json::to_string(request).unwrap_or_default();
-    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]

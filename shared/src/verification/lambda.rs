@@ -3,10 +3,10 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
 use crate::config::{ProcessEnv, TriggerConfig};
+use crate::http::invocation_deadline;
 use crate::huawei::call_verify::CallVerifyClient;
 use crate::store::DynamoStore;
 
@@ -40,7 +40,6 @@ pub async fn invoke(
     event: LambdaEvent<Value>,
 ) -> Result<TriggerAnswer, Diagnostic> {
     let trigger = trigger.as_ref().map_err(|e| Diagnostic::from(e.clone()))?;
-    let deadline =
-        event.context.deadline().duration_since(std::time::SystemTime::now()).ok().map(|left| Instant::now() + left);
+    let deadline = invocation_deadline(&event.context);
     trigger.handle(event.payload, deadline).await.map_err(Diagnostic::from)
 }

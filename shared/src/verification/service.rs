@@ -134,17 +134,19 @@ impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
                 ))
             }
         }
-        let placed = self.place_call(request, deadline).await;
-        let completion = match &placed {
-            Ok(session_id) => Completion::Requested { session_id: session_id.clone() },
+        let placed = match self.place_call(request, deadline).await {
             Err(error) if error.nothing_placed() => {
                 // Nothing rang: give the key back so the caller can retry with it.
                 let released = retry::until_deadline(deadline, || self.store.release_request(key)).await;
                 if let Err(e) = released {
                     tracing::error!(error = %e, "could not release the idempotency key; it frees itself at the deadline");
                 }
-                return Err(placed.unwrap_err());
+                return Err(error);
             }
+            placed => placed,
+        };
+        let completion = match &placed {
+            Ok(session_id) => Completion::Requested { session_id: session_id.clone() },
             Err(_) => Completion::OutcomeUnknown,
         };
         // Completing the key first: it is what prevents a second call on retry.
