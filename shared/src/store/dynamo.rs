@@ -27,6 +27,9 @@ const TRANSIENT_CODES: &[&str] = &[
     "ReplicatedWriteConflictException",
 ];
 
+/// Attempt timeout of table setup (not of pushes).
+const SETUP_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -89,6 +92,12 @@ impl DynamoStore {
     /// Creates the table of design.md (pk/sk strings, on demand, TTL on `expiresAt`) if it is missing. For the
     /// local stack and tests; in AWS the SAM template owns the table.
     pub async fn create_table_if_missing(&self) -> Result<(), StoreError> {
+        // A setup call, never on a push's path: it may wait for a cold (JIT-warming) DynamoDB Local far longer
+        // than a push's 1.5 s attempt.
+        let patient = || {
+            aws_sdk_dynamodb::config::Builder::default()
+                .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(SETUP_ATTEMPT_TIMEOUT).build())
+        };
         let key = |name: &str, key_type| {
             KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(rejected)
         };
@@ -108,6 +117,8 @@ impl DynamoStore {
             .key_schema(key("sk", KeyType::Range)?)
             .attribute_definitions(string_attribute("pk")?)
             .attribute_definitions(string_attribute("sk")?)
+            .customize()
+            .config_override(patient())
             .send()
             .await;
         match created {
@@ -121,6 +132,8 @@ impl DynamoStore {
             .update_time_to_live()
             .table_name(&self.table)
             .time_to_live_specification(ttl)
+            .customize()
+            .config_override(patient())
             .send()
             .await
             .map_err(|e| classify(&e))?;

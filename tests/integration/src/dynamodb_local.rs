@@ -7,11 +7,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use voice_core::store::DynamoStore;
 
 use crate::processes;
+
+/// Warm-up workload: waves of concurrent conditional puts (a 50-CDR push is one wave of 50).
+const WARM_UP_WAVES: usize = 4;
+const WARM_UP_WAVE_WIDTH: usize = 50;
 
 pub struct DynamoLocal {
     port: u16,
@@ -57,6 +63,44 @@ impl DynamoLocal {
         }
         self.child = Some(processes::spawn(command).expect("start java (Java 17 is required)"));
         self.wait_ready(Duration::from_secs(60));
+        self.warm_up();
+    }
+
+    /// Runs a small write workload with patient timeouts, so that the tests' first requests do not meet a
+    /// JIT-cold JVM: on a busy 2-core machine those can exceed the functions' 1.5 s attempt timeout.
+    fn warm_up(&self) {
+        let endpoint = self.endpoint();
+        let work = move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let config = DynamoStore::config_loader()
+                    .endpoint_url(endpoint)
+                    .region(Region::new("us-east-1"))
+                    .credentials_provider(Credentials::for_tests())
+                    .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(30)).build())
+                    .load()
+                    .await;
+                let store = DynamoStore::new(Client::new(&config), crate::unique_name("warm-up"));
+                store.create_table_if_missing().await.expect("create warm-up table");
+                for wave in 0..WARM_UP_WAVES {
+                    let puts = (0..WARM_UP_WAVE_WIDTH).map(|i| {
+                        store
+                            .client()
+                            .put_item()
+                            .table_name(store.table())
+                            .item("pk", AttributeValue::S(format!("warm-{wave}-{i}")))
+                            .item("sk", AttributeValue::S("warm".into()))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .send()
+                    });
+                    for put in futures::future::join_all(puts).await {
+                        put.expect("warm-up put");
+                    }
+                }
+                store.client().delete_table().table_name(store.table()).send().await.expect("drop warm-up table");
+            })
+        };
+        std::thread::spawn(work).join().expect("warm-up of DynamoDB Local");
     }
 
     /// Kills the server (SIGKILL: as abrupt as a crash).

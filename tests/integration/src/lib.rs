@@ -12,12 +12,13 @@ mod dynamodb_local;
 pub use callback_stack::FunctionStack;
 pub use dynamodb_local::DynamoLocal;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use voice_core::auth::{CallbackTokens, SignatureMode};
+use voice_core::callbacks::CallbackService;
 use voice_core::config::{AppCredentials, CallbackConfig};
-
-use std::path::{Path, PathBuf};
+use voice_core::store::DynamoStore;
 
 /// The repository root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
@@ -38,6 +39,13 @@ pub fn free_port() -> u16 {
 /// A unique name for a table, so tests sharing one DynamoDB Local never see each other's records.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+/// A callback service over a new table of the shared DynamoDB Local.
+pub async fn dynamo_callback_service(tokens: &str, signature_mode: SignatureMode) -> CallbackService<DynamoStore> {
+    let store = DynamoLocal::shared().fresh_store().await;
+    let config = callback_config(store.table(), tokens, signature_mode);
+    CallbackService::new(store, config)
 }
 
 /// Callback settings for handler tests, with the production retry budget (a loaded 2-core CI machine can take

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use integration_tests::events::{request, Envelope};
-use integration_tests::{callback_config, fixture, DynamoLocal};
+use integration_tests::{dynamo_callback_service, fixture};
 use lambda_http::Body;
 use serde_json::Value;
 use voice_core::auth::SignatureMode;
@@ -15,9 +15,7 @@ use voice_core::store::DynamoStore;
 type Service = CallbackService<DynamoStore>;
 
 async fn service(tokens: &str) -> Service {
-    let store = DynamoLocal::shared().fresh_store().await;
-    let config = callback_config(store.table(), tokens, SignatureMode::Log);
-    CallbackService::new(store, config)
+    dynamo_callback_service(tokens, SignatureMode::Log).await
 }
 
 /// Sends one push and returns (status, body text).

@@ -4,7 +4,7 @@
 //! (`bad_input_gets_a_clear_answer_and_writes_nothing`) and at `signatures.rs`.
 
 use integration_tests::events::{request_with_headers, Envelope};
-use integration_tests::{callback_config, fixture, unique_name, DynamoLocal};
+use integration_tests::{dynamo_callback_service, fixture};
 use lambda_http::Body;
 use serde_json::{json, Value};
 use voice_core::auth::SignatureMode;
@@ -16,24 +16,9 @@ type Service = CallbackService<DynamoStore>;
 const VOICE: &str = "/voice/status/tok-1";
 const SMS: &str = "/privacy-number/sms/tok-1";
 
-/// A service over a new table. The first request to a just-started (JIT-cold) DynamoDB Local on a busy
-/// machine can exceed the client's 1.5 s attempt timeout, so creating the table is retried.
 async fn service() -> Service {
-    let local = DynamoLocal::shared();
-    for attempt in 1.. {
-        let store = DynamoStore::new(local.client().await, unique_name("hostile"));
-        match store.create_table_if_missing().await {
-            Ok(()) => {
-                let table = store.table().to_owned();
-                return CallbackService::new(store, callback_config(&table, "tok-1", SignatureMode::Log));
-            }
-            Err(error) if attempt < 5 => eprintln!("create table, attempt {attempt}: {error}"),
-            Err(error) => panic!("create table: {error}"),
-        }
-    }
-    unreachable!()
+    dynamo_callback_service("tok-1", SignatureMode::Log).await
 }
-
 async fn send(
     service: &Service,
     endpoint: Endpoint,

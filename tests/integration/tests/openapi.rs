@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use integration_tests::events::{request, Envelope};
-use integration_tests::{callback_config, fixture, workspace_root, DynamoLocal};
+use integration_tests::{callback_config, dynamo_callback_service, fixture, workspace_root};
 use lambda_http::{Body, Response};
 use serde_json::Value;
 use voice_core::auth::{SignatureMode, SignatureRejection};
@@ -16,7 +16,7 @@ use voice_core::callbacks::{CallbackError, CallbackService, Endpoint, MAX_BODY_B
 use voice_core::huawei::notification::{MAX_CDRS_PER_PUSH, MAX_ICID_LEN, MAX_SESSION_ID_LEN};
 use voice_core::huawei::sms::MAX_SMS_IDENTIFIER_LEN;
 use voice_core::huawei::{CallEventKind, PayloadError};
-use voice_core::store::{DynamoStore, MemoryStore, RecordStore};
+use voice_core::store::{MemoryStore, RecordStore};
 
 const TOKEN: &str = "tok-1";
 
@@ -332,31 +332,13 @@ fn routes_and_limits_in_the_spec_are_the_codes() {
     assert_eq!(schemas["Cdr"]["properties"]["icid"]["maxLength"], MAX_ICID_LEN);
 }
 
-/// A service over a new DynamoDB Local table. The first request to a just-started (JIT-cold) DynamoDB Local on
-/// a busy machine can exceed the client's 1.5 s attempt timeout, so creating the table is retried.
-async fn dynamo_service() -> CallbackService<DynamoStore> {
-    let local = DynamoLocal::shared();
-    for attempt in 1.. {
-        let store = DynamoStore::new(local.client().await, integration_tests::unique_name("openapi"));
-        match store.create_table_if_missing().await {
-            Ok(()) => {
-                let table = store.table().to_owned();
-                return CallbackService::new(store, callback_config(&table, TOKEN, SignatureMode::Log));
-            }
-            Err(error) if attempt < 5 => eprintln!("create table, attempt {attempt}: {error}"),
-            Err(error) => panic!("create table: {error}"),
-        }
-    }
-    unreachable!()
-}
-
 /// Every callback fixture is an example of the spec, unchanged, and every example is accepted with 200: in
 /// memory and on DynamoDB Local.
 #[tokio::test]
 async fn every_example_is_a_fixture_and_is_accepted() {
     let spec = spec();
     let mut used = BTreeSet::new();
-    let dynamo = dynamo_service().await;
+    let dynamo = dynamo_callback_service(TOKEN, SignatureMode::Log).await;
     for (path, endpoint, _) in ROUTES {
         for (name, fixture_name, value) in examples(&spec, path) {
             let from_fixture: Value = serde_json::from_str(&fixture(&fixture_name)).unwrap();

@@ -2,7 +2,7 @@
 //! nothing otherwise; `log` never rejects.
 
 use integration_tests::events::{request_with_headers, Envelope};
-use integration_tests::{callback_config, fixture, DynamoLocal};
+use integration_tests::{dynamo_callback_service, fixture};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use voice_core::auth::SignatureMode;
@@ -31,9 +31,7 @@ async fn send(service: &CallbackService<DynamoStore>, header: Option<(&str, &str
 }
 
 async fn service(mode: SignatureMode) -> CallbackService<DynamoStore> {
-    let store = DynamoLocal::shared().fresh_store().await;
-    let table = store.table().to_owned();
-    CallbackService::new(store, callback_config(&table, "tok-1", mode))
+    dynamo_callback_service("tok-1", mode).await
 }
 
 #[tokio::test]
