@@ -16,7 +16,7 @@ CONFIG_ENV      ?= default
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup run test test-chaos test-api lint build deploy records clean
+.PHONY: help setup run test test-chaos test-api bench lint build deploy records clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,11 @@ test-chaos: setup ## Load + chaos suite at full size (CHAOS_PUSHES=20000): norma
 test-api: setup ## schemathesis against the callbacks (docs/openapi.yaml) on a local stack (~10 min; .venv-api)
 	cargo build --workspace --all-targets
 	tests/api/run.sh
+
+bench: setup ## Benchmarks against the floor into BENCHMARKS.md (release + arm64 builds; BENCH_SIZE_STEPS=1 adds profile steps)
+	cargo build --release --workspace --bins
+	scripts/bench-sizes.sh
+	target/release/bench > target/bench/logs.jsonl
 
 lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, policy rules)
 	infra/lint.sh

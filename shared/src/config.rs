@@ -150,8 +150,10 @@ fn positive(env: &impl Env, name: &'static str, default: u64) -> Result<u64, Con
 
 async fn fetch_secret(secret_id: &str) -> Result<SecretDocument, ConfigError> {
     let failure = |reason: String| ConfigError::Secret { secret_id: secret_id.to_owned(), reason };
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let value = aws_sdk_secretsmanager::Client::new(&sdk)
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(&crate::aws_env::sdk_config());
+    config.set_endpoint_url(crate::aws_env::endpoint_url("SECRETS_MANAGER"));
+    let config = config.retry_config(aws_config::retry::RetryConfig::standard()).build();
+    let value = aws_sdk_secretsmanager::Client::from_conf(config)
         .get_secret_value()
         .secret_id(secret_id)
         .send()

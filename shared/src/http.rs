@@ -15,7 +15,7 @@ use crate::store::{DynamoStore, RecordStore};
 pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigError> {
     let config =
         CallbackConfig::load(&ProcessEnv).await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let store = DynamoStore::new(DynamoStore::client_from_env().await, config.table_name.clone());
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name.clone());
     Ok(CallbackService::new(store, config))
 }
 

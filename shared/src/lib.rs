@@ -4,6 +4,7 @@
 //! error mapping) lives here and is unit-testable without AWS.
 
 pub mod auth;
+pub mod aws_env;
 pub mod callbacks;
 pub mod config;
 pub mod http;

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
 use super::{PutOutcome, Record, RecordStore, StoreError};
+use crate::aws_env;
 use crate::telemetry::mask_numbers;
 
 /// Error codes DynamoDB documents as retryable.
@@ -26,6 +27,14 @@ const TRANSIENT_CODES: &[&str] = &[
     "TransactionConflictException",
     "ReplicatedWriteConflictException",
 ];
+
+/// Connect and attempt timeouts of every DynamoDB request on a push's path.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .build()
+}
 
 /// Attempt timeout of table setup (not of pushes).
 const SETUP_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,21 +50,19 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
-    /// SDK configuration shared by the functions and the tests: the SDK's own retries are off because the
-    /// handler retries within its deadline instead (see [`super::retry`]), and a slow attempt is cut so that a
-    /// retry still fits.
+    /// SDK configuration of the tests (explicit endpoint and credentials), with the functions' retry and timeout
+    /// settings.
     pub fn config_loader() -> aws_config::ConfigLoader {
-        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_millis(1000))
-                .operation_attempt_timeout(Duration::from_millis(1500))
-                .build(),
-        )
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled()).timeout_config(timeouts())
     }
 
-    /// A client from the environment (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`).
-    pub async fn client_from_env() -> Client {
-        Client::new(&Self::config_loader().load().await)
+    /// The functions' client, from the Lambda environment ([`crate::aws_env`]; `AWS_ENDPOINT_URL_DYNAMODB` for
+    /// DynamoDB Local). The SDK's own retries are off because the handler retries within its deadline instead
+    /// (see [`super::retry`]), and a slow attempt is cut so that a retry still fits.
+    pub fn client_from_env() -> Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_env::sdk_config());
+        config.set_endpoint_url(aws_env::endpoint_url("DYNAMODB"));
+        Client::from_conf(config.retry_config(RetryConfig::disabled()).timeout_config(timeouts()).build())
     }
 
     pub fn client(&self) -> &Client {

@@ -24,7 +24,7 @@ pub async fn trigger_from_env() -> Result<LiveTrigger, TriggerError> {
         config.fee_url,
     )
     .map_err(TriggerError::ConfigurationError)?;
-    let store = DynamoStore::new(DynamoStore::client_from_env().await, config.table_name);
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name);
     let settings = TriggerSettings {
         defaults: config.defaults,
         limits: config.rate_limits,

@@ -14,6 +14,7 @@ pub struct FunctionStack {
     port: u16,
     watch: Child,
     functions: Vec<Child>,
+    names: Vec<String>,
     /// Where each function's stdout+stderr goes (JSON log lines), for log assertions.
     pub log_dir: PathBuf,
 }
@@ -22,6 +23,12 @@ impl FunctionStack {
     /// Starts the emulator on `port` (from [`crate::free_port`]) and the functions with `env` (TABLE_NAME,
     /// AWS_ENDPOINT_URL_DYNAMODB, …).
     pub fn start(port: u16, env: &[(&str, &str)]) -> Self {
+        Self::start_binaries(port, env, &FUNCTION_BINS.map(|bin| (bin, function_binary(bin))))
+    }
+
+    /// The same with other binaries (`make bench`: the release build, an empty handler), each served as the
+    /// function of its name.
+    pub fn start_binaries(port: u16, env: &[(&str, &str)], functions: &[(&str, PathBuf)]) -> Self {
         let root = crate::workspace_root();
         let log_dir = std::env::temp_dir().join(crate::unique_name("callback-logs"));
         std::fs::create_dir_all(&log_dir).expect("log dir");
@@ -33,10 +40,11 @@ impl FunctionStack {
             .stdout(Stdio::null())
             .stderr(log_file(&log_dir, "watch"));
         let watch = processes::spawn(watch).expect("start cargo lambda watch");
-        let mut stack = Self { port, watch, functions: Vec::new(), log_dir };
+        let names = functions.iter().map(|(name, _)| (*name).to_owned()).collect();
+        let mut stack = Self { port, watch, functions: Vec::new(), names, log_dir };
         stack.wait_for_port(Duration::from_secs(60));
-        for bin in FUNCTION_BINS {
-            let mut function = Command::new(function_binary(bin));
+        for (bin, binary) in functions {
+            let mut function = Command::new(binary);
             function
                 .envs(env.iter().copied())
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt/{bin}"))
@@ -76,7 +84,7 @@ impl FunctionStack {
 
     /// Everything the functions logged so far.
     pub fn function_logs(&self) -> String {
-        FUNCTION_BINS
+        self.names
             .iter()
             .map(|bin| std::fs::read_to_string(self.log_dir.join(format!("{bin}.log"))).unwrap_or_default())
             .collect()
@@ -121,10 +129,7 @@ fn cargo_lambda() -> PathBuf {
 }
 
 fn function_binary(bin: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    let path = target.join("debug").join(bin);
+    let path = crate::target_dir().join("debug").join(bin);
     assert!(
         path.is_file(),
         "{} is missing: run `cargo build --workspace --all-targets` (make test does)",

@@ -73,13 +73,8 @@ impl DynamoLocal {
         let work = move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
-                let config = DynamoStore::config_loader()
-                    .endpoint_url(endpoint)
-                    .region(Region::new("us-east-1"))
-                    .credentials_provider(Credentials::for_tests())
-                    .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(30)).build())
-                    .load()
-                    .await;
+                let patient = TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(30)).build();
+                let config = local_config(&endpoint).timeout_config(patient).load().await;
                 let store = DynamoStore::new(Client::new(&config), crate::unique_name("warm-up"));
                 store.create_table_if_missing().await.expect("create warm-up table");
                 for wave in 0..WARM_UP_WAVES {
@@ -116,13 +111,7 @@ impl DynamoLocal {
 
     /// A client configured like the functions' (no SDK retries, short attempt timeouts).
     pub async fn client(&self) -> Client {
-        let config = DynamoStore::config_loader()
-            .endpoint_url(self.endpoint())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::for_tests())
-            .load()
-            .await;
-        Client::new(&config)
+        client_at(&self.endpoint()).await
     }
 
     /// A store over a new, empty table of the design.md shape.
@@ -156,6 +145,20 @@ impl Drop for DynamoLocal {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A client of a DynamoDB Local (or a proxy in front of it) at `endpoint`, configured like the functions' (no
+/// SDK retries, short attempt timeouts).
+pub async fn client_at(endpoint: &str) -> Client {
+    Client::new(&local_config(endpoint).load().await)
+}
+
+fn local_config(endpoint: &str) -> aws_config::ConfigLoader {
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
+    DynamoStore::config_loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::for_tests())
 }
 
 /// The folder holding DynamoDBLocal.jar: `$DYNAMODB_LOCAL_DIR`, or what `make setup` unpacked.

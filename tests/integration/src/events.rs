@@ -22,6 +22,19 @@ pub fn request_with_headers(
     base64: bool,
     headers: &[(&str, &str)],
 ) -> lambda_http::Request {
+    let event = event_json(envelope, method, path, body, base64, headers);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// The same event as the JSON document the Lambda runtime API delivers.
+pub fn event_json(
+    envelope: Envelope,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    base64: bool,
+    headers: &[(&str, &str)],
+) -> Value {
     let template = match envelope {
         Envelope::HttpApi => "events/apigw-v2-http-api.json",
         Envelope::FunctionUrl => "events/function-url.json",
@@ -42,5 +55,5 @@ pub fn request_with_headers(
         true => STANDARD.encode(body).into(),
         false => String::from_utf8(body.to_vec()).expect("text bodies are UTF-8; use base64 for bytes").into(),
     };
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    event
 }

@@ -14,7 +14,9 @@
 //! - **stall**: forward, then hold the answer for `stall` (past the SDK's 1.5 s attempt timeout).
 //!
 //! Every request is counted by its `X-Amz-Target` operation (`PutItem`, …) and every fault by kind: the suite
-//! reports DynamoDB requests per stored notification from these counts. An upstream that cannot be reached
+//! reports DynamoDB requests per stored notification from these counts. With `meter_capacity`, the proxy also
+//! asks DynamoDB for `ReturnConsumedCapacity: TOTAL` on every request and sums the capacity units it reports
+//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write), for `make bench`. An upstream that cannot be reached
 //! (DynamoDB Local killed) is seen by the client as a dropped connection.
 
 use std::collections::BTreeMap;
@@ -42,6 +44,8 @@ pub struct FaultConfig {
     /// Forward, then hold the answer for `stall`.
     pub stall: f64,
     pub stall_for: Duration,
+    /// Add `ReturnConsumedCapacity: TOTAL` to each request and sum what the answers report.
+    pub meter_capacity: bool,
 }
 
 impl FaultConfig {
@@ -55,6 +59,7 @@ impl FaultConfig {
             drop_answer: 0.0,
             stall: 0.0,
             stall_for: Duration::ZERO,
+            meter_capacity: false,
         }
     }
 }
@@ -64,6 +69,8 @@ impl FaultConfig {
 pub struct ProxyStats {
     /// Requests received, by `X-Amz-Target` operation (`PutItem`, `Scan`, …; `?` when absent).
     pub requests: BTreeMap<String, u64>,
+    /// Capacity units reported in answers, in thousandths, by operation (only with `meter_capacity`).
+    pub capacity_milli_units: BTreeMap<String, u64>,
     pub forwarded: u64,
     pub rejected: u64,
     pub lost_answers: u64,
@@ -217,7 +224,7 @@ async fn serve_connection(
         let (latency, fault) = decide(&config, sequence, faulty);
         {
             let mut stats = shared.stats.lock().unwrap_or_else(|p| p.into_inner());
-            *stats.requests.entry(target).or_default() += 1;
+            *stats.requests.entry(target.clone()).or_default() += 1;
         }
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -228,9 +235,15 @@ async fn serve_connection(
             continue;
         }
         // Forwarded in its own task, so the write reaches DynamoDB even if the client gives up meanwhile.
+        let request = if config.meter_capacity { ask_for_consumed_capacity(request) } else { request };
         let forward = tokio::spawn(forward(client.clone(), upstream.clone(), request));
         let answer = match forward.await {
-            Ok(Ok(answer)) => answer,
+            Ok(Ok((answer, body))) => {
+                if let Some(units) = config.meter_capacity.then(|| consumed_capacity(&body)).flatten() {
+                    bump(&shared, |s| *s.capacity_milli_units.entry(target.clone()).or_default() += units);
+                }
+                answer
+            }
             failed => {
                 let error = match failed {
                     Ok(Err(e)) => format!("{e:?}"),
@@ -343,8 +356,32 @@ async fn read_request(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) ->
     Some(HttpRequest { body, ..request })
 }
 
-/// Sends the request upstream; returns the complete HTTP/1.1 answer to write back.
-async fn forward(client: reqwest::Client, upstream: String, request: HttpRequest) -> Result<Vec<u8>, reqwest::Error> {
+/// The request with `"ReturnConsumedCapacity": "TOTAL"` added to its JSON body (DynamoDB Local does not check
+/// the SigV4 signature this invalidates).
+fn ask_for_consumed_capacity(request: HttpRequest) -> HttpRequest {
+    match serde_json::from_slice::<serde_json::Value>(&request.body) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert("ReturnConsumedCapacity".into(), "TOTAL".into());
+            let body = serde_json::to_vec(&fields).unwrap_or(request.body);
+            HttpRequest { body, ..request }
+        }
+        _ => request,
+    }
+}
+
+/// `ConsumedCapacity.CapacityUnits` of an answer, in thousandths.
+fn consumed_capacity(body: &[u8]) -> Option<u64> {
+    let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let units = answer.get("ConsumedCapacity")?.get("CapacityUnits")?.as_f64()?;
+    Some((units * 1000.0).round() as u64)
+}
+
+/// Sends the request upstream; returns the complete HTTP/1.1 answer to write back, and its body.
+async fn forward(
+    client: reqwest::Client,
+    upstream: String,
+    request: HttpRequest,
+) -> Result<(Vec<u8>, Vec<u8>), reqwest::Error> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut builder = client.request(method, format!("{upstream}{}", request.path));
     for (name, value) in &request.headers {
@@ -366,7 +403,7 @@ async fn forward(client: reqwest::Client, upstream: String, request: HttpRequest
     head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
     let mut answer = head.into_bytes();
     answer.extend_from_slice(&body);
-    Ok(answer)
+    Ok((answer, body.to_vec()))
 }
 
 fn internal_server_error() -> Vec<u8> {

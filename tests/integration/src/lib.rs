@@ -1,6 +1,7 @@
 //! Test harness: real servers on loopback (DynamoDB Local, `cargo lambda watch`), started by the tests
 //! themselves and stopped with them, plus fixture and API Gateway v2 event builders.
 
+pub mod bench;
 pub mod callback_stack;
 pub mod events;
 pub mod fault_proxy;
@@ -10,7 +11,7 @@ pub mod processes;
 mod dynamodb_local;
 
 pub use callback_stack::FunctionStack;
-pub use dynamodb_local::DynamoLocal;
+pub use dynamodb_local::{client_at, DynamoLocal};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +24,11 @@ use voice_core::store::DynamoStore;
 /// The repository root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+}
+
+/// Cargo's target directory (`$CARGO_TARGET_DIR` or `target/` of the workspace).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// A fixture file of this crate, e.g. `huawei/status-callout.json` or `edge-cases/…`.

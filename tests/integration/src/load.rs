@@ -304,14 +304,12 @@ impl Transport {
         };
         match self {
             Self::InProcess(service) => {
-                let event = request(Envelope::HttpApi, "POST", path, push.body.as_bytes(), false);
-                let response = voice_core::http::answer(service, endpoint, event).await.expect("never fails");
-                let body = match response.body() {
-                    Body::Text(text) => text.clone(),
-                    Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                    _ => String::new(),
-                };
-                (response.status().as_u16(), body)
+                answer_in_process(
+                    service,
+                    endpoint,
+                    request(Envelope::HttpApi, "POST", path, push.body.as_bytes(), false),
+                )
+                .await
             }
             Self::Http { client, base } => {
                 let sent = client
@@ -330,6 +328,21 @@ impl Transport {
             }
         }
     }
+}
+
+/// The callback handler's answer to one event, in process: (HTTP status, body text).
+pub async fn answer_in_process<S: RecordStore>(
+    service: &CallbackService<S>,
+    endpoint: Endpoint,
+    event: lambda_http::Request,
+) -> (u16, String) {
+    let response = voice_core::http::answer(service, endpoint, event).await.expect("answer never fails");
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    };
+    (response.status().as_u16(), body)
 }
 
 /// Success as Huawei sees it: 200, and for a fee push the success body.

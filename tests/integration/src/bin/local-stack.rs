@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
         eprintln!("TABLE_NAME is not set");
         return ExitCode::FAILURE;
     };
-    let store = DynamoStore::new(DynamoStore::client_from_env().await, table);
+    let store = DynamoStore::new(DynamoStore::client_from_env(), table);
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["create-table"] => store.create_table_if_missing().await.map(|()| println!("table {} ready", store.table())),
         ["records"] => store.all_records().await.map(print_records),

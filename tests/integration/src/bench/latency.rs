@@ -1,0 +1,134 @@
+//! Section 2: latency of the callback handler in process against the floor, a raw `PutItem` of the same item on
+//! the same client and DynamoDB Local; and a 50-CDR push against a 1-CDR push. Measurements are interleaved
+//! (one of each per round, one at a time) so that machine noise falls on all of them alike.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use voice_core::auth::SignatureMode;
+use voice_core::callbacks::{CallbackService, Endpoint};
+use voice_core::store::{DynamoStore, MemoryStore, RecordStore};
+
+use super::pushes::{records, Pushes};
+use super::{Samples, TOKEN};
+use crate::events::{request, Envelope};
+use crate::load::{answer_in_process, is_success, PushKind};
+use crate::{callback_config, DynamoLocal};
+
+const WARM_UP_ROUNDS: usize = 30;
+
+#[derive(Debug, Clone)]
+pub struct Latency {
+    /// A new status event through the handler (parse, auth, record, one conditional `PutItem`, answer).
+    pub status_push: Samples,
+    /// An unconditional `PutItem` of the record that push stores (under another key), same client.
+    pub raw_put: Samples,
+    /// The same `PutItem` with the handler's condition (`attribute_not_exists(pk)`, old item on failure).
+    pub raw_conditional_put: Samples,
+    /// The same push through the handler over an in-memory store: the handler's own CPU time.
+    pub in_memory_push: Samples,
+    pub fee_push_1: Samples,
+    pub fee_push_50: Samples,
+    /// The 50 records of a 50-CDR push as 50 raw `PutItem`s in flight together: this DynamoDB's own floor.
+    pub raw_puts_50: Samples,
+}
+
+pub async fn measure(dynamodb: &DynamoLocal, rounds: usize) -> Latency {
+    let store = dynamodb.fresh_store().await;
+    let table = store.table().to_owned();
+    let service = CallbackService::new(store, callback_config(&table, TOKEN, SignatureMode::Off));
+    let in_memory = CallbackService::new(MemoryStore::default(), callback_config(&table, TOKEN, SignatureMode::Off));
+    let pushes = Pushes::new(crate::unique_name("latency"));
+    let mut samples: [Vec<Duration>; 7] = Default::default();
+    for round in 0..WARM_UP_ROUNDS + rounds {
+        // Session numbers: status pushes use 0..R, 1-CDR pushes R..2R, 50-CDR pushes from 2R on, 50 per round.
+        let total = WARM_UP_ROUNDS + rounds;
+        let status = pushes.status(round);
+        let single = pushes.fee(total + round..total + round + 1);
+        let fifty = pushes.fee(2 * total + 50 * round..2 * total + 50 * (round + 1));
+        let timings = [
+            timed_push(&service, PushKind::Status, &status).await,
+            timed_puts(service.store(), &table, raw_items(&status)).await,
+            timed_conditional_put(service.store(), &table, raw_items(&status)).await,
+            timed_push(&in_memory, PushKind::Status, &status).await,
+            timed_push(&service, PushKind::Fee, &single).await,
+            timed_push(&service, PushKind::Fee, &fifty).await,
+            timed_puts(service.store(), &table, raw_items(&fifty)).await,
+        ];
+        if round >= WARM_UP_ROUNDS {
+            for (series, timing) in samples.iter_mut().zip(timings) {
+                series.push(timing);
+            }
+        }
+    }
+    let [status_push, raw_put, raw_conditional_put, in_memory_push, fee_push_1, fee_push_50, raw_puts_50] =
+        samples.map(Samples::new);
+    Latency { status_push, raw_put, raw_conditional_put, in_memory_push, fee_push_1, fee_push_50, raw_puts_50 }
+}
+
+/// The items a push stores, each under a key of its own so that the raw puts write new items too.
+fn raw_items(body: &str) -> Vec<HashMap<String, AttributeValue>> {
+    records(body)
+        .iter()
+        .map(|record| {
+            let mut item: HashMap<String, AttributeValue> =
+                serde_dynamo::to_item(record).expect("a record is a DynamoDB item");
+            if let Some(AttributeValue::S(pk)) = item.get_mut("pk") {
+                pk.insert_str(0, "raw-");
+            }
+            item
+        })
+        .collect()
+}
+
+/// The handler's time for one push; the event is built before the clock starts (the runtime does that).
+async fn timed_push<S: RecordStore>(service: &CallbackService<S>, kind: PushKind, body: &str) -> Duration {
+    let path = match kind {
+        PushKind::Fee => format!("/voice/fee/{TOKEN}"),
+        _ => format!("/voice/status/{TOKEN}"),
+    };
+    let event = request(Envelope::HttpApi, "POST", &path, body.as_bytes(), false);
+    let started = Instant::now();
+    let (status, text) = answer_in_process(service, Endpoint::Voice, event).await;
+    let elapsed = started.elapsed();
+    assert!(is_success(kind, status, &text), "{kind:?} push answered {status} {text}");
+    elapsed
+}
+
+/// Unconditional `PutItem`s of `items`, all in flight together, on the handler's client.
+async fn timed_puts(store: &DynamoStore, table: &str, items: Vec<HashMap<String, AttributeValue>>) -> Duration {
+    let puts: Vec<_> =
+        items.into_iter().map(|item| store.client().put_item().table_name(table).set_item(Some(item)).send()).collect();
+    let started = Instant::now();
+    let results = futures::future::join_all(puts).await;
+    let elapsed = started.elapsed();
+    for result in results {
+        result.expect("raw PutItem");
+    }
+    elapsed
+}
+
+/// The status record's `PutItem` as the handler sends it, under another key (`raw-c-…`).
+async fn timed_conditional_put(
+    store: &DynamoStore,
+    table: &str,
+    items: Vec<HashMap<String, AttributeValue>>,
+) -> Duration {
+    let [mut item] = <[_; 1]>::try_from(items).expect("one record per status push");
+    if let Some(AttributeValue::S(pk)) = item.get_mut("pk") {
+        pk.insert_str(0, "c-");
+    }
+    let put = store
+        .client()
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    let started = Instant::now();
+    let result = put.send().await;
+    let elapsed = started.elapsed();
+    result.expect("conditional PutItem of a new item");
+    elapsed
+}
