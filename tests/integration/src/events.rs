@@ -11,18 +11,11 @@ pub enum Envelope {
 
 /// An invocation event as API Gateway / a function URL would deliver a push to `path`.
 pub fn request(envelope: Envelope, method: &str, path: &str, body: &[u8], base64: bool) -> lambda_http::Request {
-    request_with_headers(envelope, method, path, body, base64, &[])
+    into_request(event_json(envelope, method, path, body, base64, &[]))
 }
 
-pub fn request_with_headers(
-    envelope: Envelope,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    base64: bool,
-    headers: &[(&str, &str)],
-) -> lambda_http::Request {
-    let event = event_json(envelope, method, path, body, base64, headers);
+/// A `lambda_http` request from an event of [`event_json`].
+pub fn into_request(event: Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
 }
 

@@ -3,7 +3,7 @@
 //! The README's hostile-input table points here, at `callbacks_dynamodb.rs`
 //! (`bad_input_gets_a_clear_answer_and_writes_nothing`) and at `signatures.rs`.
 
-use integration_tests::events::{request_with_headers, Envelope};
+use integration_tests::events::{event_json, into_request, Envelope};
 use integration_tests::{dynamo_callback_service, fixture};
 use lambda_http::Body;
 use serde_json::{json, Value};
@@ -26,7 +26,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
-    let event = request_with_headers(Envelope::HttpApi, "POST", path, body, true, headers);
+    let event = into_request(event_json(Envelope::HttpApi, "POST", path, body, true, headers));
     let response = voice_core::http::answer(service, endpoint, event).await.expect("answer never fails");
     let text = match response.body() {
         Body::Empty => String::new(),

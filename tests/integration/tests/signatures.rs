@@ -1,7 +1,7 @@
 //! SIGNATURE_MODE with real storage: `enforce` admits only a valid, fresh, unreplayed X-AKSK/X-WSSE and writes
 //! nothing otherwise; `log` never rejects.
 
-use integration_tests::events::{request_with_headers, Envelope};
+use integration_tests::events::{event_json, into_request, Envelope};
 use integration_tests::{dynamo_callback_service, fixture};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -26,7 +26,7 @@ fn signed(scheme: DigestScheme, nonce: &str, created: OffsetDateTime, path: &str
 async fn send(service: &CallbackService<DynamoStore>, header: Option<(&str, &str)>, body: &str) -> u16 {
     let path = "/voice/status/tok-1";
     let headers: Vec<(&str, &str)> = header.into_iter().collect();
-    let event = request_with_headers(Envelope::HttpApi, "POST", path, body.as_bytes(), false, &headers);
+    let event = into_request(event_json(Envelope::HttpApi, "POST", path, body.as_bytes(), false, &headers));
     answer(service, Endpoint::Voice, event).await.unwrap().status().as_u16()
 }
 

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::{CallbackService, Endpoint};
 use voice_core::store::{DynamoStore, MemoryStore, RecordStore};
@@ -17,6 +20,8 @@ use crate::load::{answer_in_process, is_success, PushKind};
 use crate::{callback_config, DynamoLocal};
 
 const WARM_UP_ROUNDS: usize = 30;
+/// The measurements of a round, in the order of [`Latency`]'s fields.
+const SERIES: usize = 7;
 
 #[derive(Debug, Clone)]
 pub struct Latency {
@@ -40,22 +45,30 @@ pub async fn measure(dynamodb: &DynamoLocal, rounds: usize) -> Latency {
     let service = CallbackService::new(store, callback_config(&table, TOKEN, SignatureMode::Off));
     let in_memory = CallbackService::new(MemoryStore::default(), callback_config(&table, TOKEN, SignatureMode::Off));
     let pushes = Pushes::new(crate::unique_name("latency"));
-    let mut samples: [Vec<Duration>; 7] = Default::default();
+    let mut samples: [Vec<Duration>; SERIES] = Default::default();
+    let mut rng = StdRng::seed_from_u64(7);
     for round in 0..WARM_UP_ROUNDS + rounds {
         // Session numbers: status pushes use 0..R, 1-CDR pushes R..2R, 50-CDR pushes from 2R on, 50 per round.
         let total = WARM_UP_ROUNDS + rounds;
         let status = pushes.status(round);
         let single = pushes.fee(total + round..total + round + 1);
         let fifty = pushes.fee(2 * total + 50 * round..2 * total + 50 * (round + 1));
-        let timings = [
-            timed_push(&service, PushKind::Status, &status).await,
-            timed_puts(service.store(), &table, raw_items(&status)).await,
-            timed_conditional_put(service.store(), &table, raw_items(&status)).await,
-            timed_push(&in_memory, PushKind::Status, &status).await,
-            timed_push(&service, PushKind::Fee, &single).await,
-            timed_push(&service, PushKind::Fee, &fifty).await,
-            timed_puts(service.store(), &table, raw_items(&fifty)).await,
-        ];
+        // A new order every round: a measurement right after the 50-write burst would otherwise always be the
+        // one that meets DynamoDB Local still busy with it.
+        let mut order: Vec<usize> = (0..SERIES).collect();
+        order.shuffle(&mut rng);
+        let mut timings = [Duration::ZERO; SERIES];
+        for series in order {
+            timings[series] = match series {
+                0 => timed_push(&service, PushKind::Status, &status).await,
+                1 => timed_puts(service.store(), &table, raw_items(&status)).await,
+                2 => timed_conditional_put(service.store(), &table, raw_items(&status)).await,
+                3 => timed_push(&in_memory, PushKind::Status, &status).await,
+                4 => timed_push(&service, PushKind::Fee, &single).await,
+                5 => timed_push(&service, PushKind::Fee, &fifty).await,
+                _ => timed_puts(service.store(), &table, raw_items(&fifty)).await,
+            };
+        }
         if round >= WARM_UP_ROUNDS {
             for (series, timing) in samples.iter_mut().zip(timings) {
                 series.push(timing);
