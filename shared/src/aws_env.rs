@@ -3,7 +3,7 @@
 //! `aws_config::load_defaults` carries every provider chain (profile files, SSO, STS web identity, ECS, IMDS).
 //! A Lambda function uses none of them: Lambda hands the region and the role's credentials over as environment
 //! variables. Leaving the chains out of the binaries shrinks each zip and shortens the cold start
-//! (BENCHMARKS.md, "Lambda packages").
+//! (BENCHMARKS.md, "Package size steps").
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -36,8 +36,8 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// Attempt timeout of table setup (not of pushes).
-const SETUP_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempt timeout of table setup (not of pushes), for a DynamoDB Local still warming up.
+pub const SETUP_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct DynamoStore {

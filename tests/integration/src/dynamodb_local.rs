@@ -11,6 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use voice_core::store::dynamo::SETUP_ATTEMPT_TIMEOUT;
 use voice_core::store::DynamoStore;
 
 use crate::processes;
@@ -73,7 +74,7 @@ impl DynamoLocal {
         let work = move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
-                let patient = TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(30)).build();
+                let patient = TimeoutConfig::builder().operation_attempt_timeout(SETUP_ATTEMPT_TIMEOUT).build();
                 let config = local_config(&endpoint).timeout_config(patient).load().await;
                 let store = DynamoStore::new(Client::new(&config), crate::unique_name("warm-up"));
                 store.create_table_if_missing().await.expect("create warm-up table");

@@ -16,8 +16,8 @@
 //! Every request is counted by its `X-Amz-Target` operation (`PutItem`, …) and every fault by kind: the suite
 //! reports DynamoDB requests per stored notification from these counts. With `meter_capacity`, the proxy also
 //! asks DynamoDB for `ReturnConsumedCapacity: TOTAL` on every request and sums the capacity units it reports
-//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write), for `make bench`. An upstream that cannot be reached
-//! (DynamoDB Local killed) is seen by the client as a dropped connection.
+//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write), for `make bench`. An upstream
+//! that cannot be reached (DynamoDB Local killed) is seen by the client as a dropped connection.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -236,10 +236,10 @@ async fn serve_connection(
         }
         // Forwarded in its own task, so the write reaches DynamoDB even if the client gives up meanwhile.
         let request = if config.meter_capacity { ask_for_consumed_capacity(request) } else { request };
-        let forward = tokio::spawn(forward(client.clone(), upstream.clone(), request));
+        let forward = tokio::spawn(forward(client.clone(), upstream.clone(), request, config.meter_capacity));
         let answer = match forward.await {
-            Ok(Ok((answer, body))) => {
-                if let Some(units) = config.meter_capacity.then(|| consumed_capacity(&body)).flatten() {
+            Ok(Ok((answer, units))) => {
+                if let Some(units) = units {
                     bump(&shared, |s| *s.capacity_milli_units.entry(target.clone()).or_default() += units);
                 }
                 answer
@@ -376,12 +376,14 @@ fn consumed_capacity(body: &[u8]) -> Option<u64> {
     Some((units * 1000.0).round() as u64)
 }
 
-/// Sends the request upstream; returns the complete HTTP/1.1 answer to write back, and its body.
+/// Sends the request upstream; returns the complete HTTP/1.1 answer to write back and, when `meter`, the
+/// capacity units it reports.
 async fn forward(
     client: reqwest::Client,
     upstream: String,
     request: HttpRequest,
-) -> Result<(Vec<u8>, Vec<u8>), reqwest::Error> {
+    meter: bool,
+) -> Result<(Vec<u8>, Option<u64>), reqwest::Error> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut builder = client.request(method, format!("{upstream}{}", request.path));
     for (name, value) in &request.headers {
@@ -403,7 +405,7 @@ async fn forward(
     head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
     let mut answer = head.into_bytes();
     answer.extend_from_slice(&body);
-    Ok((answer, body.to_vec()))
+    Ok((answer, meter.then(|| consumed_capacity(&body)).flatten()))
 }
 
 fn internal_server_error() -> Vec<u8> {

@@ -297,11 +297,7 @@ impl Transport {
 
     /// Delivers one push: (HTTP status, answer body); status 0 when no answer came.
     pub async fn push(&self, push: &Push) -> (u16, String) {
-        let (endpoint, path) = match push.kind {
-            PushKind::Status => (Endpoint::Voice, "/voice/status"),
-            PushKind::Fee => (Endpoint::Voice, "/voice/fee"),
-            PushKind::Sms => (Endpoint::Sms, "/privacy-number/sms"),
-        };
+        let (endpoint, path) = route(push.kind);
         match self {
             Self::InProcess(service) => {
                 answer_in_process(
@@ -327,6 +323,15 @@ impl Transport {
                 }
             }
         }
+    }
+}
+
+/// Where a push of `kind` goes: the handler's endpoint and the design.md route (without the token).
+pub fn route(kind: PushKind) -> (Endpoint, &'static str) {
+    match kind {
+        PushKind::Status => (Endpoint::Voice, "/voice/status"),
+        PushKind::Fee => (Endpoint::Voice, "/voice/fee"),
+        PushKind::Sms => (Endpoint::Sms, "/privacy-number/sms"),
     }
 }
 

@@ -10,13 +10,13 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use voice_core::auth::SignatureMode;
-use voice_core::callbacks::{CallbackService, Endpoint};
+use voice_core::callbacks::CallbackService;
 use voice_core::store::{DynamoStore, MemoryStore, RecordStore};
 
 use super::pushes::{records, Pushes};
 use super::{Samples, TOKEN};
 use crate::events::{request, Envelope};
-use crate::load::{answer_in_process, is_success, PushKind};
+use crate::load::{answer_in_process, is_success, route, PushKind};
 use crate::{callback_config, DynamoLocal};
 
 const WARM_UP_ROUNDS: usize = 30;
@@ -61,12 +61,12 @@ pub async fn measure(dynamodb: &DynamoLocal, rounds: usize) -> Latency {
         for series in order {
             timings[series] = match series {
                 0 => timed_push(&service, PushKind::Status, &status).await,
-                1 => timed_puts(service.store(), &table, raw_items(&status)).await,
-                2 => timed_conditional_put(service.store(), &table, raw_items(&status)).await,
+                1 => timed_puts(service.store(), &table, raw_items(&status, "raw-")).await,
+                2 => timed_conditional_put(service.store(), &table, raw_items(&status, "raw-c-")).await,
                 3 => timed_push(&in_memory, PushKind::Status, &status).await,
                 4 => timed_push(&service, PushKind::Fee, &single).await,
                 5 => timed_push(&service, PushKind::Fee, &fifty).await,
-                _ => timed_puts(service.store(), &table, raw_items(&fifty)).await,
+                _ => timed_puts(service.store(), &table, raw_items(&fifty, "raw-")).await,
             };
         }
         if round >= WARM_UP_ROUNDS {
@@ -80,15 +80,16 @@ pub async fn measure(dynamodb: &DynamoLocal, rounds: usize) -> Latency {
     Latency { status_push, raw_put, raw_conditional_put, in_memory_push, fee_push_1, fee_push_50, raw_puts_50 }
 }
 
-/// The items a push stores, each under a key of its own so that the raw puts write new items too.
-fn raw_items(body: &str) -> Vec<HashMap<String, AttributeValue>> {
+/// The items a push stores, each under a key of its own (`prefix` + its key) so that the raw puts write new
+/// items too.
+fn raw_items(body: &str, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
     records(body)
         .iter()
         .map(|record| {
             let mut item: HashMap<String, AttributeValue> =
                 serde_dynamo::to_item(record).expect("a record is a DynamoDB item");
             if let Some(AttributeValue::S(pk)) = item.get_mut("pk") {
-                pk.insert_str(0, "raw-");
+                pk.insert_str(0, prefix);
             }
             item
         })
@@ -97,13 +98,10 @@ fn raw_items(body: &str) -> Vec<HashMap<String, AttributeValue>> {
 
 /// The handler's time for one push; the event is built before the clock starts (the runtime does that).
 async fn timed_push<S: RecordStore>(service: &CallbackService<S>, kind: PushKind, body: &str) -> Duration {
-    let path = match kind {
-        PushKind::Fee => format!("/voice/fee/{TOKEN}"),
-        _ => format!("/voice/status/{TOKEN}"),
-    };
-    let event = request(Envelope::HttpApi, "POST", &path, body.as_bytes(), false);
+    let (endpoint, route) = route(kind);
+    let event = request(Envelope::HttpApi, "POST", &format!("{route}/{TOKEN}"), body.as_bytes(), false);
     let started = Instant::now();
-    let (status, text) = answer_in_process(service, Endpoint::Voice, event).await;
+    let (status, text) = answer_in_process(service, endpoint, event).await;
     let elapsed = started.elapsed();
     assert!(is_success(kind, status, &text), "{kind:?} push answered {status} {text}");
     elapsed
@@ -122,16 +120,13 @@ async fn timed_puts(store: &DynamoStore, table: &str, items: Vec<HashMap<String,
     elapsed
 }
 
-/// The status record's `PutItem` as the handler sends it, under another key (`raw-c-…`).
+/// The status record's `PutItem` as the handler sends it.
 async fn timed_conditional_put(
     store: &DynamoStore,
     table: &str,
     items: Vec<HashMap<String, AttributeValue>>,
 ) -> Duration {
-    let [mut item] = <[_; 1]>::try_from(items).expect("one record per status push");
-    if let Some(AttributeValue::S(pk)) = item.get_mut("pk") {
-        pk.insert_str(0, "c-");
-    }
+    let [item] = <[_; 1]>::try_from(items).expect("one record per status push");
     let put = store
         .client()
         .put_item()

@@ -55,7 +55,8 @@ pub const HELLO_RUNTIME: &str = "bench-hello-runtime";
 pub const TOKEN: &str = "bench-token";
 
 /// The environment of a callback (or trigger) function binary on DynamoDB Local: table, loopback endpoint,
-/// dummy credentials, the bench token; INFO logs as deployed.
+/// dummy AWS credentials, the bench token, no signature checks (no Huawei app credentials); INFO logs as
+/// deployed.
 pub fn function_env(table: &str, dynamodb_endpoint: &str) -> Vec<(String, String)> {
     [
         ("TABLE_NAME", table),
@@ -65,8 +66,6 @@ pub fn function_env(table: &str, dynamodb_endpoint: &str) -> Vec<(String, String
         ("AWS_SECRET_ACCESS_KEY", "local"),
         ("CALLBACK_TOKENS", TOKEN),
         ("SIGNATURE_MODE", "off"),
-        ("VOICE_APP_KEY", "bench-app-key"),
-        ("VOICE_APP_SECRET", "bench-app-secret"),
         ("CALLBACK_BASE_URL", "http://127.0.0.1:9"),
         ("RUST_LOG", "info"),
     ]

@@ -11,14 +11,14 @@ use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 use time::OffsetDateTime;
 use voice_core::auth::SignatureMode;
-use voice_core::callbacks::{CallbackService, Endpoint};
+use voice_core::callbacks::CallbackService;
 use voice_core::store::DynamoStore;
 
 use super::pushes::{records, Pushes};
 use super::TOKEN;
 use crate::events::{request, Envelope};
 use crate::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
-use crate::load::{answer_in_process, is_success, PushKind};
+use crate::load::{answer_in_process, is_success, route, PushKind};
 use crate::{callback_config, client_at, DynamoLocal};
 
 const WRITE_OPERATIONS: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
@@ -126,11 +126,8 @@ fn cost(before: &ProxyStats, after: &ProxyStats, notifications: usize) -> Cost {
 
 /// Delivers every push through the callback handler; each must be answered with success.
 async fn deliver_all(service: &CallbackService<DynamoStore>, kind: PushKind, bodies: &[String]) {
-    let (endpoint, path) = match kind {
-        PushKind::Status => (Endpoint::Voice, format!("/voice/status/{TOKEN}")),
-        PushKind::Fee => (Endpoint::Voice, format!("/voice/fee/{TOKEN}")),
-        PushKind::Sms => (Endpoint::Sms, format!("/privacy-number/sms/{TOKEN}")),
-    };
+    let (endpoint, route) = route(kind);
+    let path = format!("{route}/{TOKEN}");
     let answers = futures::stream::iter(bodies)
         .map(|body| {
             answer_in_process(service, endpoint, request(Envelope::HttpApi, "POST", &path, body.as_bytes(), false))
