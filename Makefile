@@ -7,8 +7,11 @@ CACHE           := .cache
 DDB_VERSION     := 11.1.0
 DDB_HOME        := $(CACHE)/dynamodb-local
 DDB_STAMP       := $(DDB_HOME)/.installed-$(DDB_VERSION)
-LOCAL_ENV       := TABLE_NAME=$${TABLE_NAME:-huawei-voice-local} AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 \
-                   AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+# scripts/local.env is the one definition of the local environment; make run's DynamoDB Local is on :8000.
+LOCAL_ENV       := set -a && . scripts/local.env && set +a && TABLE_NAME=$${TABLE_NAME:-huawei-voice-local} \
+                   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
+# The bench and the local-stack CLI are workspace members of their own that `make test` does not build.
+TOOLS           := --exclude bench --exclude local-stack
 
 REGION          ?=
 CONFIG_ENV      ?= default
@@ -16,7 +19,7 @@ CONFIG_ENV      ?= default
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup run test test-chaos test-api bench lint build deploy records clean
+.PHONY: help setup run test test-unit test-chaos test-api bench lint build deploy records clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,13 +44,16 @@ run: setup ## Local stack: DynamoDB Local :8000, table, callbacks under cargo la
 
 test: setup ## Everything: format, clippy, unit, integration (DynamoDB Local), end-to-end (cargo lambda watch), lint
 	cargo fmt --all -- --check
-	cargo build --workspace --all-targets
+	cargo build --workspace $(TOOLS) --all-targets
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-	cargo test --workspace --all-targets
+	cargo test --workspace $(TOOLS) --all-targets
 	$(MAKE) --no-print-directory lint
 
+test-unit: ## The fast inner loop: unit tests of every crate (no servers, no end-to-end binaries)
+	cargo test --workspace $(TOOLS) --lib --bins
+
 test-chaos: setup ## Load + chaos suite at full size (CHAOS_PUSHES=20000): normal, DynamoDB killed/restarted, fault proxy
-	cargo build --workspace --all-targets
+	cargo build --workspace $(TOOLS) --all-targets
 	CHAOS_PUSHES=$${CHAOS_PUSHES:-20000} cargo test --workspace --test chaos -- --nocapture
 
 test-api: setup ## schemathesis against the callbacks (docs/openapi.yaml) on a local stack (~10 min; .venv-api)
@@ -59,7 +65,7 @@ bench: setup ## Benchmarks against the floor into BENCHMARKS.md (release + arm64
 	scripts/bench-sizes.sh
 	target/release/bench > target/bench/logs.jsonl
 
-lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, policy rules)
+lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, cfn-guard policy rules in infra/policy)
 	infra/lint.sh
 
 build: ## sam build: the four functions for arm64 (cargo-lambda); prints binary and zip sizes
@@ -73,7 +79,7 @@ deploy: ## make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [G
 	  --config-env $(CONFIG_ENV) --region $(REGION) $(if $(GUIDED),--guided)
 
 records: ## Print the records in the local table (make run must be up); PK=<sessionId> for one call
-	@$(LOCAL_ENV) target/debug/local-stack records $(PK)
+	@$(LOCAL_ENV) && target/debug/local-stack records $(PK)
 
 clean: ## Remove build output, virtualenvs and downloaded tools
 	cargo clean

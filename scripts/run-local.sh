@@ -6,9 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}"
-export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 DDB_PORT=8000
+set -a
+. scripts/local.env
+set +a
+export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 WATCH_PORT=9000
 SIM_PORT=9100
 LOGS=target/local-stack  # under target/: not watched for reloads
@@ -28,9 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ddb_dir=$(dirname "$(ls .cache/dynamodb-local/package/lib/*/DynamoDBLocal.jar)")
-(cd "$ddb_dir" && exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Djava.library.path=./DynamoDBLocal_lib \
-  -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT") >"$LOGS/dynamodb.log" 2>&1 &
+scripts/dynamodb-local.sh "$DDB_PORT" >"$LOGS/dynamodb.log" 2>&1 &
 children+=($!)
 for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT/" && break
@@ -44,10 +44,25 @@ target/debug/voice-platform-sim --listen "127.0.0.1:$SIM_PORT" --event-delay 1s 
   >"$LOGS/simulator.log" 2>&1 &
 children+=($!)
 
-watch_env=(--env-var "TABLE_NAME=$TABLE_NAME")
-[ -n "${CALLBACK_TOKENS:-}" ] && watch_env+=(--env-var "CALLBACK_TOKENS=$CALLBACK_TOKENS")
-[ -n "${SIGNATURE_MODE:-}" ] && watch_env+=(--env-var "SIGNATURE_MODE=$SIGNATURE_MODE")
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" "${watch_env[@]}" >"$LOGS/watch.log" 2>&1 &
+# The functions' environment: scripts/local.env, this stack's endpoints, then make run's settings, each of which
+# the caller's environment overrides (SIGNATURE_MODE=enforce make run). An env file, not --env-var: cargo-lambda
+# splits --env-var values on commas (CALLBACK_TOKENS=a,b).
+functions_env="$LOGS/functions.env"
+{
+  grep -v '^#' scripts/local.env
+  echo "TABLE_NAME=$TABLE_NAME"
+  echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
+  echo "SIGNATURE_MODE=${SIGNATURE_MODE:-log}"
+  echo "VOICE_APP_KEY=${VOICE_APP_KEY:-local-app-key}"
+  echo "VOICE_APP_SECRET=${VOICE_APP_SECRET:-local-app-secret}"
+  echo "VOICE_API_BASE_URL=${VOICE_API_BASE_URL:-http://127.0.0.1:$SIM_PORT}"
+  echo "CALLBACK_BASE_URL=${CALLBACK_BASE_URL:-http://127.0.0.1:$WATCH_PORT}"
+  echo "DISPLAY_NBR=${DISPLAY_NBR:-+8675528000088}"
+  echo "PRE_TONE=${PRE_TONE:-welcome.wav}"
+  [ -z "${CALLBACK_TOKENS:-}" ] || echo "CALLBACK_TOKENS=$CALLBACK_TOKENS"
+} >"$functions_env"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$functions_env" \
+  >"$LOGS/watch.log" 2>&1 &
 children+=($!)
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$WATCH_PORT") 2>/dev/null && break

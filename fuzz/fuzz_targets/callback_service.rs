@@ -1,4 +1,4 @@
-//! The whole answer path of the three callback functions: `voice_core::http::answer` over a `CallbackService`
+//! The whole answer path of the three callback functions: `voice_core::edge::http::answer` over a `CallbackService`
 //! on the in-memory store, with an arbitrary method, path, signature header, body and configuration. It must
 //! never panic, and every answer is one of 200/400/401/405/413/503; a refusal is a JSON error and writes nothing.
 //!
@@ -13,8 +13,9 @@ use lambda_http::Body;
 use libfuzzer_sys::fuzz_target;
 use voice_core::auth::{CallbackTokens, SignatureMode};
 use voice_core::callbacks::{CallbackService, Endpoint};
-use voice_core::config::{AppCredentials, CallbackConfig};
-use voice_core::store::MemoryStore;
+use voice_core::callbacks::CallbackSettings;
+use voice_core::huawei::AppCredentials;
+use voice_core::adapters::MemoryStore;
 
 const METHODS: [&str; 9] = ["POST", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "post", "BREW"];
 const PATHS: [&str; 12] = [
@@ -55,8 +56,7 @@ fuzz_target!(|data: &[u8]| {
     let header_name = if flags & 0x10 == 0 { "x-aksk" } else { "x-wsse" };
     let tokens = if flags & 0x20 == 0 { "tok-1,tok-2" } else { "" };
     let storage_down = flags & 0x40 != 0;
-    let config = CallbackConfig {
-        table_name: "fuzz".into(),
+    let config = CallbackSettings {
         record_ttl: Duration::from_secs(86_400),
         tokens: CallbackTokens::parse(tokens).expect("valid tokens"),
         signature_mode,
@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let request = request.body(body).expect("valid request parts");
 
-    let response = runtime().block_on(voice_core::http::answer(&service, endpoint, request)).expect("infallible");
+    let response = runtime().block_on(voice_core::edge::http::answer(&service, endpoint, request)).expect("infallible");
     let status = response.status().as_u16();
     assert!([200, 400, 401, 405, 413, 503].contains(&status), "status {status}");
     let stored = service.store().records().len();

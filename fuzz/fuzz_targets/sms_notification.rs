@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use voice_core::callbacks::records::{sms_record, Stamp};
+use voice_core::records::{sms_record, Stamp};
 use voice_core::huawei::sms::{MAX_NOTIFICATION_MODE_LEN, MAX_SMS_IDENTIFIER_LEN};
 use voice_core::huawei::SmsNotification;
 use voice_core::telemetry::mask_numbers;

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use voice_core::auth::{SignatureMode, SignatureVerdict, SignatureVerifier};
-use voice_core::config::AppCredentials;
+use voice_core::huawei::AppCredentials;
 use voice_core::huawei::signature::{matching_scheme, UsernameToken};
 
 fuzz_target!(|header: &str| {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use voice_core::callbacks::records::{cdr_record, event_record, unrecognised_record, Stamp};
+use voice_core::records::{cdr_record, event_record, unrecognised_record, Stamp};
 use voice_core::huawei::notification::{MAX_CDRS_PER_PUSH, MAX_SESSION_ID_LEN};
 use voice_core::huawei::VoicePush;
 use voice_core::telemetry::mask_numbers;

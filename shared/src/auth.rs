@@ -9,8 +9,15 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-use crate::config::AppCredentials;
 use crate::huawei::signature::{matching_scheme, DigestScheme, UsernameToken};
+use crate::huawei::AppCredentials;
+
+/// A `CALLBACK_TOKENS` value that cannot be used. The token itself is never echoed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a token ({length} chars) has characters other than letters, digits, '-', '_', '.'")]
+pub struct InvalidToken {
+    pub length: usize,
+}
 
 /// Accepted callback tokens; two at once during rotation. Empty = no token required (local development).
 #[derive(Debug, Clone, Default)]
@@ -19,13 +26,10 @@ pub struct CallbackTokens(Vec<SecretString>);
 impl CallbackTokens {
     /// Comma-separated tokens. Huawei allows only letters, digits, `-`, `:`, `.` (and `/`, `_`) in callback
     /// URLs, so a token is restricted to letters, digits, `-`, `_`, `.`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidToken> {
         let tokens: Vec<&str> = text.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
         if let Some(bad) = tokens.iter().find(|t| !t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))) {
-            return Err(format!(
-                "a token ({} chars) has characters other than letters, digits, '-', '_', '.'",
-                bad.len()
-            ));
+            return Err(InvalidToken { length: bad.len() });
         }
         Ok(Self(tokens.into_iter().map(|t| SecretString::from(t.to_owned())).collect()))
     }
@@ -59,19 +63,24 @@ pub enum SignatureMode {
     Enforce,
 }
 
+/// A `SIGNATURE_MODE` value other than the three modes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected off, log or enforce, got {0:?}")]
+pub struct UnknownSignatureMode(pub String);
+
 impl std::str::FromStr for SignatureMode {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = UnknownSignatureMode;
+    fn from_str(text: &str) -> Result<Self, UnknownSignatureMode> {
         match text.trim() {
             "off" => Ok(Self::Off),
             "log" => Ok(Self::Log),
             "enforce" => Ok(Self::Enforce),
-            other => Err(format!("expected off, log or enforce, got {other:?}")),
+            other => Err(UnknownSignatureMode(other.to_owned())),
         }
     }
 }
 
-/// How far `Created` may be from our clock. Huawei documents none; pushes are also read as UTC+8 (spec §1.2).
+/// How far `Created` may be from our clock. Huawei documents none; pushes are also read as UTC+8 (docs/huawei-protocol.md §1.2).
 pub const SIGNATURE_MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 const UTC_PLUS_8: time::Duration = time::Duration::hours(8);
 
@@ -99,7 +108,7 @@ pub enum SignatureVerdict {
     Rejected(SignatureRejection),
 }
 
-/// Checks X-AKSK / X-WSSE headers against the candidate schemes of spec §7.2.
+/// Checks X-AKSK / X-WSSE headers against the candidate schemes of docs/huawei-protocol.md §7.2.
 pub struct SignatureVerifier {
     mode: SignatureMode,
     credentials: Option<AppCredentials>,

@@ -2,13 +2,40 @@
 //!
 //! The function binaries are thin wiring; every decision (parsing, authentication, dedupe keys, ordering,
 //! error mapping) lives here and is unit-testable without AWS.
+//!
+//! # Layers
+//!
+//! The modules form a one-way stack: a module may use the modules of the layers below its own, never one of its
+//! own layer or above (`tests/layering.rs` fails on a back-edge).
+//!
+//! | layer | modules | what they know |
+//! |---|---|---|
+//! | 7 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
+//! | 6 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
+//! | 5 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
+//! | 4 domain | [`callbacks`], [`verification`] | the decisions, and the ports they need beside them |
+//! | 3 shared domain | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
+//! | 2 records | [`records`] | the one table: keys, reserved prefixes, item builders, the typed read side |
+//! | 1 wire | [`huawei`] | Huawei's payloads, callVerify body, `UsernameToken` signing |
+//! | 0 leaf | [`telemetry`] | logging and the masking of phone numbers |
+
+pub mod telemetry;
+
+pub mod huawei;
+
+pub mod records;
 
 pub mod auth;
-pub mod aws_env;
+pub mod storage;
+
 pub mod callbacks;
-pub mod config;
-pub mod http;
-pub mod huawei;
-pub mod store;
-pub mod telemetry;
 pub mod verification;
+
+pub mod adapters;
+
+pub mod config;
+
+pub mod edge;
+
+#[cfg(test)]
+mod layering;

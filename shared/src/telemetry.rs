@@ -16,6 +16,22 @@ pub fn init() {
         .try_init();
 }
 
+/// An error and every error behind it, on one line (`a: b: c`), for log lines; a cause whose text the line
+/// already holds is not repeated.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Masks every phone number in a text: a `+` followed by 6 or more digits keeps its first digits and last 4.
 /// Applied to anything Huawei sent before it is logged (sessionIds of privacy numbers embed the numbers).
 pub fn mask_numbers(text: &str) -> String {
@@ -60,6 +76,17 @@ fn mask_digits(digits: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_chains_name_every_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("inner"));
+        assert_eq!(error_chain(&error), "outer: inner");
+        let repeated = Outer(std::io::Error::other("outer"));
+        assert_eq!(error_chain(&repeated), "outer");
+    }
 
     #[test]
     fn masks_the_middle_of_numbers() {

@@ -28,8 +28,6 @@ for bin in status-callback fee-callback sms-callback local-stack; do
 done
 cargo_lambda=.venv/bin/cargo-lambda
 [ -x "$cargo_lambda" ] || cargo_lambda=$(command -v cargo-lambda) || { echo "cargo-lambda missing: run make setup" >&2; exit 2; }
-ddb_jar=$(ls .cache/dynamodb-local/package/lib/*/DynamoDBLocal.jar 2>/dev/null | head -1)
-[ -n "$ddb_jar" ] || { echo "DynamoDB Local missing: run make setup" >&2; exit 2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 DDB_PORT=$(free_port)
@@ -51,14 +49,14 @@ wait_for_port() { # port, what, seconds
   exit 1
 }
 
-ddb_dir=$(dirname "$ddb_jar")
-(cd "$ddb_dir" && exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Djava.library.path=./DynamoDBLocal_lib \
-  -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT") >"$OUT/dynamodb.log" 2>&1 &
+scripts/dynamodb-local.sh "$DDB_PORT" >"$OUT/dynamodb.log" 2>&1 &
 children+=($!)
 wait_for_port "$DDB_PORT" "DynamoDB Local" 60
 
-export TABLE_NAME=huawei-voice-api-test AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
-  AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+set -a
+. scripts/local.env
+set +a
+export TABLE_NAME=huawei-voice-api-test AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 for attempt in 1 2 3 4 5; do
   target/debug/local-stack create-table && break
   [ "$attempt" = 5 ] && exit 1

@@ -2,7 +2,7 @@
 //! payloads may share one URL, so the shared handler dispatches on eventType.
 
 use lambda_http::{run, service_fn, Error};
-use voice_core::{callbacks::Endpoint, http, telemetry};
+use voice_core::{callbacks::Endpoint, edge::http, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

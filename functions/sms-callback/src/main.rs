@@ -1,7 +1,7 @@
 //! `sms-callback`: Privacy-number SMS notifications (Notify mode).
 
 use lambda_http::{run, service_fn, Error};
-use voice_core::{callbacks::Endpoint, http, telemetry};
+use voice_core::{callbacks::Endpoint, edge::http, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -2,11 +2,11 @@
 //! verification code through Huawei's callVerify. Event, answer and errorTypes: see README.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use voice_core::{telemetry, verification::lambda};
+use voice_core::{edge::trigger, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let trigger = lambda::trigger_from_env().await;
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| lambda::invoke(&trigger, event))).await
+    let service = trigger::service_from_env().await;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| trigger::invoke(&service, event))).await
 }

@@ -8,12 +8,11 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::records::{cdr_record, event_record, sms_record, unrecognised_record, Stamp};
 use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
-use crate::config::CallbackConfig;
 use crate::huawei::notification::ReceivedCdr;
-use crate::huawei::{PayloadError, SmsNotification, VoicePush};
-use crate::store::{retry, PutOutcome, Record, RecordStore, StoreError};
+use crate::huawei::{AppCredentials, PayloadError, SmsNotification, VoicePush};
+use crate::records::{cdr_record, event_record, sms_record, unrecognised_record, Record, Stamp};
+use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 
 /// Largest body accepted: a full 50-CDR push is ~50 KB, so 256 KiB leaves room for Huawei adding fields, and
@@ -102,6 +101,19 @@ impl CallbackError {
     }
 }
 
+/// The callbacks' policy, from configuration.
+#[derive(Debug, Clone)]
+pub struct CallbackSettings {
+    pub record_ttl: Duration,
+    pub tokens: CallbackTokens,
+    pub signature_mode: SignatureMode,
+    /// How long a push may keep retrying its write (also kept below the invocation's deadline).
+    pub store_retry_budget: Duration,
+    /// Public base URL Huawei calls (for the URL-bearing signature schemes).
+    pub callback_base_url: Option<String>,
+    pub credentials: Option<AppCredentials>,
+}
+
 enum Parsed {
     Voice(VoicePush),
     Sms(SmsNotification),
@@ -117,7 +129,7 @@ pub struct CallbackService<S> {
 }
 
 impl<S: RecordStore> CallbackService<S> {
-    pub fn new(store: S, config: CallbackConfig) -> Self {
+    pub fn new(store: S, config: CallbackSettings) -> Self {
         Self {
             store,
             tokens: config.tokens,
@@ -289,12 +301,11 @@ fn refuse_too_large() -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::MemoryStore;
     use crate::auth::SignatureMode;
-    use crate::store::MemoryStore;
 
     fn service(tokens: &str) -> CallbackService<MemoryStore> {
-        let config = CallbackConfig {
-            table_name: "t".into(),
+        let config = CallbackSettings {
             record_ttl: Duration::from_secs(86_400),
             tokens: CallbackTokens::parse(tokens).unwrap(),
             signature_mode: SignatureMode::Log,

@@ -3,7 +3,8 @@
 //! backwards: a call that disconnected stays finished when `alerting` arrives after.
 
 use serde::Serialize;
-use serde_json::Value;
+
+use crate::records::{RecordBody, StoredRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,7 +21,7 @@ pub enum CallProgress {
 #[serde(rename_all = "camelCase")]
 pub struct CallSummary {
     pub progress: CallProgress,
-    /// A CDR is stored (the authoritative outcome, spec §9.7).
+    /// A CDR is stored (the authoritative outcome, docs/huawei-protocol.md §9).
     pub billed: bool,
     pub answered: bool,
     /// `stateCode` of the disconnect event, if it arrived.
@@ -29,26 +30,28 @@ pub struct CallSummary {
 
 impl CallSummary {
     /// Folds the stored records of one call (as returned by a Query on its `pk`), in any order.
-    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Value>) -> Self {
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a StoredRecord>) -> Self {
         let mut summary = Self { progress: CallProgress::Requested, billed: false, answered: false, hangup_code: None };
         for record in records {
-            let event_type = record.get("eventType").and_then(Value::as_str).unwrap_or_default();
-            let stage = match (record.get("kind").and_then(Value::as_str), event_type) {
-                (Some("cdr"), _) => {
+            let stage = match &record.body {
+                RecordBody::Cdr(cdr) => {
                     summary.billed = true;
-                    summary.answered |= record.get("answered").and_then(Value::as_bool).unwrap_or(false);
+                    summary.answered |= cdr.answered;
                     CallProgress::Finished
                 }
-                (Some("event"), "callin" | "callout") => CallProgress::CallingOut,
-                (Some("event"), "alerting") => CallProgress::Ringing,
-                (Some("event"), "answer") => {
-                    summary.answered = true;
-                    CallProgress::Answered
-                }
-                (Some("event"), "disconnect") => {
-                    summary.hangup_code = record.get("stateCode").and_then(Value::as_i64);
-                    CallProgress::Finished
-                }
+                RecordBody::Event(event) => match event.event_type.as_str() {
+                    "callin" | "callout" => CallProgress::CallingOut,
+                    "alerting" => CallProgress::Ringing,
+                    "answer" => {
+                        summary.answered = true;
+                        CallProgress::Answered
+                    }
+                    "disconnect" => {
+                        summary.hangup_code = event.info.state_code;
+                        CallProgress::Finished
+                    }
+                    _ => CallProgress::Requested,
+                },
                 _ => CallProgress::Requested,
             };
             summary.progress = summary.progress.max(stage);
@@ -60,16 +63,32 @@ impl CallSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn event(event_type: &str) -> Value {
-        json!({"kind": "event", "eventType": event_type})
+    fn stored(value: Value) -> StoredRecord {
+        serde_json::from_value(value).expect("a stored record")
+    }
+
+    fn event_with(event_type: &str, extra: Value) -> StoredRecord {
+        let mut record = json!({"pk": "s", "sk": format!("event#{event_type}"), "kind": "event",
+            "eventType": event_type, "sessionId": "s"});
+        if let (Some(record), Some(extra)) = (record.as_object_mut(), extra.as_object()) {
+            record.extend(extra.clone());
+        }
+        stored(record)
+    }
+
+    fn event(event_type: &str) -> StoredRecord {
+        event_with(event_type, json!({}))
+    }
+
+    fn cdr(answered: bool) -> StoredRecord {
+        stored(json!({"pk": "s", "sk": "cdr#", "kind": "cdr", "sessionId": "s", "answered": answered}))
     }
 
     #[test]
     fn late_alerting_does_not_reopen_a_finished_call() {
-        let mut disconnect = event("disconnect");
-        disconnect["stateCode"] = json!(8101);
+        let disconnect = event_with("disconnect", json!({"stateCode": 8101}));
         let records = [event("callout"), disconnect, event("alerting")];
         let summary = CallSummary::from_records(&records);
         assert_eq!(summary.progress, CallProgress::Finished);
@@ -79,13 +98,7 @@ mod tests {
 
     #[test]
     fn every_order_of_the_same_records_gives_the_same_summary() {
-        let records = [
-            event("callout"),
-            event("alerting"),
-            event("answer"),
-            event("disconnect"),
-            json!({"kind": "cdr", "answered": true}),
-        ];
+        let records = [event("callout"), event("alerting"), event("answer"), event("disconnect"), cdr(true)];
         let expected = CallSummary::from_records(&records);
         assert_eq!(
             expected,
@@ -99,7 +112,7 @@ mod tests {
         while i < order.len() {
             if c[i] < i {
                 order.swap(if i % 2 == 0 { 0 } else { c[i] }, i);
-                let permuted: Vec<&Value> = order.iter().map(|&k| &records[k]).collect();
+                let permuted: Vec<&StoredRecord> = order.iter().map(|&k| &records[k]).collect();
                 assert_eq!(CallSummary::from_records(permuted), expected, "order {order:?}");
                 seen += 1;
                 c[i] += 1;

@@ -1,11 +1,14 @@
-//! Huawei's wire formats: push notifications (voice status, CDR, privacy-number SMS) and push signatures.
+//! Huawei's wire formats (the bottom layer): push notifications (voice status, CDR, privacy-number SMS), the
+//! callVerify request, the app credentials and `UsernameToken` signatures. Described in docs/huawei-protocol.md.
 
 pub mod call_verify;
+pub mod credentials;
 pub mod lenient;
 pub mod notification;
 pub mod signature;
 pub mod sms;
 
+pub use credentials::AppCredentials;
 pub use notification::{CallEventKind, Cdr, StatusEvent, StatusInfo, UnrecognisedEvent, VoicePush};
 pub use sms::{SmsEvent, SmsNotification};
 

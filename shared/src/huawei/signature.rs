@@ -1,5 +1,5 @@
 //! `UsernameToken` signatures: the X-AKSK header we send to Huawei, and the X-AKSK / X-WSSE headers Huawei may
-//! put on its pushes. Which digest formula Huawei's pushes use is undocumented or contradictory (spec §7), so a
+//! put on its pushes. Which digest formula Huawei's pushes use is undocumented or contradictory (docs/huawei-protocol.md §7), so a
 //! push is checked against every candidate scheme and the matching one is reported.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
@@ -68,7 +68,7 @@ impl UsernameToken {
     }
 }
 
-/// The candidate digest formulas of spec §7.2.
+/// The candidate digest formulas of docs/huawei-protocol.md §7.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum DigestScheme {
     /// A: `b64(HMAC-SHA256(secret, nonce+created))` — our own requests; privacy-number pushes.
@@ -94,7 +94,7 @@ impl DigestScheme {
             Self::HmacUrlLines => hmac_sha256(secret, &[url?, "\n", nonce, "\n", created]),
             Self::HmacUrlConcat => hmac_sha256(secret, &[url?, nonce, created]),
             Self::WsseSha256 => sha256(&[nonce.as_bytes(), created.as_bytes(), secret]).to_vec(),
-            Self::WsseSha256Hex => hex(&sha256(&[nonce.as_bytes(), created.as_bytes(), secret])).into_bytes(),
+            Self::WsseSha256Hex => hex::encode(sha256(&[nonce.as_bytes(), created.as_bytes(), secret])).into_bytes(),
         };
         Some(STANDARD.encode(raw))
     }
@@ -125,11 +125,6 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     parts.iter().for_each(|part| hasher.update(part));
     hasher.finalize().into()
-}
-
-/// Lower-case hex of bytes (digests, keys, nonces).
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

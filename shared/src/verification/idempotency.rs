@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use super::CallRequest;
-use crate::huawei::signature::hex;
+use crate::records::{RequestRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED};
 
 /// What the caller's earlier attempt with the same key left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,26 +30,9 @@ pub enum Completion {
     OutcomeUnknown,
 }
 
-/// An idempotency record as stored (`pk = request#<key>`), when a claim found one.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExistingRequest {
-    pub status: String,
-    pub payload_hash: String,
-    #[serde(default)]
-    pub outcome: Option<String>,
-    #[serde(default)]
-    pub session_id: Option<String>,
-}
-
-pub const IN_PROGRESS: &str = "inProgress";
-pub const COMPLETED: &str = "completed";
-pub const OUTCOME_REQUESTED: &str = "requested";
-pub const OUTCOME_UNKNOWN: &str = "unknown";
-
 impl Claim {
     /// What a live record (one the claim could not take over) means for this request.
-    pub fn from_existing(existing: &ExistingRequest, payload_hash: &str) -> Self {
+    pub fn from_existing(existing: &RequestRecord, payload_hash: &str) -> Self {
         if existing.payload_hash != payload_hash {
             return Self::DifferentPayload;
         }
@@ -66,18 +49,19 @@ impl Claim {
 /// Fingerprint of what is being asked (everything but the key itself), to refuse a reused key.
 pub fn payload_hash(request: &CallRequest) -> String {
     let canonical = serde_json::to_string(request).unwrap_or_default();
-    hex(&Sha256::digest(canonical.as_bytes()))
+    hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::{REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN};
     use crate::verification::request::Defaults;
     use serde_json::json;
 
     #[test]
     fn existing_records_are_interpreted() {
-        let existing = |status: &str, outcome: Option<&str>| ExistingRequest {
+        let existing = |status: &str, outcome: Option<&str>| RequestRecord {
             status: status.into(),
             payload_hash: "h".into(),
             outcome: outcome.map(Into::into),

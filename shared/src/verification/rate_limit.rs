@@ -5,8 +5,6 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::huawei::signature::hex;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub calls: u32,
@@ -62,7 +60,7 @@ impl RateLimits {
 pub fn callee_key(secret: &[u8], callee: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(callee.as_bytes());
-    hex(&mac.finalize().into_bytes()[..16])
+    hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TriggerError;
 
-/// The event app backends send (design.md). Only `calleeNbr` and `verifyCode` are required; unknown fields are
+/// The event app backends send (README, "trigger-verification-call"). Only `calleeNbr` and `verifyCode` are required; unknown fields are
 /// refused so that a typo (`verfyCode`) is not silently ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -2,28 +2,23 @@
 //! validate → claim the idempotency key → take a rate-limit slot → callVerify (bounded retries) →
 //! complete the key and store the call beside its future callbacks.
 
-use std::future::Future;
 use std::time::Duration;
 
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
-use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::attempt::interpret;
 use super::idempotency::{payload_hash, Claim, Completion};
-use super::outcome::{interpret, Attempt};
 use super::rate_limit::{callee_key, RateLimits};
-use super::{CallRequest, Defaults, TriggerError};
-use crate::store::{retry, Record, RecordKind, StoreError, TriggerStore};
+use super::{CallRequest, Defaults, TriggerError, TriggerStore, VoiceApi};
+use crate::records::{call_record, CallDetails, Stamp};
+use crate::storage::{retry, StoreError};
 use crate::telemetry::mask_phone;
-
-/// Huawei's side of the trigger: one callVerify attempt.
-pub trait VoiceApi: Send + Sync {
-    fn call_verify(&self, request: &CallRequest, timeout: Duration) -> impl Future<Output = Attempt> + Send;
-}
 
 /// At most this many callVerify attempts per invoke, and only for failures that placed no call.
 const MAX_ATTEMPTS: u32 = 3;
@@ -35,7 +30,7 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(1000);
 /// Deadline assumed when the runtime gives none (tests).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(15);
 
-/// The invoke's success answer (design.md).
+/// The invoke's success answer (README, "trigger-verification-call").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerAnswer {
@@ -197,30 +192,20 @@ impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
     /// The call under its sessionId, so its status events and CDR land beside it. Best effort: the call is
     /// placed whatever happens here.
     async fn record_call(&self, request: &CallRequest, session_id: &str, deadline: Instant) {
-        let now = OffsetDateTime::now_utc();
-        let mut fields = Map::new();
-        fields.insert("sessionId".into(), session_id.into());
-        fields.insert("calleeMasked".into(), mask_phone(&request.callee_nbr).into());
-        fields.insert("requestedAt".into(), now.format(&Rfc3339).unwrap_or_default().into());
-        fields.insert("displayNbr".into(), request.display_nbr.clone().into());
-        for (name, value) in [("idempotencyKey", &request.idempotency_key), ("userData", &request.user_data)] {
-            if let Some(value) = value {
-                fields.insert(name.into(), value.clone().into());
-            }
-        }
-        let raw = json!({"calleeNbr": mask_phone(&request.callee_nbr), "displayNbr": request.display_nbr,
+        let callee_masked = mask_phone(&request.callee_nbr);
+        let raw = json!({"calleeNbr": callee_masked, "displayNbr": request.display_nbr,
             "languageType": request.language_type, "preTone": request.pre_tone, "posTone": request.pos_tone,
             "times": request.times, "userData": request.user_data})
         .to_string();
-        let record = Record {
-            pk: session_id.to_owned(),
-            sk: "call".into(),
-            kind: RecordKind::Call,
-            received_at: now.format(&Rfc3339).unwrap_or_default(),
-            expires_at: self.expires_at(),
-            fields,
-            raw,
+        let details = CallDetails {
+            session_id,
+            callee_masked: &callee_masked,
+            display_nbr: &request.display_nbr,
+            idempotency_key: request.idempotency_key.as_deref(),
+            user_data: request.user_data.as_deref(),
+            raw: &raw,
         };
+        let record = call_record(&details, &Stamp::new(OffsetDateTime::now_utc(), self.settings.record_ttl));
         if let Err(e) = retry::until_deadline(deadline, || self.store.put_new(&record)).await {
             tracing::error!(error = %e, sessionId = %session_id, "NOT STORED: call record (the call was placed)");
         }
@@ -242,7 +227,9 @@ fn epoch_ms(t: OffsetDateTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::adapters::MemoryStore;
+    use crate::records::RecordKind;
+    use crate::verification::attempt::Attempt;
     use std::collections::VecDeque;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;

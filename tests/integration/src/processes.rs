@@ -2,6 +2,7 @@
 //! long as the process, with `PR_SET_PDEATHSIG`, so a server is killed even when the test binary exits without
 //! running destructors (a shared server in a `static`, a panic, Ctrl-C). Each child leads its own process
 //! group, so stopping it also stops what it started (cargo lambda watch starts the function binaries).
+//! `PR_SET_PDEATHSIG` is Linux's; elsewhere (macOS) a child outlives a test binary that dies without cleanup.
 
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -17,6 +18,7 @@ pub fn spawn(mut command: Command) -> io::Result<Child> {
     // SAFETY: the closure runs in the forked child before exec and only calls async-signal-safe functions.
     unsafe {
         command.pre_exec(|| {
+            #[cfg(target_os = "linux")]
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             libc::setpgid(0, 0);
             Ok(())

@@ -18,7 +18,7 @@
 //! disturb each other; `normal` and `fault_proxy` share the binary's warm in-memory DynamoDB Local (own
 //! tables). Each prints one `chaos[...]` summary line (run with `--nocapture` to see it).
 //!
-//! Transport: by default pushes go through the handler in-process (`voice_core::http::answer` on API Gateway v2
+//! Transport: by default pushes go through the handler in-process (`voice_core::edge::http::answer` on API Gateway v2
 //! events — the code the Lambda binaries run, minus the runtime API hop), 64 concurrent tokio tasks, each task
 //! a delivery: 64 handlers write to DynamoDB at once, which is where the races are. Over real HTTP
 //! (`CHAOS_TRANSPORT=http`: `cargo lambda watch` + the debug function binaries) the emulator runs one instance
@@ -32,15 +32,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
 use integration_tests::load::{
     deliver, repush, scan_all, verify, CountingStore, DeliveryLog, PushKind, Transport, Verification, Workload,
 };
-use integration_tests::{callback_config, free_port, unique_name, DynamoLocal, FunctionStack};
+use integration_tests::{callback_config, client_at, free_port, local_env, unique_name, DynamoLocal, FunctionStack};
+use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::CallbackService;
-use voice_core::store::DynamoStore;
 
 const SEED: u64 = 0x00c4_a05e_ed20_2611;
 const IN_FLIGHT: usize = 64;
@@ -101,29 +100,14 @@ impl Stage {
         let store_endpoint = proxy.as_ref().map_or_else(|| dynamodb.endpoint(), FaultProxy::endpoint);
         let (transport, stack) = if over_http() {
             let budget_ms = budget.as_millis().to_string();
-            let stack = FunctionStack::start(
-                free_port(),
-                &[
-                    ("TABLE_NAME", &table),
-                    ("AWS_ENDPOINT_URL_DYNAMODB", &store_endpoint),
-                    ("AWS_REGION", "us-east-1"),
-                    ("AWS_ACCESS_KEY_ID", "local"),
-                    ("AWS_SECRET_ACCESS_KEY", "local"),
-                    ("SIGNATURE_MODE", "off"),
-                    ("STORE_RETRY_BUDGET_MS", &budget_ms),
-                    ("RUST_LOG", "warn"),
-                ],
-            );
+            let settings =
+                [("SIGNATURE_MODE", "off"), ("STORE_RETRY_BUDGET_MS", budget_ms.as_str()), ("RUST_LOG", "warn")];
+            let env = local_env::function_env(&table, &store_endpoint, &settings);
+            let stack = FunctionStack::start(free_port(), &local_env::as_pairs(&env));
             (Transport::http(stack.url("")), Some(stack))
         } else {
-            let sdk = DynamoStore::config_loader()
-                .endpoint_url(&store_endpoint)
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("local", "local", None, None, "chaos"))
-                .load()
-                .await;
-            let store = CountingStore::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table));
-            let mut config = callback_config(&table, "", SignatureMode::Off);
+            let store = CountingStore::new(DynamoStore::new(client_at(&store_endpoint).await, &table));
+            let mut config = callback_config("", SignatureMode::Off);
             config.store_retry_budget = budget;
             (Transport::InProcess(Box::new(CallbackService::new(store, config))), None)
         };
@@ -414,7 +398,7 @@ async fn fault_proxy() {
 fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
     let workload = Workload::generate(SEED, 200, DUPLICATE_SHARE);
     let record = |(pk, sk): &(String, String), raw: &serde_json::Value| {
-        let mut record = serde_json::json!({"pk": pk, "sk": sk, "raw": raw.to_string()});
+        let mut record = serde_json::json!({"pk": pk, "sk": sk, "sessionId": pk, "raw": raw.to_string()});
         if let Some(event_type) = sk.strip_prefix("event#") {
             record["kind"] = "event".into();
             record["eventType"] = event_type.into();

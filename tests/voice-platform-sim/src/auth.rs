@@ -1,4 +1,5 @@
-//! X-AKSK request authentication (spec §1.2): signing for clients and pushes, verification for callVerify.
+//! X-AKSK request authentication (docs/huawei-protocol.md §1.2): signing for clients and pushes, verification
+//! for callVerify.
 //!
 //! `PasswordDigest = Base64(HMAC-SHA256(key = APP_Secret, msg = Nonce + Created))` over the raw 32-byte MAC.
 

@@ -106,7 +106,8 @@ impl Scenario {
             .map_or(Scenario::Answered, |(_, scenario)| *scenario)
     }
 
-    /// `throttle_status` is configurable because Huawei pairs no HTTP status with flow control (spec §2.4).
+    /// `throttle_status` is configurable because Huawei pairs no HTTP status with flow control
+    /// (docs/huawei-protocol.md §2.4).
     pub fn platform_answer(self, throttle_status: StatusCode) -> PlatformAnswer {
         match self {
             Scenario::Answered => PlatformAnswer::Place(ANSWERED),

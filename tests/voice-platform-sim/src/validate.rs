@@ -1,4 +1,4 @@
-//! callVerify body validation (spec §2.1). Every failure is 403 1010002 naming the parameter.
+//! callVerify body validation (docs/huawei-protocol.md §2.1). Every failure is 403 1010002 naming the parameter.
 
 use std::collections::BTreeSet;
 

@@ -1,0 +1,140 @@
+//! DynamoDB adapter of [`RecordStore`]: a conditional `PutItem` (`attribute_not_exists(pk)`), so a new
+//! notification costs one write request and no read, and a duplicate changes nothing.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::{retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+
+use super::aws_env;
+use crate::records::{Record, StoredRecord};
+use crate::storage::{PutOutcome, RecordStore, StoreError};
+use crate::telemetry::mask_numbers;
+
+/// Error codes DynamoDB documents as retryable.
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "ReplicatedWriteConflictException",
+];
+
+/// Connect and attempt timeouts of every DynamoDB request on a push's path.
+pub(crate) fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .build()
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// The functions' client, from the Lambda environment ([`super::aws_env`]; `AWS_ENDPOINT_URL_DYNAMODB` for
+    /// DynamoDB Local). The SDK's own retries are off because the handler retries within its deadline instead
+    /// (see [`crate::storage::retry`]), and a slow attempt is cut so that a retry still fits.
+    pub fn client_from_env() -> Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_env::sdk_config());
+        config.set_endpoint_url(aws_env::endpoint_url("DYNAMODB"));
+        Client::from_conf(config.retry_config(RetryConfig::disabled()).timeout_config(timeouts()).build())
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Every record under one partition key (one call, or one SMS), typed, in sort-key order: one consistent
+    /// Query (more pages only past 1 MB).
+    pub async fn records_under(&self, pk: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        let items = self.query_partition(pk).await?;
+        items.into_iter().map(|item| serde_dynamo::from_item(item).map_err(StoreError::rejected)).collect()
+    }
+
+    pub(crate) async fn query_partition(&self, pk: &str) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(classify)
+    }
+}
+
+impl RecordStore for DynamoStore {
+    async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
+        let item = serde_dynamo::to_item(record).map_err(StoreError::rejected)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            // Free with the conditional failure: lets us notice a "duplicate" whose content differs.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
+                let stored_raw = match failure.err() {
+                    PutItemError::ConditionalCheckFailedException(e) => e.item().and_then(|old| old.get("raw")),
+                    _ => None,
+                };
+                let stored_raw = stored_raw.and_then(|raw| raw.as_s().ok());
+                if stored_raw.is_some_and(|stored| stored != &record.raw) {
+                    tracing::warn!(
+                        pk = %mask_numbers(&record.pk),
+                        sk = %record.sk,
+                        "a different payload arrived under an existing key; the first one is kept"
+                    );
+                }
+                Ok(PutOutcome::AlreadyStored)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// Sorts an SDK error into retryable or not, keeping it as the [`StoreError`]'s source.
+pub(crate) fn classify<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &error {
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        SdkError::ConstructionFailure(_) => false,
+        // Timeouts, connection failures, unreadable responses: the write may or may not have happened, and a
+        // conditional put is safe to repeat.
+        _ => true,
+    };
+    match transient {
+        true => StoreError::transient(error),
+        false => StoreError::rejected(error),
+    }
+}

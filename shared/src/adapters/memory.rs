@@ -1,0 +1,134 @@
+//! In-memory [`RecordStore`] and [`TriggerStore`] for tests of decisions, with a switch to simulate an outage.
+//! Compiled for this crate's tests and behind the `test-util` feature, never into a function.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::records::{
+    Record, RequestRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_IN_PROGRESS as IN_PROGRESS,
+    REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,
+};
+use crate::storage::{PutOutcome, RecordStore, StoreError};
+use crate::verification::idempotency::{Claim, Completion};
+use crate::verification::rate_limit::RateLimits;
+use crate::verification::TriggerStore;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    records: Mutex<BTreeMap<(String, String), Record>>,
+    unavailable: AtomicBool,
+    write_requests: AtomicUsize,
+    trigger: Mutex<MemoryTriggerState>,
+}
+
+impl MemoryStore {
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Requests received (each call is one, as it would be in DynamoDB).
+    pub fn write_requests(&self) -> usize {
+        self.write_requests.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Record>> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl RecordStore for MemoryStore {
+    async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
+        self.check_available()?;
+        let mut records = self.lock();
+        let key = (record.pk.clone(), record.sk.clone());
+        if records.contains_key(&key) {
+            return Ok(PutOutcome::AlreadyStored);
+        }
+        records.insert(key, record.clone());
+        Ok(PutOutcome::Created)
+    }
+}
+
+/// Idempotency and rate-limit state of the in-memory store.
+#[derive(Default)]
+struct MemoryTriggerState {
+    requests: std::collections::HashMap<String, (RequestRecord, i64)>,
+    rates: std::collections::HashMap<String, Vec<i64>>,
+}
+
+impl MemoryStore {
+    fn trigger_state(&self) -> std::sync::MutexGuard<'_, MemoryTriggerState> {
+        self.trigger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check_available(&self) -> Result<(), StoreError> {
+        self.write_requests.fetch_add(1, Ordering::SeqCst);
+        match self.unavailable.load(Ordering::SeqCst) {
+            true => Err(StoreError::transient("memory store switched off")),
+            false => Ok(()),
+        }
+    }
+}
+
+impl TriggerStore for MemoryStore {
+    async fn claim_request(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        in_progress_until_ms: i64,
+        now_ms: i64,
+        _expires_at: i64,
+    ) -> Result<Claim, StoreError> {
+        self.check_available()?;
+        let mut state = self.trigger_state();
+        if let Some((existing, until)) = state.requests.get(key) {
+            let abandoned = existing.status == IN_PROGRESS && *until < now_ms;
+            if !abandoned {
+                return Ok(Claim::from_existing(existing, payload_hash));
+            }
+        }
+        let record = RequestRecord {
+            status: IN_PROGRESS.into(),
+            payload_hash: payload_hash.into(),
+            outcome: None,
+            session_id: None,
+        };
+        state.requests.insert(key.to_owned(), (record, in_progress_until_ms));
+        Ok(Claim::Claimed)
+    }
+
+    async fn complete_request(&self, key: &str, completion: &Completion) -> Result<(), StoreError> {
+        self.check_available()?;
+        if let Some((record, _)) = self.trigger_state().requests.get_mut(key) {
+            record.status = COMPLETED.into();
+            (record.outcome, record.session_id) = match completion {
+                Completion::Requested { session_id } => (Some(OUTCOME_REQUESTED.into()), Some(session_id.clone())),
+                Completion::OutcomeUnknown => (Some(OUTCOME_UNKNOWN.into()), None),
+            };
+        }
+        Ok(())
+    }
+
+    async fn release_request(&self, key: &str) -> Result<(), StoreError> {
+        self.check_available()?;
+        self.trigger_state().requests.remove(key);
+        Ok(())
+    }
+
+    async fn take_rate_slot(
+        &self,
+        callee_key: &str,
+        limits: &RateLimits,
+        now: i64,
+    ) -> Result<Result<(), u64>, StoreError> {
+        self.check_available()?;
+        let mut state = self.trigger_state();
+        let log = state.rates.entry(callee_key.to_owned()).or_default();
+        Ok(limits.admit(now, log).map(|new_log| *log = new_log))
+    }
+}

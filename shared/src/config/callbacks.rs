@@ -1,0 +1,96 @@
+//! Settings of the three callback functions.
+
+use std::time::Duration;
+
+use super::{
+    load_secret, positive, record_ttl, table_name, tokens_and_credentials, ConfigError, Env, DEFAULT_STORE_RETRY_BUDGET,
+};
+use crate::adapters::secrets::SecretDocument;
+use crate::auth::SignatureMode;
+use crate::callbacks::CallbackSettings;
+
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    pub table_name: String,
+    pub settings: CallbackSettings,
+}
+
+impl CallbackConfig {
+    /// Reads the environment; fetches the credentials secret when `VOICE_CREDENTIALS_SECRET_ID` is set.
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        Self::from_parts(env, load_secret(env).await?)
+    }
+
+    fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
+        let (tokens, credentials) = tokens_and_credentials(env, secret)?;
+        let signature_mode = match env.get("SIGNATURE_MODE") {
+            None => SignatureMode::Log,
+            Some(text) => text.parse().map_err(|e| ConfigError::invalid("SIGNATURE_MODE", e))?,
+        };
+        if signature_mode == SignatureMode::Enforce && credentials.is_none() {
+            return Err(ConfigError::invalid(
+                "SIGNATURE_MODE",
+                "enforce needs the app key and secret (VOICE_CREDENTIALS_SECRET_ID or VOICE_APP_KEY/VOICE_APP_SECRET)",
+            ));
+        }
+        Ok(Self {
+            table_name: table_name(env)?,
+            settings: CallbackSettings {
+                record_ttl: record_ttl(env)?,
+                tokens,
+                signature_mode,
+                store_retry_budget: Duration::from_millis(positive(
+                    env,
+                    "STORE_RETRY_BUDGET_MS",
+                    DEFAULT_STORE_RETRY_BUDGET.as_millis() as u64,
+                )?),
+                callback_base_url: env.get("CALLBACK_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+                credentials,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_apply_and_table_is_required() {
+        let config = CallbackConfig::from_parts(&[("TABLE_NAME", "t")], None).unwrap();
+        assert_eq!(config.settings.record_ttl, Duration::from_secs(90 * 86_400));
+        assert_eq!(config.settings.signature_mode, SignatureMode::Log);
+        assert!(config.settings.tokens.is_empty());
+        assert!(matches!(CallbackConfig::from_parts(&[("X", "y")], None), Err(ConfigError::Missing("TABLE_NAME"))));
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        for (name, value) in [("RECORD_TTL_DAYS", "0"), ("SIGNATURE_MODE", "strict"), ("CALLBACK_TOKENS", "a b")] {
+            let env = [("TABLE_NAME", "t"), (name, value)];
+            assert!(
+                matches!(CallbackConfig::from_parts(&env, None), Err(ConfigError::Invalid { .. })),
+                "{name}={value}"
+            );
+        }
+        let enforce_without_secret = [("TABLE_NAME", "t"), ("SIGNATURE_MODE", "enforce")];
+        assert!(CallbackConfig::from_parts(&enforce_without_secret, None).is_err());
+    }
+
+    #[test]
+    fn secret_wins_over_env_credentials_and_tokens() {
+        let env = [
+            ("TABLE_NAME", "t"),
+            ("VOICE_APP_KEY", "env-key"),
+            ("VOICE_APP_SECRET", "env"),
+            ("CALLBACK_TOKENS", "envtoken"),
+        ];
+        let secret =
+            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1,tok-2".into()) };
+        let config = CallbackConfig::from_parts(&env, Some(secret)).unwrap();
+        let credentials = config.settings.credentials.unwrap();
+        assert_eq!((credentials.app_key.as_str(), credentials.app_secret.expose_secret()), ("k", "s"));
+        assert!(config.settings.tokens.accepts("tok-2") && !config.settings.tokens.accepts("envtoken"));
+    }
+}

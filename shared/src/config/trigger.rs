@@ -1,0 +1,122 @@
+//! Settings of trigger-verification-call.
+
+use std::time::Duration;
+
+use super::{integer, load_secret, positive, record_ttl, table_name, tokens_and_credentials, ConfigError, Env};
+use crate::adapters::secrets::SecretDocument;
+use crate::huawei::call_verify::encode_callback_url;
+use crate::huawei::AppCredentials;
+use crate::verification::rate_limit::RateLimits;
+use crate::verification::Defaults;
+
+pub const DEFAULT_VOICE_API_BASE_URL: &str = "https://rtccall.cn-north-1.myhuaweicloud.cn:443";
+
+/// Routes that Huawei pushes to (the API's and `cargo lambda watch`'s router).
+pub const STATUS_ROUTE: &str = "/voice/status";
+pub const FEE_ROUTE: &str = "/voice/fee";
+
+#[derive(Debug, Clone)]
+pub struct TriggerConfig {
+    pub table_name: String,
+    pub record_ttl: Duration,
+    pub voice_api_base_url: String,
+    pub credentials: AppCredentials,
+    /// Standard base64 of the status and CDR callback URLs (with the current token), ≤ 128 characters each.
+    pub status_url: String,
+    pub fee_url: String,
+    pub defaults: Defaults,
+    pub rate_limits: RateLimits,
+    /// Bound of one callVerify attempt (also kept below the invocation's remaining time).
+    pub voice_api_timeout: Duration,
+}
+
+impl TriggerConfig {
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        Self::from_parts(env, load_secret(env).await?)
+    }
+
+    fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
+        let (tokens, credentials) = tokens_and_credentials(env, secret)?;
+        let credentials = credentials
+            .ok_or(ConfigError::Missing("VOICE_CREDENTIALS_SECRET_ID (or VOICE_APP_KEY and VOICE_APP_SECRET)"))?;
+        let base = env.get("CALLBACK_BASE_URL").ok_or(ConfigError::Missing("CALLBACK_BASE_URL"))?;
+        let base = base.trim_end_matches('/');
+        if !base.starts_with("https://") && !base.starts_with("http://") {
+            return Err(ConfigError::invalid("CALLBACK_BASE_URL", "must start with https:// (or http://)"));
+        }
+        let callback_url = |route: &str| {
+            let url = match tokens.current() {
+                Some(token) => format!("{base}{route}/{token}"),
+                None => format!("{base}{route}"),
+            };
+            encode_callback_url(&url).map_err(|too_long| {
+                let reason = too_long.to_string().replace(tokens.current().unwrap_or("\u{0}"), "<token>");
+                ConfigError::invalid("CALLBACK_BASE_URL", reason)
+            })
+        };
+        Ok(Self {
+            table_name: table_name(env)?,
+            record_ttl: record_ttl(env)?,
+            voice_api_base_url: env.get("VOICE_API_BASE_URL").unwrap_or_else(|| DEFAULT_VOICE_API_BASE_URL.into()),
+            credentials,
+            status_url: callback_url(STATUS_ROUTE)?,
+            fee_url: callback_url(FEE_ROUTE)?,
+            defaults: Defaults {
+                display_nbr: env.get("DISPLAY_NBR"),
+                pre_tone: env.get("PRE_TONE"),
+                language_type: integer(env, "LANGUAGE_TYPE", 2, 1)?,
+                allow_endless_playback: matches!(env.get("ALLOW_ENDLESS_PLAYBACK").as_deref(), Some("true")),
+            },
+            // 0 disables a window.
+            rate_limits: RateLimits::new(
+                integer(env, "RATE_LIMIT_PER_MINUTE", 1, 0)?,
+                integer(env, "RATE_LIMIT_PER_HOUR", 5, 0)?,
+            ),
+            voice_api_timeout: Duration::from_millis(positive(env, "VOICE_API_TIMEOUT_MS", 8000)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRIGGER_ENV: [(&str, &str); 5] = [
+        ("TABLE_NAME", "t"),
+        ("VOICE_APP_KEY", "k"),
+        ("VOICE_APP_SECRET", "s"),
+        ("CALLBACK_BASE_URL", "https://cb.example.com/"),
+        ("CALLBACK_TOKENS", "tok-new,tok-old"),
+    ];
+
+    #[test]
+    fn trigger_encodes_callback_urls_with_the_current_token() {
+        use base64::{engine::general_purpose::STANDARD, Engine as _};
+        let config = TriggerConfig::from_parts(&TRIGGER_ENV, None).unwrap();
+        let decode = |b64: &str| String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
+        assert_eq!(decode(&config.status_url), "https://cb.example.com/voice/status/tok-new");
+        assert_eq!(decode(&config.fee_url), "https://cb.example.com/voice/fee/tok-new");
+        assert_eq!(config.rate_limits, RateLimits::new(1, 5));
+        assert_eq!(config.voice_api_base_url, DEFAULT_VOICE_API_BASE_URL);
+    }
+
+    #[test]
+    fn trigger_refuses_to_start_when_a_callback_url_is_too_long() {
+        let mut env = TRIGGER_ENV;
+        env[4] = ("CALLBACK_TOKENS", "a-very-long-token-that-pushes-the-url-past-ninety-six-bytes-0123456789");
+        let error = TriggerConfig::from_parts(&env, None).unwrap_err().to_string();
+        assert!(error.contains("at most 128"), "{error}");
+        assert!(!error.contains("a-very-long-token"), "the token is not echoed: {error}");
+        for (name, value) in [("LANGUAGE_TYPE", "0"), ("RATE_LIMIT_PER_HOUR", "-1"), ("VOICE_API_TIMEOUT_MS", "x")] {
+            let mut bad = TRIGGER_ENV;
+            bad[4] = (name, value);
+            assert!(
+                matches!(TriggerConfig::from_parts(&bad, None), Err(ConfigError::Invalid { .. })),
+                "{name}={value}"
+            );
+        }
+        let mut no_creds = TRIGGER_ENV;
+        no_creds[1] = ("X", "");
+        assert!(matches!(TriggerConfig::from_parts(&no_creds, None), Err(ConfigError::Missing(_))));
+    }
+}

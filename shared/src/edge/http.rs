@@ -1,0 +1,59 @@
+//! The HTTP edge shared by the three callback functions: a `lambda_http` request in, an [`Answer`] rendered
+//! as the response Huawei expects.
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use super::invocation_deadline;
+use crate::adapters::DynamoStore;
+use crate::callbacks::{Answer, CallbackService, Endpoint, InboundPush};
+use crate::config::{CallbackConfig, ConfigError, ProcessEnv};
+use crate::storage::RecordStore;
+use crate::telemetry::error_chain;
+
+/// Builds the service once per cold start: configuration, secret, DynamoDB client.
+pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigError> {
+    let config = CallbackConfig::load(&ProcessEnv)
+        .await
+        .inspect_err(|e| tracing::error!(error = %error_chain(e), "bad configuration"))?;
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name);
+    Ok(CallbackService::new(store, config.settings))
+}
+
+/// Handles one invocation. Never fails: every outcome is an HTTP answer.
+pub async fn answer<S: RecordStore>(
+    service: &CallbackService<S>,
+    endpoint: Endpoint,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let headers = request.headers();
+    let signature_header = ["x-aksk", "x-wsse"].into_iter().find_map(|name| headers.get(name)?.to_str().ok());
+    let push = InboundPush {
+        method: request.method(),
+        path: request.uri().path(),
+        signature_header,
+        // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes.
+        body: request.body().as_ref(),
+        deadline: request.lambda_context_ref().and_then(invocation_deadline),
+    };
+    Ok(render(service.handle(endpoint, push).await))
+}
+
+/// The response for an answer: exactly 200 on success (Huawei documents no other 2xx as success).
+pub fn render(answer: Answer) -> Response<Body> {
+    let json =
+        |status: u16| Response::builder().status(status).header("content-type", "application/json;charset=UTF-8");
+    let response = match answer {
+        Answer::EventStored | Answer::SmsStored => Response::builder().status(200).body(Body::Empty),
+        Answer::CdrsStored => json(200).body(Body::Text(r#"{"resultcode":"0","resultdesc":"Success"}"#.to_owned())),
+        Answer::Refused(error) => {
+            let body = serde_json::json!({"error": error.code(), "message": error.to_string()}).to_string();
+            let builder = json(error.status());
+            let builder = if error.status() == 405 { builder.header("allow", "POST") } else { builder };
+            builder.body(Body::Text(body))
+        }
+    };
+    // The builder only fails on invalid header names or statuses, and all of ours are constants.
+    response.unwrap_or_else(|_| Response::new(Body::Empty))
+}

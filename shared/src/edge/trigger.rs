@@ -1,0 +1,45 @@
+//! The Lambda edge of trigger-verification-call: build the service once per cold start; answer each invoke
+//! with the success JSON or a function error whose `errorType` is one of the contract's.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+use super::invocation_deadline;
+use crate::adapters::{CallVerifyClient, DynamoStore};
+use crate::config::{ProcessEnv, TriggerConfig};
+use crate::telemetry::error_chain;
+use crate::verification::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
+
+pub type LiveTrigger = TriggerService<DynamoStore, CallVerifyClient>;
+
+/// Reads configuration, the credentials secret and builds the clients. A configuration error is kept and
+/// returned as `ConfigurationError` by every invoke, so callers see why nothing happens.
+pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
+    let config = TriggerConfig::load(&ProcessEnv).await.map_err(|e| TriggerError::ConfigurationError(error_chain(&e)));
+    let config = config.inspect_err(|e| tracing::error!(error = %e, "bad configuration: every invoke will fail"))?;
+    let api = CallVerifyClient::new(
+        &config.voice_api_base_url,
+        config.credentials.clone(),
+        config.status_url,
+        config.fee_url,
+    )
+    .map_err(|e| TriggerError::ConfigurationError(error_chain(&e)))?;
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name);
+    let settings = TriggerSettings {
+        defaults: config.defaults,
+        limits: config.rate_limits,
+        record_ttl: config.record_ttl,
+        api_timeout: config.voice_api_timeout,
+        callee_key_secret: config.credentials.app_secret,
+    };
+    Ok(TriggerService::new(store, api, settings))
+}
+
+pub async fn invoke(
+    trigger: &Result<LiveTrigger, TriggerError>,
+    event: LambdaEvent<Value>,
+) -> Result<TriggerAnswer, Diagnostic> {
+    let trigger = trigger.as_ref().map_err(|e| Diagnostic::from(e.clone()))?;
+    let deadline = invocation_deadline(&event.context);
+    trigger.handle(event.payload, deadline).await.map_err(Diagnostic::from)
+}

@@ -1,0 +1,151 @@
+//! The one DynamoDB table, owned here: every partition and sort key format, the reserved prefixes, the item
+//! builders ([`write`]) and the typed read side ([`read`]). Nothing else in the crate spells a key.
+//!
+//! | record | `pk` | `sk` | `kind` |
+//! |---|---|---|---|
+//! | call event | sessionId | `event#<eventType>` (one per event type per call) | `event` |
+//! | CDR | sessionId | `cdr#<icid>` (one bill per call; icid tells merged re-bills apart) | `cdr` |
+//! | unknown eventType | sessionId | `event#<eventType>` | `unrecognised` |
+//! | call placed by the trigger | sessionId | `call` | `call` |
+//! | SMS | `sms#<smsIdentifier>` | `mode#<notificationMode>` | `sms` |
+//! | idempotency key | `request#<idempotencyKey>` | `request` | `request` |
+//! | rate-limit log of a callee | `ratelimit#<hmac of the number>` | `ratelimit` | `ratelimit` |
+//!
+//! A Huawei sessionId never starts with one of the reserved prefixes (`sms#`, `request#`, `ratelimit#`), so
+//! one Query on a sessionId reads exactly one call's records.
+
+pub mod read;
+pub mod write;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+
+pub use read::{CallRecord, CdrRecord, EventRecord, RecordBody, RequestRecord, StoredRecord};
+pub use write::{call_record, cdr_record, event_record, sms_record, unrecognised_record, CallDetails};
+
+/// Partition key prefix of SMS notifications (they carry no sessionId).
+pub const SMS_PREFIX: &str = "sms#";
+/// Partition key prefix of the trigger's idempotency records.
+pub const REQUEST_PREFIX: &str = "request#";
+/// Partition key prefix of the trigger's per-callee rate-limit logs.
+pub const RATE_LIMIT_PREFIX: &str = "ratelimit#";
+/// Prefixes no Huawei sessionId has.
+pub const RESERVED_PREFIXES: [&str; 3] = [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX];
+
+/// Sort key of the trigger's call record.
+pub const CALL_SK: &str = "call";
+/// Sort key of an idempotency record.
+pub const REQUEST_SK: &str = "request";
+/// Sort key of a rate-limit log.
+pub const RATE_LIMIT_SK: &str = "ratelimit";
+
+/// Sort key of a call event (and of an event type we do not know yet).
+pub fn event_sk(event_type: &str) -> String {
+    format!("event#{event_type}")
+}
+
+/// Sort key of a CDR; an absent `icid` gives `cdr#`.
+pub fn cdr_sk(icid: Option<&str>) -> String {
+    format!("cdr#{}", icid.unwrap_or(""))
+}
+
+pub fn sms_pk(sms_identifier: &str) -> String {
+    format!("{SMS_PREFIX}{sms_identifier}")
+}
+
+pub fn sms_sk(notification_mode: &str) -> String {
+    format!("mode#{notification_mode}")
+}
+
+pub fn request_pk(idempotency_key: &str) -> String {
+    format!("{REQUEST_PREFIX}{idempotency_key}")
+}
+
+pub fn rate_limit_pk(callee_key: &str) -> String {
+    format!("{RATE_LIMIT_PREFIX}{callee_key}")
+}
+
+/// `kind` of an idempotency record.
+pub const REQUEST_KIND: &str = "request";
+/// `kind` of a rate-limit log.
+pub const RATE_LIMIT_KIND: &str = "ratelimit";
+
+/// `status` of an idempotency record while its invocation runs.
+pub const REQUEST_IN_PROGRESS: &str = "inProgress";
+/// `status` of an idempotency record once its invocation finished.
+pub const REQUEST_COMPLETED: &str = "completed";
+/// `outcome` of a completed idempotency record: the call was placed (its `sessionId` is kept).
+pub const REQUEST_OUTCOME_REQUESTED: &str = "requested";
+/// `outcome` of a completed idempotency record: the call may or may not have been placed.
+pub const REQUEST_OUTCOME_UNKNOWN: &str = "unknown";
+
+/// One stored item as written. `pk`/`sk` make it unique; `fields` are the typed fields flattened beside the raw
+/// JSON Huawei sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub pk: String,
+    pub sk: String,
+    pub kind: RecordKind,
+    /// When we stored it (RFC 3339, UTC).
+    pub received_at: String,
+    /// DynamoDB TTL, epoch seconds.
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecordKind {
+    /// A call event (callout, alerting, answer, disconnect, callin, collectInfo).
+    Event,
+    /// A bill (one `feeLst` element).
+    Cdr,
+    /// A privacy-number SMS notification.
+    Sms,
+    /// An event type we do not know yet, kept raw.
+    Unrecognised,
+    /// A call the trigger placed (`sk = call`), stored beside its callbacks.
+    Call,
+}
+
+/// When a record was received and when DynamoDB may expire it.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    received_at: String,
+    expires_at: i64,
+}
+
+impl Stamp {
+    pub fn new(now: OffsetDateTime, ttl: Duration) -> Self {
+        Self {
+            received_at: now.format(&Rfc3339).unwrap_or_default(),
+            expires_at: now.unix_timestamp() + ttl.as_secs() as i64,
+        }
+    }
+
+    pub fn received_at(&self) -> &str {
+        &self.received_at
+    }
+
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    fn record(&self, pk: &str, sk: String, kind: RecordKind, fields: Map<String, Value>, raw: &str) -> Record {
+        Record {
+            pk: pk.to_owned(),
+            sk,
+            kind,
+            received_at: self.received_at.clone(),
+            expires_at: self.expires_at,
+            fields,
+            raw: raw.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Item builders: a parsed notification (or the trigger's placed call) becomes the [`Record`] to store. The key
+//! decides deduplication (see the table in [`super`]).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{cdr_sk, event_sk, sms_pk, sms_sk, Record, RecordKind, Stamp, CALL_SK};
+use crate::huawei::lenient::normalised_time;
+use crate::huawei::notification::{ReceivedCdr, StatusEvent, UnrecognisedEvent};
+use crate::huawei::SmsNotification;
+
+pub fn event_record(event: &StatusEvent, stamp: &Stamp) -> Record {
+    let event_type = event.kind.as_wire();
+    let mut fields = typed_fields(&event.info);
+    fields.insert("eventType".into(), event_type.into());
+    insert_time(&mut fields, "eventAt", event.info.timestamp.as_deref());
+    stamp.record(&event.info.session_id, event_sk(event_type), RecordKind::Event, fields, &event.raw)
+}
+
+pub fn cdr_record(received: &ReceivedCdr, stamp: &Stamp) -> Record {
+    let cdr = &received.cdr;
+    let mut fields = typed_fields(cdr);
+    fields.insert("eventType".into(), "fee".into());
+    fields.insert("answered".into(), cdr.call_out_answer_time.is_some().into());
+    insert_time(&mut fields, "callEndAt", cdr.call_end_time.as_deref());
+    stamp.record(&cdr.session_id, cdr_sk(cdr.icid.as_deref()), RecordKind::Cdr, fields, &received.raw)
+}
+
+pub fn unrecognised_record(event: &UnrecognisedEvent, stamp: &Stamp) -> Record {
+    let mut fields = Map::new();
+    fields.insert("sessionId".into(), event.session_id.clone().into());
+    fields.insert("eventType".into(), event.event_type.clone().into());
+    stamp.record(&event.session_id, event_sk(&event.event_type), RecordKind::Unrecognised, fields, &event.raw)
+}
+
+pub fn sms_record(sms: &SmsNotification, stamp: &Stamp) -> Record {
+    let mut fields = typed_fields(&sms.event);
+    if let Some(app_key) = &sms.app_key {
+        fields.insert("appKey".into(), app_key.clone().into());
+    }
+    insert_time(&mut fields, "eventAt", sms.event.time_stamp.as_deref());
+    let (pk, sk) = (sms_pk(&sms.event.sms_identifier), sms_sk(&sms.event.notification_mode));
+    stamp.record(&pk, sk, RecordKind::Sms, fields, &sms.raw)
+}
+
+/// What the trigger knows of a call it placed. The callee's number is only ever stored masked.
+#[derive(Debug, Clone)]
+pub struct CallDetails<'a> {
+    pub session_id: &'a str,
+    pub callee_masked: &'a str,
+    pub display_nbr: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub user_data: Option<&'a str>,
+    /// The request as sent, with the callee masked and the code left out.
+    pub raw: &'a str,
+}
+
+/// The call under its sessionId (`sk = call`), so its status events and CDR land beside it.
+pub fn call_record(call: &CallDetails<'_>, stamp: &Stamp) -> Record {
+    let mut fields = Map::new();
+    fields.insert("sessionId".into(), call.session_id.into());
+    fields.insert("calleeMasked".into(), call.callee_masked.into());
+    fields.insert("requestedAt".into(), stamp.received_at().into());
+    fields.insert("displayNbr".into(), call.display_nbr.into());
+    for (name, value) in [("idempotencyKey", call.idempotency_key), ("userData", call.user_data)] {
+        if let Some(value) = value {
+            fields.insert(name.into(), value.into());
+        }
+    }
+    stamp.record(call.session_id, CALL_SK.into(), RecordKind::Call, fields, call.raw)
+}
+
+fn typed_fields(typed: &impl Serialize) -> Map<String, Value> {
+    match serde_json::to_value(typed) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+fn insert_time(fields: &mut Map<String, Value>, name: &str, huawei_time: Option<&str>) {
+    if let Some(normalised) = huawei_time.and_then(normalised_time) {
+        fields.insert(name.into(), normalised.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::huawei::VoicePush;
+    use std::time::Duration;
+    use time::macros::datetime;
+
+    fn stamp() -> Stamp {
+        Stamp::new(datetime!(2026-11-21 12:00:00 UTC), Duration::from_secs(86_400))
+    }
+
+    #[test]
+    fn event_keys_and_fields() {
+        let body = br#"{"eventType":"answer","statusInfo":{"sessionId":"s@x","timestamp":"2018-04-09  10:57:42","userData":"u"}}"#;
+        let VoicePush::Status(event) = VoicePush::parse(body).unwrap() else { panic!() };
+        let record = event_record(&event, &stamp());
+        assert_eq!((record.pk.as_str(), record.sk.as_str()), ("s@x", "event#answer"));
+        assert_eq!(record.fields["eventAt"], "2018-04-09T10:57:42Z");
+        assert_eq!(record.fields["userData"], "u");
+        assert_eq!(record.expires_at, datetime!(2026-11-22 12:00:00 UTC).unix_timestamp());
+        assert_eq!(record.raw.as_bytes(), body);
+    }
+
+    #[test]
+    fn cdr_keys_by_session_and_icid() {
+        let body = br#"{"eventType":"fee","feeLst":[{"sessionId":"a","icid":"i1","callOutAnswerTime":"2019-01-24 03:04:31"},{"sessionId":"b"}]}"#;
+        let VoicePush::Fee(cdrs) = VoicePush::parse(body).unwrap() else { panic!() };
+        let records: Vec<Record> = cdrs.iter().map(|c| cdr_record(c, &stamp())).collect();
+        assert_eq!((records[0].pk.as_str(), records[0].sk.as_str()), ("a", "cdr#i1"));
+        assert_eq!((records[1].pk.as_str(), records[1].sk.as_str()), ("b", "cdr#"));
+        assert_eq!(records[0].fields["answered"], true);
+        assert_eq!(records[1].fields["answered"], false);
+    }
+
+    #[test]
+    fn sms_keys_by_identifier_and_mode() {
+        let body = br#"{"appKey":"k","smsEvent":{"smsIdentifier":"id9","notificationMode":"Notify","timeStamp":"2020-12-23T09:06:16.450Z"}}"#;
+        let record = sms_record(&SmsNotification::parse(body).unwrap(), &stamp());
+        assert_eq!((record.pk.as_str(), record.sk.as_str()), ("sms#id9", "mode#Notify"));
+        assert_eq!(record.fields["appKey"], "k");
+    }
+}

@@ -1,0 +1,89 @@
+//! Retrying transient storage errors within a deadline. Huawei never re-pushes a failed status push, so a
+//! handler keeps trying until shortly before its own deadline rather than answering 5xx at the first error.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
+
+use super::StoreError;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(25);
+const MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+/// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`.
+/// Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step.
+pub async fn until_deadline<T, F, Fut>(deadline: Instant, mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if !error.is_transient() => return Err(error),
+            Err(error) => error,
+        };
+        let pause = rand::rng().random_range(backoff / 2..=backoff);
+        if Instant::now() + pause >= deadline {
+            return Err(error);
+        }
+        tracing::warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "transient storage error, retrying");
+        tokio::time::sleep(pause).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn retries_transient_errors_until_success() {
+        let calls = AtomicU32::new(0);
+        let result = until_deadline(Instant::now() + Duration::from_secs(3), || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0..=2 => Err(StoreError::transient("throttled")),
+                _ => Ok("stored"),
+            }
+        })
+        .await;
+        assert!(matches!(result, Ok("stored")));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn gives_up_at_the_deadline_with_the_last_error() {
+        let start = Instant::now();
+        let calls = AtomicU32::new(0);
+        let budget = Duration::from_millis(600);
+        let result: Result<(), _> = until_deadline(start + budget, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::transient("down"))
+        })
+        .await;
+        assert!(
+            matches!(&result, Err(e @ StoreError::Transient(_)) if e.to_string().ends_with(": down")),
+            "{result:?}"
+        );
+        assert!(start.elapsed() <= budget, "overran the deadline: {:?}", start.elapsed());
+        // Backoff 25, 50, 100, 200, 400 ms (halved at worst by jitter): a handful of tries, never a tight loop.
+        let n = calls.load(Ordering::SeqCst);
+        assert!((3..=12).contains(&n), "bounded, backed-off attempts, got {n}");
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = until_deadline(Instant::now() + Duration::from_secs(3), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::rejected("no such table"))
+        })
+        .await;
+        assert!(matches!(result, Err(StoreError::Rejected(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,18 @@
+//! Every integration and end-to-end test in one binary: one link, and one shared DynamoDB Local (started and
+//! warmed up once per run, each test on its own table). The chaos suite (`tests/chaos.rs`) is the other binary:
+//! it kills and restarts DynamoDB Local instances of its own.
+//!
+//! The end-to-end modules run the binaries `cargo build --workspace --all-targets` built (`make test` builds them
+//! first).
+
+mod callbacks_dynamodb;
+mod cold_start_harness;
+mod hostile_input;
+mod openapi;
+mod properties;
+mod signatures;
+mod storage_outage;
+mod trigger_concurrency;
+mod trigger_e2e;
+mod watch_http;
+mod write_cost;

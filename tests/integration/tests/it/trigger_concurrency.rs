@@ -1,0 +1,82 @@
+//! The trigger's atomic decisions under real concurrency, with the real DynamoDB adapter (DynamoDB Local) and
+//! the real Huawei client against the simulator: one key in flight twice, one number called ten times at once.
+
+use std::time::Duration;
+
+use integration_tests::DynamoLocal;
+use serde_json::json;
+use voice_core::adapters::CallVerifyClient;
+use voice_core::adapters::DynamoStore;
+use voice_core::huawei::call_verify::encode_callback_url;
+use voice_core::huawei::AppCredentials;
+use voice_core::verification::rate_limit::RateLimits;
+use voice_core::verification::{Defaults, TriggerError, TriggerService, TriggerSettings};
+use voice_platform_sim::{Config as SimConfig, RunningSim};
+
+async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoStore, CallVerifyClient>, RunningSim) {
+    let sim = voice_platform_sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        timeout_hang: hang,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let credentials = AppCredentials { app_key: "local-app-key".into(), app_secret: "local-app-secret".into() };
+    // The pushes of these calls go nowhere (port 9 is discard); only the trigger's decisions are under test.
+    let url = encode_callback_url("http://127.0.0.1:9/voice/status").unwrap();
+    let api = CallVerifyClient::new(&sim.base_url(), credentials.clone(), url.clone(), url).unwrap();
+    let defaults = Defaults {
+        display_nbr: Some("+8675528000088".into()),
+        pre_tone: Some("welcome.wav".into()),
+        language_type: 2,
+        allow_endless_playback: false,
+    };
+    let store = DynamoLocal::shared().fresh_store().await;
+    let settings = TriggerSettings {
+        defaults,
+        limits,
+        record_ttl: Duration::from_secs(86_400),
+        api_timeout: Duration::from_secs(8),
+        callee_key_secret: credentials.app_secret,
+    };
+    let service = TriggerService::new(store, api, settings);
+    (service, sim)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrent_duplicate_gets_idempotency_conflict_and_huawei_one_request() {
+    // Callee …0408: the simulator holds the request 2 s, then answers success.
+    let (service, sim) = trigger(RateLimits::new(0, 0), Duration::from_secs(2)).await;
+    let event = json!({"calleeNbr": "+8613800000408", "verifyCode": "1234", "idempotencyKey": "dup-1"});
+    // The simulator holds each request 2 s, so the two invokes overlap whichever claims the key first.
+    let (a, b) = tokio::join!(service.handle(event.clone(), None), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        service.handle(event.clone(), None).await
+    });
+    let (placed, refused) = match (a, b) {
+        (Ok(answer), Err(refusal)) | (Err(refusal), Ok(answer)) => (answer, refusal),
+        other => panic!("expected one success and one conflict, got {other:?}"),
+    };
+    assert!(matches!(refused, TriggerError::IdempotencyConflict(_)), "{refused:?}");
+    let session_id = placed.session_id;
+    let replay = service.handle(event, None).await.unwrap();
+    assert_eq!((replay.session_id, replay.replayed), (session_id, true));
+    assert_eq!(sim.stats().call_verify.received, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_simultaneous_calls_to_one_number_place_exactly_one() {
+    let (service, sim) = trigger(RateLimits::new(1, 5), Duration::from_secs(1)).await;
+    let invokes = (0..10)
+        .map(|i| service.handle(json!({"calleeNbr": "+8613800000031", "verifyCode": format!("{:04}", i)}), None));
+    let results = futures::future::join_all(invokes).await;
+    let placed = results.iter().filter(|r| r.is_ok()).count();
+    let limited = results.iter().filter(|r| matches!(r, Err(TriggerError::RateLimited { .. }))).count();
+    assert_eq!((placed, limited), (1, 9), "{results:?}");
+    assert_eq!(sim.stats().call_verify.received, 1);
+    let rate_records: Vec<_> =
+        service.store().all_records().await.unwrap().into_iter().filter(|r| r["kind"] == "ratelimit").collect();
+    assert_eq!(rate_records.len(), 1);
+    let key = rate_records[0]["pk"].as_str().unwrap();
+    assert!(key.starts_with("ratelimit#") && !key.contains("13800000031"), "keyed by a hash: {key}");
+}

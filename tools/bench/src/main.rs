@@ -1,0 +1,175 @@
+//! `make bench`: measures sections 1, 2, 3 and 5 against the physical floor (section 4, package sizes, comes
+//! from `scripts/bench-sizes.sh`) and writes them into BENCHMARKS.md. Needs the release build
+//! (`cargo build --release --workspace --bins`) and DynamoDB Local (`make setup`). A workspace member of its
+//! own, so that `make test` does not build it; its measuring primitives live in the test harness
+//! (`integration_tests::measure`), where `make test` checks them.
+//!
+//! Sizes of the runs: BENCH_NOTIFICATIONS (section 1, default 200), BENCH_ROUNDS (section 2, default 300),
+//! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000).
+
+mod latency;
+mod pushes;
+mod report;
+mod throughput;
+mod write_cost;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use integration_tests::events::{event_json, Envelope};
+use integration_tests::measure::cold_start::{self, Target};
+use integration_tests::measure::{function_env, HELLO_RUNTIME, TOKEN};
+use integration_tests::{workspace_root, DynamoLocal};
+use pushes::Pushes;
+use report::{Machine, Report};
+use serde_json::json;
+use voice_platform_sim::Config as SimConfig;
+
+#[tokio::main]
+async fn main() {
+    // The functions' JSON logs, on stdout as in Lambda (make bench sends them to target/bench/logs.jsonl).
+    voice_core::telemetry::init();
+    let load_before = load_average();
+    let dynamodb = DynamoLocal::start(None);
+    eprintln!("bench: 1/4 DynamoDB requests per notification");
+    let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
+    eprintln!("bench: 2/4 handler latency");
+    let latency = latency::measure(&dynamodb, setting("BENCH_ROUNDS", 300)).await;
+    eprintln!("bench: 3/4 cold starts");
+    let cold_start_rounds = setting("BENCH_COLD_ROUNDS", 20);
+    let cold_starts = cold_starts(&dynamodb, cold_start_rounds).await;
+    eprintln!("bench: 4/4 throughput under cargo lambda watch");
+    let throughput = throughput::measure(&dynamodb, setting("BENCH_REQUESTS", 2000)).await;
+    let sizes_file = integration_tests::target_dir().join("bench/sizes.tsv");
+    let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
+    let machine = Machine {
+        date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        cpu: cpu_model(),
+        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        load_before,
+        load_after: load_average(),
+        rustc: command_output("rustc", &["--version"]),
+        kernel: command_output("uname", &["-r"]),
+    };
+    let report = Report { machine, write_cost, latency, cold_starts, cold_start_rounds, throughput, sizes };
+    let markdown = report::render(&report);
+    let path = workspace_root().join("BENCHMARKS.md");
+    report::write_into(&path, &markdown).expect("write BENCHMARKS.md");
+    eprintln!("bench: written into {}", path.display());
+}
+
+/// Every function cold, against the hello-world floor. The trigger places real calls on the simulator.
+async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::ColdStart> {
+    let table = dynamodb.fresh_store().await.table().to_owned();
+    let sim_config = SimConfig { listen: "127.0.0.1:0".parse().expect("address"), ..SimConfig::default() };
+    let sim = voice_platform_sim::start(sim_config.clone()).await.expect("simulator starts");
+    let env = function_env(&table, &dynamodb.endpoint());
+    let mut trigger_env = env.clone();
+    trigger_env.extend(
+        [
+            ("VOICE_API_BASE_URL", sim.base_url()),
+            ("VOICE_APP_KEY", sim_config.app_key.clone()),
+            ("VOICE_APP_SECRET", sim_config.app_secret.clone()),
+            ("DISPLAY_NBR", "+8675528000088".into()),
+            ("PRE_TONE", "welcome.wav".into()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value)),
+    );
+    let pushes = Pushes::new(integration_tests::unique_name("cold"));
+    let push = |route: &str, body: String| {
+        event_json(Envelope::HttpApi, "POST", &format!("{route}/{TOKEN}"), body.as_bytes(), false, &[])
+    };
+    let status = pushes.clone();
+    let fee = pushes.clone();
+    let sms = pushes.clone();
+    let one_bundle = pushes;
+    let run = integration_tests::unique_name("trigger");
+    let mut targets = vec![
+        target(HELLO_RUNTIME, vec![], Box::new(|round| json!({"round": round}))),
+        target("status-callback", env.clone(), Box::new(move |round| push("/voice/status", status.status(round)))),
+        target(
+            "fee-callback",
+            env.clone(),
+            Box::new(move |round| push("/voice/fee", fee.fee(100_000 + round..100_001 + round))),
+        ),
+        target("sms-callback", env.clone(), Box::new(move |round| push("/privacy-number/sms", sms.sms(round)))),
+        target(
+            "trigger-verification-call",
+            trigger_env,
+            Box::new(
+                move |round| json!({"calleeNbr": format!("+86139{round:08}"), "verifyCode": "482913", "idempotencyKey": format!("{run}-{round}")}),
+            ),
+        ),
+    ];
+    // rustls-native-certs reads the CA bundle and every file of the CA directory at init; where the machine has
+    // a directory of single certificates, this row shows what reading the bundle alone saves.
+    if let Some(bundle) = CA_BUNDLES.iter().find(|path| std::path::Path::new(path).is_file()) {
+        let mut env = env.clone();
+        env.push(("SSL_CERT_FILE".into(), (*bundle).into()));
+        let mut one =
+            target("status-callback", env, Box::new(move |r| push("/voice/status", one_bundle.status(500_000 + r))));
+        one.name = format!("status-callback, SSL_CERT_FILE={bundle}");
+        targets.push(one);
+    }
+    let results = cold_start::measure(&targets, rounds).await;
+    for result in &results {
+        assert!(result.failures.is_empty(), "{} failed to start or answer: {:#?}", result.name, result.failures);
+    }
+    drop(sim);
+    results
+}
+
+/// Where Debian/Ubuntu and Amazon Linux keep their CA bundle.
+const CA_BUNDLES: [&str; 2] = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
+
+fn target(
+    name: &str,
+    env: Vec<(String, String)>,
+    event: Box<dyn Fn(usize) -> serde_json::Value + Send + Sync>,
+) -> Target {
+    Target { name: name.to_owned(), binary: release_binary(name), env, event }
+}
+
+/// `a / b` of two durations (∞ when `b` is zero).
+pub fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+/// A binary of the release build (`cargo build --release --workspace --bins`, which `make bench` runs), or of
+/// the `BENCH_PROFILE` build (`debug`: a quick check of the bench itself, its figures mean nothing).
+pub fn release_binary(name: &str) -> PathBuf {
+    let profile = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "release".into());
+    let path = integration_tests::target_dir().join(&profile).join(name);
+    assert!(path.is_file(), "{} is missing: run `cargo build --{profile} --workspace --bins`", path.display());
+    path
+}
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "?".into())
+}

@@ -1,0 +1,65 @@
+//! `local-stack`: small helper for the local stack (`make run`, `make records`). A workspace member of its own,
+//! so that `make test` does not build it.
+//!
+//! ```text
+//! local-stack create-table          create TABLE_NAME in DynamoDB Local (idempotent)
+//! local-stack records [PK]          print every record (or one call's / SMS's) as JSON lines
+//! local-stack summary SESSION_ID    the call's derived state (progress, billed, answered, hang-up code)
+//! ```
+//! Reads the same environment as the functions: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials.
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+use voice_core::adapters::DynamoStore;
+use voice_core::callbacks::CallSummary;
+
+const USAGE: &str = "usage: local-stack create-table | records [PK] | summary SESSION_ID";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Ok(table) = std::env::var("TABLE_NAME") else {
+        eprintln!("TABLE_NAME is not set");
+        return ExitCode::FAILURE;
+    };
+    let store = DynamoStore::new(DynamoStore::client_from_env(), table);
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["create-table"] => store.create_table_if_missing().await.map(|()| println!("table {} ready", store.table())),
+        ["records"] => store.all_records().await.map(print_records),
+        ["records", pk] => store.records_of(pk).await.map(print_records),
+        ["summary", session_id] => store.records_under(session_id).await.map(|records| {
+            println!("{}", serde_json::to_string(&CallSummary::from_records(&records)).unwrap_or_default())
+        }),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-stack: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line per record: the key and typed fields, with the raw payload shortened. Stops quietly when the
+/// reader goes away (`| head`, `| grep -q`).
+fn print_records(mut records: Vec<Value>) {
+    use std::io::Write;
+    records.sort_by(|a, b| (a["pk"].as_str(), a["sk"].as_str()).cmp(&(b["pk"].as_str(), b["sk"].as_str())));
+    let count = records.len();
+    let mut out = std::io::stdout().lock();
+    for mut record in records {
+        if let Some(raw) = record.get_mut("raw") {
+            let text = raw.as_str().unwrap_or_default();
+            *raw = format!("{}… ({} bytes)", text.chars().take(60).collect::<String>(), text.len()).into();
+        }
+        if writeln!(out, "{record}").is_err() {
+            return;
+        }
+    }
+    let _ = writeln!(out, "-- {count} record(s)");
+}
