@@ -80,7 +80,8 @@ impl std::str::FromStr for SignatureMode {
     }
 }
 
-/// How far `Created` may be from our clock. Huawei documents none; pushes are also read as UTC+8 (docs/huawei-protocol.md §1.2).
+/// How far `Created` may be from our clock. Huawei documents none; pushes are also read as UTC+8
+/// (docs/huawei-protocol.md §1.2).
 pub const SIGNATURE_MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 const UTC_PLUS_8: time::Duration = time::Duration::hours(8);
 

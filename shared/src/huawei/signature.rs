@@ -1,6 +1,6 @@
 //! `UsernameToken` signatures: the X-AKSK header we send to Huawei, and the X-AKSK / X-WSSE headers Huawei may
-//! put on its pushes. Which digest formula Huawei's pushes use is undocumented or contradictory (docs/huawei-protocol.md §7), so a
-//! push is checked against every candidate scheme and the matching one is reported.
+//! put on its pushes. Which digest formula Huawei's pushes use is undocumented or contradictory
+//! (docs/huawei-protocol.md §7), so a push is checked against every candidate scheme and the matching one is reported.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use hmac::{Hmac, Mac};

@@ -1,4 +1,5 @@
-//! The trigger's failures, mapped once to the Lambda `errorType`s of the invoke contract (README, "trigger-verification-call").
+//! The trigger's failures, mapped once to the Lambda `errorType`s of the invoke contract (README,
+//! "trigger-verification-call").
 
 /// Every failure of an invoke. The variant name is the `errorType` the caller sees.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

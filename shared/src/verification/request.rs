@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::TriggerError;
 
-/// The event app backends send (README, "trigger-verification-call"). Only `calleeNbr` and `verifyCode` are required; unknown fields are
-/// refused so that a typo (`verfyCode`) is not silently ignored.
+/// The event app backends send (README, "trigger-verification-call"). Only `calleeNbr` and `verifyCode` are required;
+/// unknown fields are refused so that a typo (`verfyCode`) is not silently ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TriggerEvent {

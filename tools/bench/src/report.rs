@@ -71,7 +71,7 @@ pub fn render(report: &Report) -> String {
         "## `make bench`: against the physical floor\n\n\
          Taken {} on {} ({} cores, Linux {}), {}; load average {} before, {} after. Every ratio compares \
          figures taken in the same run, interleaved, on this machine. Reproduce with `make bench` (source: \
-         `tests/integration/src/bench/`, `tests/integration/src/bin/bench.rs`, `scripts/bench-sizes.sh`).\n",
+         `tools/bench/`, `tests/integration/src/measure/`, `scripts/bench-sizes.sh`).\n",
         m.date, m.cpu, m.cores, m.kernel, m.rustc, m.load_before, m.load_after
     );
     write_cost(&mut out, &report.write_cost);
