@@ -11,7 +11,7 @@ use tracing::Instrument;
 use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
 use crate::huawei::notification::ReceivedCdr;
 use crate::huawei::{AppCredentials, PayloadError, SmsNotification, VoicePush};
-use crate::records::{cdr_record, event_record, sms_record, unrecognised_record, Record, Stamp};
+use crate::records::{cdr_record, event_record, is_reserved_key, sms_record, unrecognised_record, Record, Stamp};
 use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 
@@ -155,7 +155,7 @@ impl<S: RecordStore> CallbackService<S> {
         let deadline = self.storage_deadline(push.deadline);
         let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl);
         let parsed = match endpoint {
-            Endpoint::Voice => VoicePush::parse(push.body).map(Parsed::Voice),
+            Endpoint::Voice => VoicePush::parse(push.body).and_then(refuse_reserved_keys).map(Parsed::Voice),
             Endpoint::Sms => SmsNotification::parse(push.body).map(Parsed::Sms),
         };
         match parsed {
@@ -284,6 +284,23 @@ impl<S: RecordStore> CallbackService<S> {
     }
 }
 
+/// A voice push whose sessionId (any of them, for a merged CDR push) would land among our own records is
+/// refused as a whole, before anything is written.
+fn refuse_reserved_keys(push: VoicePush) -> Result<VoicePush, PayloadError> {
+    let reserved = match &push {
+        VoicePush::Status(event) => is_reserved_key(&event.info.session_id),
+        VoicePush::Unrecognised(event) => is_reserved_key(&event.session_id),
+        VoicePush::Fee(cdrs) => cdrs.iter().any(|received| is_reserved_key(&received.cdr.session_id)),
+    };
+    match reserved {
+        true => Err(PayloadError::InvalidField {
+            field: "sessionId",
+            reason: "must not start with a reserved key prefix".into(),
+        }),
+        false => Ok(push),
+    }
+}
+
 /// Whether a record may not fit in one DynamoDB item. Its JSON text is never smaller than DynamoDB's measure of
 /// the item (names and strings count alike; JSON adds quotes, separators and escapes), so a record under the
 /// limit here fits. Without this check such a push fails in DynamoDB and is answered 503, which Huawei
@@ -378,6 +395,24 @@ mod tests {
             push(&s, Endpoint::Sms, "/privacy-number/sms/secret-token", CALLOUT).await,
             Answer::Refused(CallbackError::InvalidPayload(PayloadError::MissingField("smsEvent")))
         ));
+        // A sessionId that would land among our own records, alone or inside a merged CDR push.
+        let reserved = [
+            r#"{"eventType":"answer","statusInfo":{"sessionId":"request#abc"}}"#,
+            r#"{"eventType":"recordReady","statusInfo":{"sessionId":"ratelimit#abc"}}"#,
+            r#"{"eventType":"fee","feeLst":[{"sessionId":"ok-1"},{"sessionId":"sms#abc"}]}"#,
+        ];
+        for body in reserved {
+            assert!(
+                matches!(
+                    push(&s, Endpoint::Voice, "/voice/status/secret-token", body).await,
+                    Answer::Refused(CallbackError::InvalidPayload(PayloadError::InvalidField {
+                        field: "sessionId",
+                        ..
+                    }))
+                ),
+                "{body}"
+            );
+        }
         assert_eq!(s.store().write_requests(), 0);
         assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", CALLOUT).await, Answer::EventStored);
     }

@@ -248,13 +248,7 @@ fn missing_field_name(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.split('`').next()
 }
 
-/// Partition-key prefixes of our own records; a Huawei sessionId never starts with one.
-pub const RESERVED_KEY_PREFIXES: [&str; 3] = ["sms#", "request#", "ratelimit#"];
-
 pub(crate) fn check_session_id(id: &str) -> Result<(), PayloadError> {
-    if RESERVED_KEY_PREFIXES.iter().any(|prefix| id.starts_with(prefix)) {
-        return Err(invalid("sessionId", "must not start with a reserved key prefix".into()));
-    }
     if id.is_empty() || id.len() > MAX_SESSION_ID_LEN {
         return Err(invalid("sessionId", format!("must be 1 to {MAX_SESSION_ID_LEN} bytes")));
     }
@@ -371,11 +365,6 @@ mod tests {
         let long = format!(r#"{{"eventType":"answer","statusInfo":{{"sessionId":"{}"}}}}"#, "x".repeat(10_000));
         assert!(matches!(
             VoicePush::parse(long.as_bytes()),
-            Err(PayloadError::InvalidField { field: "sessionId", .. })
-        ));
-        let reserved = r#"{"eventType":"answer","statusInfo":{"sessionId":"request#abc"}}"#;
-        assert!(matches!(
-            VoicePush::parse(reserved.as_bytes()),
             Err(PayloadError::InvalidField { field: "sessionId", .. })
         ));
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));

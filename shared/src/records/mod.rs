@@ -35,6 +35,12 @@ pub const RATE_LIMIT_PREFIX: &str = "ratelimit#";
 /// Prefixes no Huawei sessionId has.
 pub const RESERVED_PREFIXES: [&str; 3] = [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX];
 
+/// Whether a sessionId would land among our own records: it starts with a reserved prefix. Such a push is
+/// refused, never stored.
+pub fn is_reserved_key(session_id: &str) -> bool {
+    RESERVED_PREFIXES.iter().any(|prefix| session_id.starts_with(prefix))
+}
+
 /// Sort key of the trigger's call record.
 pub const CALL_SK: &str = "call";
 /// Sort key of an idempotency record.
