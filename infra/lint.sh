@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Offline checks of the infrastructure (make lint, make test, CI). Nothing here calls AWS.
+# Offline checks of the infrastructure (make lint, make test, CI). Nothing here calls AWS. In sequence:
 #   sam validate --lint   SAM transform + cfn-lint as SAM runs it
-#   cfn-lint              errors AND warnings fail (see infra/policy/lint_tools.py)
+#   cfn-lint              twice (default parameters; a secondary region behind a custom domain); warnings fail too
 #   checkov               security scan; every skip is justified in the template's Metadata
-#   policy                the project's own rules, infra/policy/rules.py (pytest)
+#   policy                the project's rules, AWS CloudFormation Guard (infra/policy/*.guard):
+#                           cfn-guard validate   the template must pass every rule
+#                           cfn-guard test       the rules' unit tests (infra/policy/tests/*_tests.yaml)
+#                           seeded violations    copies of the template with one violation each must fail
+#                                                (exit 19) on the rule that covers it
+#                           check_config.py      what Guard cannot express (arithmetic, files, samconfig.toml)
 # Usage: infra/lint.sh [TEMPLATE]                  default: infra/template.yaml
 #        LINT_STEPS="policy" infra/lint.sh ...     a subset of "sam cfn-lint checkov policy" (default: all)
-# Each linter is one pytest test (infra/policy/test_tools.py) started in the background while the policy tests
-# run, so the output ends with one pytest summary line that covers every step. The virtualenvs .venv-infra and
-# .venv-checkov are created on first use and reused afterwards (infra/venv.sh).
+# The output ends with `policy: N passed, M failed` (Guard unit-test expectations, Guard rules on the template,
+# seeded violations, check_config.py checks). Exit status: non-zero if any step failed; a missing tool is
+# installed, never skipped: .venv-infra and .venv-checkov by infra/venv.sh, cfn-guard (pinned) by
+# `cargo install` into .cache/cfn-guard (a few minutes, once).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 template=${1:-$root/infra/template.yaml}
@@ -16,13 +22,226 @@ if [ ! -f "$template" ]; then
   echo "infra/lint.sh: no such template: $template" >&2
   exit 2
 fi
-steps=${LINT_STEPS:-sam cfn-lint checkov policy}
-venvs=(infra)
-if [[ " $steps " == *" checkov "* ]]; then venvs+=(checkov); fi
-"$root/infra/venv.sh" "${venvs[@]}"
-
-export SAM_CLI_TELEMETRY=0 PYTHONDONTWRITEBYTECODE=1 LINT_STEPS="$steps"
-INFRA_TEMPLATE=$(realpath "$template")
-export INFRA_TEMPLATE
+template=$(realpath "$template")
+steps=" ${LINT_STEPS:-sam cfn-lint checkov policy} "
+for step in $steps; do
+  case $step in sam | cfn-lint | checkov | policy) ;; *)
+    echo "infra/lint.sh: LINT_STEPS: unknown step '$step' (sam cfn-lint checkov policy)" >&2
+    exit 2
+    ;;
+  esac
+done
+has() { [[ $steps == *" $1 "* ]]; }
 cd "$root"
-exec .venv-infra/bin/python -m pytest -c infra/policy/pytest.ini infra/policy
+export SAM_CLI_TELEMETRY=0 PYTHONDONTWRITEBYTECODE=1
+
+# ------------------------------------------------------------------------------------------------- tools
+GUARD_VERSION=3.2.1
+guard_root=$root/.cache/cfn-guard
+guard=$guard_root/bin/cfn-guard
+install_guard() {
+  if [ -x "$guard" ] && [ "$("$guard" --version 2>/dev/null)" = "cfn-guard $GUARD_VERSION" ]; then
+    return 0
+  fi
+  if ! command -v cargo >/dev/null; then
+    echo "infra/lint.sh: cargo not found: it is needed to install cfn-guard $GUARD_VERSION (rustup.rs)" >&2
+    return 1
+  fi
+  echo "infra/lint.sh: installing cfn-guard $GUARD_VERSION into .cache/cfn-guard (log: .cache/cfn-guard-install.log)" >&2
+  mkdir -p "$root/.cache"
+  # Its own temporary target dir (not the workspace's target/, not a CARGO_TARGET_DIR shared with other builds).
+  if ! (cd "$root/.cache" && env -u CARGO_TARGET_DIR cargo install --locked --force cfn-guard \
+    --version "$GUARD_VERSION" --root "$guard_root") >"$root/.cache/cfn-guard-install.log" 2>&1; then
+    echo "infra/lint.sh: installing cfn-guard failed; end of its log:" >&2
+    tail -n 40 "$root/.cache/cfn-guard-install.log" >&2
+    return 1
+  fi
+}
+
+venvs=(infra)
+if has checkov; then venvs+=(checkov); fi
+# On a fresh machine the cargo build of cfn-guard and the pip installs run side by side.
+guard_pid=
+if has policy; then
+  install_guard &
+  guard_pid=$!
+fi
+venv_status=0
+"$root/infra/venv.sh" "${venvs[@]}" || venv_status=$?
+guard_status=0
+if [ -n "$guard_pid" ]; then wait "$guard_pid" || guard_status=$?; fi
+if [ "$venv_status" -ne 0 ] || [ "$guard_status" -ne 0 ]; then exit 1; fi
+
+# ------------------------------------------------------------------------------------------------- linters
+failures=0
+run() { # run <label> <command...>: the command's output only when it fails
+  local label=$1 started output status
+  shift
+  started=$SECONDS
+  if output=$("$@" 2>&1); then
+    printf '%-28s ok (%ds)\n' "$label" $((SECONDS - started))
+  else
+    status=$?
+    printf '%-28s FAILED, exit %d (%ds): %s\n%s\n' "$label" "$status" $((SECONDS - started)) "$*" "$output"
+    failures=$((failures + 1))
+  fi
+}
+
+# cfn-lint's exit code is a bitmask: 2 = errors, 4 = warnings, 8 = informational (1 = it could not run). Warnings
+# fail too: the template is ours, a warning is a real smell, and a justified exception is written next to the
+# resource (Metadata: cfn-lint: config: ignore_checks, with a comment saying why).
+cfn_lint() {
+  local status=0
+  .venv-infra/bin/cfn-lint "$@" || status=$?
+  return $((status & ~8))
+}
+# The second pass: a secondary region behind a custom domain, so that the conditional resources and the If
+# branches of that configuration are linted with real values too.
+secondary_with_domain=(
+  RegionRole=secondary
+  PeerRegion=eu-central-1
+  PrimarySecretArn=arn:aws:secretsmanager:eu-central-1:123456789012:secret:huawei-voice/voice-credentials-AbCdEf
+  AlarmTopicArn=arn:aws:sns:eu-west-1:123456789012:huawei-voice-alarms
+  DomainName=cb.example.com
+  CertificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000
+  HostedZoneId=Z0123456789ABCDEFGHIJ
+  AppBackendRoleArn=arn:aws:iam::123456789012:role/app-backend
+)
+
+if has sam; then run "sam validate --lint" .venv-infra/bin/sam validate --lint --template-file "$template"; fi
+if has cfn-lint; then
+  run "cfn-lint" cfn_lint "$template"
+  run "cfn-lint (secondary+domain)" cfn_lint "$template" --parameters "${secondary_with_domain[@]}"
+fi
+if has checkov; then
+  run "checkov" .venv-checkov/bin/checkov -f "$template" --framework cloudformation --skip-download --compact --quiet
+fi
+if ! has policy; then
+  [ "$failures" -eq 0 ] || echo "infra/lint.sh: $failures step(s) failed" >&2
+  [ "$failures" -eq 0 ]
+  exit
+fi
+
+# ------------------------------------------------------------------------------------------------- policy
+policy_passed=0
+policy_failed=0
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# 1. The template against every rule (a failure prints Guard's report of the failing rules).
+validate_output=$("$guard" validate --data "$template" --rules infra/policy --show-summary all 2>&1) && guard_rc=0 || guard_rc=$?
+rule_lines=$(grep -E '^[a-z_]+\.guard/[A-Za-z0-9_]+ +(PASS|FAIL|SKIP)$' <<<"$validate_output" || true)
+rules_ok=$(grep -c -E ' (PASS|SKIP)$' <<<"$rule_lines" || true)
+rules_bad=$(grep -c -E ' FAIL$' <<<"$rule_lines" || true)
+if [ "$guard_rc" -ne 0 ] && [ "$rules_bad" -eq 0 ]; then rules_bad=1; fi # a parse error fails without a rule line
+policy_passed=$((policy_passed + rules_ok))
+policy_failed=$((policy_failed + rules_bad))
+if [ "$guard_rc" -eq 0 ]; then
+  printf '%-28s ok, %d rules\n' "cfn-guard validate" "$rules_ok"
+else
+  printf '%-28s FAILED, exit %d\n%s\n' "cfn-guard validate" "$guard_rc" \
+    "$("$guard" validate --data "$template" --rules infra/policy --show-summary fail 2>&1 || true)"
+fi
+
+# 2. The rules' unit tests: every expectation (rule x test case) counts.
+test_json=$("$guard" test --dir infra/policy --output-format json 2>&1) && test_rc=0 || test_rc=$?
+counts=$(.venv-infra/bin/python -c '
+import json, sys
+try:
+    files = json.loads(sys.stdin.read())
+except ValueError:
+    print(0, 1); sys.exit()
+cases = [case for f in files for case in f["test_cases"]]
+print(sum(len(c["passed_rules"]) for c in cases), sum(len(c["failed_rules"]) for c in cases))
+' <<<"$test_json")
+read -r tests_ok tests_bad <<<"$counts"
+if [ "$test_rc" -ne 0 ] && [ "$tests_bad" -eq 0 ]; then tests_bad=1; fi
+policy_passed=$((policy_passed + tests_ok))
+policy_failed=$((policy_failed + tests_bad))
+if [ "$test_rc" -eq 0 ]; then
+  printf '%-28s ok, %d expectations in %d files\n' "cfn-guard test" "$tests_ok" "$(ls infra/policy/tests/*_tests.yaml | wc -l)"
+else
+  printf '%-28s FAILED, exit %d\n%s\n' "cfn-guard test" "$test_rc" \
+    "$("$guard" test --dir infra/policy 2>&1 | grep -v -E '^ +(No Test expectation|[A-Za-z0-9_]+: Expected = [A-Z]+$)' || true)"
+fi
+
+# 3. Seeded violations: a copy of infra/template.yaml with one violation must fail, with Guard's exit code 19
+# (non-compliant) and the rule that covers it among the failed rules. The seed text must exist, so that a seed
+# cannot silently stop seeding anything. Only for the checkout's own template.
+canonical=$(<"$root/infra/template.yaml")$'\n'
+seed() { # seed <id> <guard-file/rule | check_config> <text to find> <replacement>: first occurrence replaced
+  local id=$1 expect=$2 old=$3 new=$4 copy=$scratch/$1.yaml output rc=0 ok=1
+  if [[ $canonical != *"$old"* ]]; then
+    printf '  seed %-26s FAILED: seed text not found in infra/template.yaml: %q\n' "$id" "$old"
+    policy_failed=$((policy_failed + 1))
+    return
+  fi
+  printf '%s' "${canonical/"$old"/"$new"}" >"$copy"
+  if [ "$expect" = check_config ]; then
+    output=$(.venv-infra/bin/python infra/policy/check_config.py "$copy" 2>&1) || rc=$?
+    [ "$rc" -eq 1 ] || ok=0
+  else
+    output=$("$guard" validate --data "$copy" --rules infra/policy --show-summary fail 2>&1) || rc=$?
+    [ "$rc" -eq 19 ] && grep -q -E "^$expect +FAIL$" <<<"$output" || ok=0
+  fi
+  if [ "$ok" -eq 1 ]; then
+    policy_passed=$((policy_passed + 1))
+  else
+    printf '  seed %-26s FAILED: expected %s to fail it (exit %s)\n%s\n' "$id" "$expect" "$rc" "$output"
+    policy_failed=$((policy_failed + 1))
+  fi
+}
+if [ "$template" = "$root/infra/template.yaml" ]; then
+  seeds_before=$((policy_passed + policy_failed))
+  seed wildcard-resource iam.guard/iam_no_wildcard_resources \
+    'Resource: !GetAtt StatusCallbackLogGroup.Arn' 'Resource: "*"'
+  seed wildcard-action iam.guard/iam_no_wildcard_actions $'Action: dynamodb:PutItem\n' $'Action: "dynamodb:*"\n'
+  seed callback-reads iam.guard/iam_function_permissions \
+    $'Action: dynamodb:PutItem\n' $'Action: [dynamodb:PutItem, dynamodb:GetItem]\n'
+  seed public-invoke iam.guard/lambda_invoke_permissions 'Principal: !Ref AppBackendRoleArn' 'Principal: "*"'
+  seed x86 functions.guard/functions_runtime_and_build 'Architectures: [arm64]' 'Architectures: [x86_64]'
+  seed old-runtime functions.guard/functions_runtime_and_build 'Runtime: provided.al2023' 'Runtime: provided.al2'
+  seed member-codeuri functions.guard/functions_runtime_and_build \
+    $'CodeUri: ../\n' $'CodeUri: ../functions/status-callback/\n'
+  seed callback-timeout functions.guard/functions_timeouts_and_memory $'      Timeout: 8\n' $'      Timeout: 30\n'
+  seed text-logs functions.guard/functions_logging 'LogFormat: JSON' 'LogFormat: Text'
+  seed token-in-env functions.guard/functions_environment \
+    $'        RUST_LOG: info\n' $'        RUST_LOG: info\n        CALLBACK_TOKENS: tokenA\n'
+  seed no-pitr storage.guard/table_guarantees 'PointInTimeRecoveryEnabled: true' 'PointInTimeRecoveryEnabled: false'
+  seed ttl-attribute storage.guard/table_guarantees 'AttributeName: expiresAt' 'AttributeName: ttl'
+  seed no-deletion-protection storage.guard/table_guarantees \
+    'DeletionProtectionEnabled: true' 'DeletionProtectionEnabled: false'
+  seed table-deletable storage.guard/table_guarantees $'    DeletionPolicy: Retain\n' $'    DeletionPolicy: Delete\n'
+  seed no-retention api.guard/log_groups_retention $'      RetentionInDays: !Ref LogRetentionDays\n' ''
+  seed path-in-access-log api.guard/api_throttling_and_access_logs \
+    '"routeKey":"$context.routeKey",' '"routeKey":"$context.routeKey","path":"$context.path",'
+  seed no-throttling api.guard/api_throttling_and_access_logs $'        ThrottlingRateLimit: !Ref ApiThrottlingRateLimit\n' ''
+  seed tls-1-0 api.guard/custom_domain 'SecurityPolicy: TLS_1_2' 'SecurityPolicy: TLS_1_0'
+  seed alarm-without-topic alarms.guard/alarms_notify_the_topic $'      AlarmActions: [!Ref AlarmTopicArn]\n' ''
+  seed skip-without-reason meta.guard/scanner_skips_justified \
+    'comment: The environment holds no secrets, the credentials are read from Secrets Manager' "comment: ''"
+  seed budget-over-timeout check_config $'    MaxValue: 4000\n' $'    MaxValue: 6000\n'
+  seeds_total=$((policy_passed + policy_failed - seeds_before))
+  printf '%-28s %d copies, each failed by its rule\n' "seeded violations" "$seeds_total"
+fi
+
+# 4. What Guard cannot express.
+check_output=$(.venv-infra/bin/python infra/policy/check_config.py "$template" 2>&1) && check_rc=0 || check_rc=$?
+if summary=$(grep -E '^checks: [0-9]+ passed, [0-9]+ failed$' <<<"$check_output"); then
+  read -r _ checks_ok _ checks_bad _ <<<"$summary"
+else
+  checks_ok=0 checks_bad=1
+fi
+if [ "$check_rc" -ne 0 ] && [ "$checks_bad" -eq 0 ]; then checks_bad=1; fi
+policy_passed=$((policy_passed + checks_ok))
+policy_failed=$((policy_failed + checks_bad))
+if [ "$check_rc" -eq 0 ]; then
+  printf '%-28s ok, %d checks\n' "check_config.py" "$checks_ok"
+else
+  printf '%-28s FAILED, exit %d\n%s\n' "check_config.py" "$check_rc" "$check_output"
+fi
+
+if [ "$policy_failed" -ne 0 ]; then failures=$((failures + 1)); fi
+[ "$failures" -eq 0 ] || echo "infra/lint.sh: $failures step(s) failed" >&2
+echo "policy: $policy_passed passed, $policy_failed failed"
+[ "$failures" -eq 0 ]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates or reuses the Python virtualenvs of the infrastructure tooling, at the repository root:
-#   .venv-infra    from requirements-infra.txt         aws-sam-cli, cfn-lint, pytest, PyYAML
+#   .venv-infra    from requirements-infra.txt         aws-sam-cli, cfn-lint
 #   .venv-checkov  from infra/requirements-checkov.txt checkov (its pins conflict with aws-sam-cli's)
 # Usage: infra/venv.sh [infra] [checkov]   (default: both)
 # Idempotent and silent when up to date: a venv is rebuilt only when its stamp (a hash of its requirements file

@@ -1,0 +1,196 @@
+"""The checks of infra/lint.sh that cfn-guard cannot express (the rules themselves are infra/policy/*.guard).
+
+Guard evaluates one data document with no arithmetic, no file system and no TOML, so these stay in Python:
+  * retry-budget-vs-timeout   arithmetic across a parameter and a property: every API-facing function's Timeout
+                              leaves >= 3 s over the largest STORE_RETRY_BUDGET_MS (StoreRetryBudgetMs MaxValue)
+  * binaries-are-workspace-bins / codeuri-is-workspace-root
+                              the template against the checkout (Cargo.toml files, the CodeUri folder)
+  * samconfig-*               infra/samconfig.toml (TOML) against the template, and `make deploy`'s sam command
+                              line parsed by SAM CLI itself (its deploy step replaced by a recorder: nothing is sent)
+The template is read with cfn-lint's CloudFormation loader (cfnlint.decode: short-form tags become the long
+form, e.g. {"Fn::GetAtt": [resource, attribute]}); it is not a second policy engine.
+
+Usage: .venv-infra/bin/python infra/policy/check_config.py [TEMPLATE]
+Prints one line per check and `checks: N passed, M failed`; exits 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import tomllib
+import traceback
+from pathlib import Path
+from unittest import mock
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
+SAMCONFIG = ROOT / "infra" / "samconfig.toml"
+SAMCONFIG_ENVS = ("default", "primary", "secondary")
+# What the Makefile runs for `make deploy REGION=<region> CONFIG_ENV=<env>` (docs/deploy.md). The config file is an
+# absolute path: sam resolves a relative --config-file against the folder of --template-file (.aws-sam/build/).
+MAKE_DEPLOY = (
+    "sam deploy --template-file .aws-sam/build/template.yaml --config-file {root}/infra/samconfig.toml "
+    "--config-env {env} --region {region}"
+)
+
+
+def load_template(path: Path) -> dict:
+    template, errors = decode(str(path))
+    if errors or not isinstance(template, dict):
+        raise SystemExit(f"check_config.py: cannot read {path}: {errors}")
+    return template
+
+
+def functions(template: dict) -> dict[str, dict]:
+    return {
+        name: res
+        for name, res in (template.get("Resources") or {}).items()
+        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"
+    }
+
+
+def effective(template: dict, res: dict, key: str):
+    """A function property, falling back to Globals.Function as SAM does."""
+    props = res.get("Properties") or {}
+    return props[key] if key in props else ((template.get("Globals") or {}).get("Function") or {}).get(key)
+
+
+# ------------------------------------------------------------------------------------------------- template
+def check_retry_budget_vs_timeout(template: dict) -> None:
+    budget = (template.get("Parameters") or {}).get("StoreRetryBudgetMs") or {}
+    budget_max_ms = int(budget.get("MaxValue", budget.get("Default", 3000)))
+    for name, res in functions(template).items():
+        if not (res.get("Properties") or {}).get("Events"):
+            continue  # invoke-only: no retry budget
+        timeout = effective(template, res, "Timeout")
+        assert isinstance(timeout, int), f"{name}: Timeout {timeout!r} is not a number"
+        assert timeout * 1000 >= budget_max_ms + 3000, (
+            f"{name}: Timeout {timeout} s leaves < 3 s over the max retry budget {budget_max_ms} ms "
+            "(StoreRetryBudgetMs MaxValue): cold start + budget + the attempt in flight must fit"
+        )
+
+
+def _workspace_members() -> list[str]:
+    return tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
+
+
+def check_binaries_are_workspace_bins(template: dict) -> None:
+    """CodeUri ../ is the cargo workspace; each BuildProperties.Binary is a bin of one of its members."""
+    members = _workspace_members()
+    for name, res in functions(template).items():
+        binary = ((res.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary")
+        assert binary, f"{name}: no Metadata.BuildProperties.Binary"
+        crate = ROOT / "functions" / binary / "Cargo.toml"
+        assert crate.exists(), f"{name}: functions/{binary}/Cargo.toml does not exist (sam build needs it)"
+        assert f"functions/{binary}" in members, f"{name}: functions/{binary} is not a workspace member"
+        manifest = tomllib.loads(crate.read_text())
+        bins = [b.get("name") for b in manifest.get("bin", [])] or [manifest["package"]["name"]]
+        assert binary in bins, f"{name}: functions/{binary} builds {bins}, not {binary}"
+
+
+def check_codeuri_is_workspace_root(template: dict, template_path: Path) -> None:
+    for name, res in functions(template).items():
+        code_dir = (template_path.parent / str(effective(template, res, "CodeUri"))).resolve()
+        assert code_dir == ROOT, f"{name}: CodeUri resolves to {code_dir}, not the workspace root {ROOT}"
+        text = (code_dir / "Cargo.toml").read_text()
+        assert any(line.strip() == "[workspace]" for line in text.splitlines()), f"{code_dir}/Cargo.toml: no [workspace]"
+
+
+# ------------------------------------------------------------------------------------------------- samconfig
+def _overrides(config: dict, env: str) -> dict[str, str]:
+    text = config[env]["deploy"]["parameters"].get("parameter_overrides", "")
+    return dict(item.split("=", 1) for item in shlex.split(text))
+
+
+def check_samconfig_environments(config: dict) -> None:
+    for env in SAMCONFIG_ENVS:
+        assert config[env]["global"]["parameters"]["stack_name"] == "huawei-voice", f"{env}: stack_name"
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM", f"{env}: capabilities"
+        assert deploy["resolve_s3"] is True, f"{env}: resolve_s3"
+
+
+def check_samconfig_overrides(config: dict, template: dict) -> None:
+    parameters = template.get("Parameters") or {}
+    known = set(parameters)
+    required = {name for name, p in parameters.items() if "Default" not in p}
+    for env in ("primary", "secondary"):
+        given = _overrides(config, env)
+        assert set(given) <= known, f"{env}: unknown parameters {set(given) - known}"
+        assert required <= set(given), f"{env}: required parameters missing: {required - set(given)}"
+    assert _overrides(config, "primary")["RegionRole"] == "primary"
+    secondary = _overrides(config, "secondary")
+    assert secondary["RegionRole"] == "secondary" and "PrimarySecretArn" in secondary and "PeerRegion" in secondary
+
+
+def check_make_deploy_reads_the_config(config: dict, env: str) -> None:
+    from click.testing import CliRunner
+    from samcli.cli.main import cli
+    from samcli.commands.deploy import command as samcli_deploy
+
+    recorded: dict = {}
+    signature = inspect.signature(samcli_deploy.do_cli)
+
+    def record(*args, **kwargs):
+        recorded.update(signature.bind(*args, **kwargs).arguments)
+
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        built = Path(scratch) / ".aws-sam" / "build"
+        built.mkdir(parents=True)
+        shutil.copy(DEFAULT_TEMPLATE, built / "template.yaml")
+        os.chdir(scratch)
+        try:
+            argv = shlex.split(MAKE_DEPLOY.format(root=ROOT, env=env, region="eu-west-1"))[1:]
+            with mock.patch.object(samcli_deploy, "do_cli", record):
+                result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+        finally:
+            os.chdir(cwd)
+        assert result.exit_code == 0, result.output
+        assert recorded, f"sam deploy did not reach the deploy step:\n{result.output}"
+        assert recorded["stack_name"] == "huawei-voice"
+        assert recorded["region"] == "eu-west-1"
+        assert recorded["capabilities"] == ["CAPABILITY_IAM"]
+        assert recorded["template_file"] == os.path.realpath(built / "template.yaml")
+        assert (recorded["parameter_overrides"] or {}) == _overrides(config, env)
+
+
+def main() -> int:
+    template_path = Path(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_TEMPLATE).resolve()
+    template = load_template(template_path)
+    checks = [("retry-budget-vs-timeout", lambda: check_retry_budget_vs_timeout(template))]
+    # The checkout's own files say nothing about another template given to infra/lint.sh.
+    if template_path == DEFAULT_TEMPLATE:
+        config = tomllib.loads(SAMCONFIG.read_text())
+        os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
+        checks += [
+            ("binaries-are-workspace-bins", lambda: check_binaries_are_workspace_bins(template)),
+            ("codeuri-is-workspace-root", lambda: check_codeuri_is_workspace_root(template, template_path)),
+            ("samconfig-environments", lambda: check_samconfig_environments(config)),
+            ("samconfig-overrides", lambda: check_samconfig_overrides(config, template)),
+            ("samconfig-make-deploy-secondary", lambda: check_make_deploy_reads_the_config(config, "secondary")),
+            ("samconfig-make-deploy-default", lambda: check_make_deploy_reads_the_config(config, "default")),
+        ]
+    failed = 0
+    for name, check in checks:
+        try:
+            check()
+        except Exception as error:  # noqa: BLE001 - every failure is reported, then counted
+            failed += 1
+            detail = str(error) if isinstance(error, AssertionError) else traceback.format_exc()
+            print(f"  FAIL {name}: {detail}")
+        else:
+            print(f"  ok   {name}")
+    print(f"checks: {len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
