@@ -13,7 +13,7 @@
 //! | 7 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
 //! | 6 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
 //! | 5 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
-//! | 4 domain | [`callbacks`], [`verification`] | the decisions, and the ports they need beside them |
+//! | 4 domain | [`callbacks`], [`verification`], [`outcome`] | the decisions, and the ports they need beside them |
 //! | 3 shared domain | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
 //! | 2 records | [`records`] | the one table: keys, reserved prefixes, item builders, the typed read side |
 //! | 1 wire | [`huawei`] | Huawei's payloads, callVerify body, `UsernameToken` signing |
@@ -29,6 +29,7 @@ pub mod auth;
 pub mod storage;
 
 pub mod callbacks;
+pub mod outcome;
 pub mod verification;
 
 pub mod adapters;

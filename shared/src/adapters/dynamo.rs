@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use aws_sdk_dynamodb::Client;
 
 use super::aws_env;
-use crate::records::{Record, StoredRecord};
+use crate::outcome::OutcomeStore;
+use crate::records::{request_pk, Record, RequestRecord, StoredRecord, REQUEST_SK};
 use crate::storage::{PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 
@@ -136,5 +137,26 @@ where
     match transient {
         true => StoreError::transient(error),
         false => StoreError::rejected(error),
+    }
+}
+
+impl OutcomeStore for DynamoStore {
+    async fn call_records(&self, session_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_under(session_id).await
+    }
+
+    async fn request_record(&self, key: &str) -> Result<Option<RequestRecord>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(request_pk(key)))
+            .key("sk", AttributeValue::S(REQUEST_SK.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?
+            .item;
+        item.map(serde_dynamo::from_item).transpose().map_err(StoreError::rejected)
     }
 }

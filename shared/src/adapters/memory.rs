@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::outcome::OutcomeStore;
 use crate::records::{
-    Record, RequestRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_IN_PROGRESS as IN_PROGRESS,
+    Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_IN_PROGRESS as IN_PROGRESS,
     REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,
 };
 use crate::storage::{PutOutcome, RecordStore, StoreError};
@@ -19,6 +20,7 @@ pub struct MemoryStore {
     records: Mutex<BTreeMap<(String, String), Record>>,
     unavailable: AtomicBool,
     write_requests: AtomicUsize,
+    read_requests: AtomicUsize,
     trigger: Mutex<MemoryTriggerState>,
 }
 
@@ -31,9 +33,14 @@ impl MemoryStore {
         self.lock().values().cloned().collect()
     }
 
-    /// Requests received (each call is one, as it would be in DynamoDB).
+    /// Write requests received (each call is one, as it would be in DynamoDB).
     pub fn write_requests(&self) -> usize {
         self.write_requests.load(Ordering::SeqCst)
+    }
+
+    /// Read requests received (a Query of a call, a GetItem of a key).
+    pub fn read_requests(&self) -> usize {
+        self.read_requests.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Record>> {
@@ -43,7 +50,7 @@ impl MemoryStore {
 
 impl RecordStore for MemoryStore {
     async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
-        self.check_available()?;
+        self.write_request()?;
         let mut records = self.lock();
         let key = (record.pk.clone(), record.sk.clone());
         if records.contains_key(&key) {
@@ -66,8 +73,12 @@ impl MemoryStore {
         self.trigger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn check_available(&self) -> Result<(), StoreError> {
+    fn write_request(&self) -> Result<(), StoreError> {
         self.write_requests.fetch_add(1, Ordering::SeqCst);
+        self.available()
+    }
+
+    fn available(&self) -> Result<(), StoreError> {
         match self.unavailable.load(Ordering::SeqCst) {
             true => Err(StoreError::transient("memory store switched off")),
             false => Ok(()),
@@ -84,7 +95,7 @@ impl TriggerStore for MemoryStore {
         now_ms: i64,
         _expires_at: i64,
     ) -> Result<Claim, StoreError> {
-        self.check_available()?;
+        self.write_request()?;
         let mut state = self.trigger_state();
         if let Some((existing, until)) = state.requests.get(key) {
             let abandoned = existing.status == IN_PROGRESS && *until < now_ms;
@@ -103,7 +114,7 @@ impl TriggerStore for MemoryStore {
     }
 
     async fn complete_request(&self, key: &str, completion: &Completion) -> Result<(), StoreError> {
-        self.check_available()?;
+        self.write_request()?;
         if let Some((record, _)) = self.trigger_state().requests.get_mut(key) {
             record.status = COMPLETED.into();
             (record.outcome, record.session_id) = match completion {
@@ -115,7 +126,7 @@ impl TriggerStore for MemoryStore {
     }
 
     async fn release_request(&self, key: &str) -> Result<(), StoreError> {
-        self.check_available()?;
+        self.write_request()?;
         self.trigger_state().requests.remove(key);
         Ok(())
     }
@@ -126,9 +137,28 @@ impl TriggerStore for MemoryStore {
         limits: &RateLimits,
         now: i64,
     ) -> Result<Result<(), u64>, StoreError> {
-        self.check_available()?;
+        self.write_request()?;
         let mut state = self.trigger_state();
         let log = state.rates.entry(callee_key.to_owned()).or_default();
         Ok(limits.admit(now, log).map(|new_log| *log = new_log))
+    }
+}
+
+impl OutcomeStore for MemoryStore {
+    async fn call_records(&self, session_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        self.read_requests.fetch_add(1, Ordering::SeqCst);
+        self.available()?;
+        let records = self.lock();
+        let stored = records.values().filter(|record| record.pk == session_id).map(|record| {
+            // Through JSON, as a record would come back from the table.
+            serde_json::to_value(record).and_then(serde_json::from_value).map_err(StoreError::rejected)
+        });
+        stored.collect()
+    }
+
+    async fn request_record(&self, key: &str) -> Result<Option<RequestRecord>, StoreError> {
+        self.read_requests.fetch_add(1, Ordering::SeqCst);
+        self.available()?;
+        Ok(self.trigger_state().requests.get(key).map(|(record, _)| record.clone()))
     }
 }

@@ -2,6 +2,7 @@
 //! the Secrets Manager secret named by `VOICE_CREDENTIALS_SECRET_ID`. One submodule per function family.
 
 pub mod callbacks;
+pub mod outcome;
 pub mod trigger;
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use crate::auth::{CallbackTokens, InvalidToken};
 use crate::huawei::AppCredentials;
 
 pub use callbacks::CallbackConfig;
+pub use outcome::OutcomeConfig;
 pub use trigger::TriggerConfig;
 
 pub const DEFAULT_RECORD_TTL_DAYS: u64 = 90;

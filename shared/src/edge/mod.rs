@@ -2,6 +2,7 @@
 //! and hands every invocation to it.
 
 pub mod http;
+pub mod outcome;
 pub mod trigger;
 
 use std::time::SystemTime;

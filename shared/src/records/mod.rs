@@ -7,6 +7,7 @@
 //! | CDR | sessionId | `cdr#<icid>` (one bill per call; icid tells merged re-bills apart) | `cdr` |
 //! | unknown eventType | sessionId | `event#<eventType>` | `unrecognised` |
 //! | call placed by the trigger | sessionId | `call` | `call` |
+//! | close-out of a call not final at a deadline | sessionId | `closeout#provisional`, `closeout#final` | `closeout` |
 //! | SMS | `sms#<smsIdentifier>` | `mode#<notificationMode>` | `sms` |
 //! | idempotency key | `request#<idempotencyKey>` | `request` | `request` |
 //! | rate-limit log of a callee | `ratelimit#<hmac of the number>` | `ratelimit` | `ratelimit` |
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-pub use read::{CallRecord, CdrRecord, EventRecord, RecordBody, RequestRecord, StoredRecord};
+pub use read::{CallRecord, CdrRecord, CloseoutRecord, EventRecord, RecordBody, RequestRecord, StoredRecord};
 pub use write::{call_record, cdr_record, event_record, sms_record, unrecognised_record, CallDetails};
 
 /// Partition key prefix of SMS notifications (they carry no sessionId).
@@ -43,6 +44,11 @@ pub fn is_reserved_key(session_id: &str) -> bool {
 
 /// Sort key of the trigger's call record.
 pub const CALL_SK: &str = "call";
+/// Sort key of the provisional close-out of a call.
+pub const CLOSEOUT_PROVISIONAL_SK: &str = "closeout#provisional";
+/// Sort key of the final close-out of a call.
+pub const CLOSEOUT_FINAL_SK: &str = "closeout#final";
+
 /// Sort key of an idempotency record.
 pub const REQUEST_SK: &str = "request";
 /// Sort key of a rate-limit log.
@@ -118,6 +124,8 @@ pub enum RecordKind {
     Unrecognised,
     /// A call the trigger placed (`sk = call`), stored beside its callbacks.
     Call,
+    /// The close-out of a call still not final at one of its deadlines.
+    Closeout,
 }
 
 /// When a record was received and when DynamoDB may expire it.

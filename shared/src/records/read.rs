@@ -28,6 +28,7 @@ pub enum RecordBody {
     Sms(SmsRecord),
     Unrecognised(UnrecognisedRecord),
     Call(CallRecord),
+    Closeout(CloseoutRecord),
     Request(RequestRecord),
     #[serde(rename = "ratelimit")]
     RateLimit(RateLimitRecord),
@@ -90,6 +91,15 @@ pub struct CallRecord {
     pub idempotency_key: Option<String>,
     #[serde(default)]
     pub user_data: Option<String>,
+}
+
+/// A close-out (`sk = closeout#provisional` or `closeout#final`): the status the call had when its deadline
+/// passed without a final outcome, frozen so that later status pushes cannot change a final answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseoutRecord {
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// An idempotency record (`pk = request#<key>`): in progress, or completed with an outcome.

@@ -21,7 +21,9 @@ pub fn cdr_record(received: &ReceivedCdr, stamp: &Stamp) -> Record {
     let cdr = &received.cdr;
     let mut fields = typed_fields(cdr);
     fields.insert("eventType".into(), "fee".into());
-    fields.insert("answered".into(), cdr.call_out_answer_time.is_some().into());
+    // Huawei sends `callOutAnswerTime: ""` when the callee did not answer (docs/huawei-protocol.md §11.1).
+    let answered = cdr.call_out_answer_time.as_deref().is_some_and(|t| !t.trim().is_empty());
+    fields.insert("answered".into(), answered.into());
     insert_time(&mut fields, "callEndAt", cdr.call_end_time.as_deref());
     stamp.record(&cdr.session_id, cdr_sk(cdr.icid.as_deref()), RecordKind::Cdr, fields, &received.raw)
 }
@@ -108,13 +110,14 @@ mod tests {
 
     #[test]
     fn cdr_keys_by_session_and_icid() {
-        let body = br#"{"eventType":"fee","feeLst":[{"sessionId":"a","icid":"i1","callOutAnswerTime":"2019-01-24 03:04:31"},{"sessionId":"b"}]}"#;
+        let body = br#"{"eventType":"fee","feeLst":[{"sessionId":"a","icid":"i1","callOutAnswerTime":"2019-01-24 03:04:31"},{"sessionId":"b"},{"sessionId":"c","callOutAnswerTime":""}]}"#;
         let VoicePush::Fee(cdrs) = VoicePush::parse(body).unwrap() else { panic!() };
         let records: Vec<Record> = cdrs.iter().map(|c| cdr_record(c, &stamp())).collect();
         assert_eq!((records[0].pk.as_str(), records[0].sk.as_str()), ("a", "cdr#i1"));
         assert_eq!((records[1].pk.as_str(), records[1].sk.as_str()), ("b", "cdr#"));
         assert_eq!(records[0].fields["answered"], true);
         assert_eq!(records[1].fields["answered"], false);
+        assert_eq!(records[2].fields["answered"], false, "an empty answer time is no answer");
     }
 
     #[test]

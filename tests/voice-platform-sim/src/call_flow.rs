@@ -79,6 +79,18 @@ struct Timeline {
     disconnect: Option<OffsetDateTime>,
 }
 
+impl Timeline {
+    fn record(&mut self, event: Event, at: OffsetDateTime) {
+        let slot = match event {
+            Event::Callout => &mut self.callout,
+            Event::Alerting => &mut self.alerting,
+            Event::Answer => &mut self.answer,
+            Event::Disconnect => &mut self.disconnect,
+        };
+        *slot = Some(at);
+    }
+}
+
 fn status_body(call: &PlacedCall, script: &CallScript, event: Event, at: OffsetDateTime) -> Vec<u8> {
     let is_disconnect = event == Event::Disconnect;
     let notification = StatusNotification {
@@ -132,15 +144,15 @@ pub async fn run(ctx: CallContext, call: PlacedCall, script: CallScript) {
     for event in events(&script) {
         tokio::time::sleep(ctx.config.event_delay).await;
         clock += ctx.config.event_delay;
-        match event {
-            Event::Callout => timeline.callout = Some(clock),
-            Event::Alerting => timeline.alerting = Some(clock),
-            Event::Answer => timeline.answer = Some(clock),
-            Event::Disconnect => timeline.disconnect = Some(clock),
-        }
-        if let Some(url) = &call.status_url {
-            let body = status_body(&call, &script, event, clock);
-            ctx.pusher.send(PushKind::Status, url, &body, false).await;
+        timeline.record(event, clock);
+        match &call.status_url {
+            Some(url) if script.push_status => {
+                let body = status_body(&call, &script, event, clock);
+                ctx.pusher.send(PushKind::Status, url, &body, false).await;
+            }
+            // Lost on the way: never sent, so it counts in no push statistic (and is never re-pushed, §3.3).
+            Some(_) => info!(session_id = %call.session_id, event = event.name(), "status push lost (scenario)"),
+            None => {}
         }
     }
     info!(
@@ -150,9 +162,64 @@ pub async fn run(ctx: CallContext, call: PlacedCall, script: CallScript) {
         state_code = script.disconnect.state_code,
         "call ended"
     );
-    tokio::time::sleep(ctx.config.cdr_delay).await;
+    let cdr_delay = if script.late_cdr { ctx.config.late_cdr_delay } else { ctx.config.cdr_delay };
+    tokio::time::sleep(cdr_delay).await;
     if let Some(fee_url) = call.fee_url.clone() {
         let info = fee_info(&ctx.config, &call, &script, &timeline);
         ctx.cdrs.enqueue(QueuedCdr { fee_url, info });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::PlatformAnswer;
+    use axum::http::StatusCode;
+
+    fn call(scenario: Scenario) -> PlacedCall {
+        PlacedCall {
+            session_id: "s".into(),
+            icid: "CAE-1".into(),
+            scenario,
+            display_nbr: "+8675528000088".into(),
+            callee_nbr: "+8613800000021".into(),
+            user_data: None,
+            status_url: None,
+            fee_url: None,
+            start: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Events and CDR agree for every placed scenario: alerting iff it rang, answer iff answered, and the CDR's
+    /// alerting / answer / fail times follow the same rule.
+    #[test]
+    fn events_and_cdr_times_follow_the_script() {
+        let config = Config::default();
+        for scenario in Scenario::ALL {
+            let PlatformAnswer::Place(script) = scenario.platform_answer(StatusCode::OK) else {
+                continue;
+            };
+            let name = scenario.name();
+            let events = events(&script);
+            assert_eq!(events.first(), Some(&Event::Callout), "{name}");
+            assert_eq!(events.last(), Some(&Event::Disconnect), "{name}");
+            assert_eq!(events.contains(&Event::Alerting), script.rings, "{name}");
+            assert_eq!(events.contains(&Event::Answer), script.answered, "{name}");
+            let mut timeline = Timeline::default();
+            let mut clock = OffsetDateTime::UNIX_EPOCH;
+            for event in &events {
+                clock += std::time::Duration::from_secs(1);
+                timeline.record(*event, clock);
+            }
+            let info = fee_info(&config, &call(scenario), &script, &timeline);
+            assert_eq!(info.call_out_alerting_time.is_some(), script.rings, "{name}");
+            assert_eq!(info.call_out_answer_time.is_some(), script.answered, "{name}");
+            assert_eq!(info.fail_time.is_some(), !script.answered, "{name}");
+            assert_eq!(
+                (info.call_out_unasw_rsn, info.ul_fail_reason, info.sip_status_code),
+                (script.call_out_unasw_rsn, script.ul_fail_reason, script.sip_status_code),
+                "{name}"
+            );
+        }
     }
 }

@@ -37,6 +37,8 @@ pub struct Config {
     pub event_delay: Duration,
     /// Pause between the disconnect event and queuing the CDR.
     pub cdr_delay: Duration,
+    /// Pause between the disconnect event and queuing the CDR in the `late-cdr` scenario (instead of `cdr_delay`).
+    pub late_cdr_delay: Duration,
     /// CDRs queued within one window are merged when their `callEndTime` (and feeUrl) are equal.
     pub merge_window: Duration,
     pub max_cdrs_per_push: usize,
@@ -75,6 +77,7 @@ impl Default for Config {
             tones: ["welcome.wav", "bye.wav", "pretone.wav", "postone.wav"].into_iter().map(String::from).collect(),
             event_delay: Duration::from_millis(500),
             cdr_delay: Duration::from_millis(500),
+            late_cdr_delay: Duration::from_secs(3),
             merge_window: Duration::from_millis(200),
             max_cdrs_per_push: 50,
             repush_interval: Duration::from_secs(3600),
@@ -108,6 +111,7 @@ impl fmt::Debug for Config {
             .field("tones", &self.tones)
             .field("event_delay", &self.event_delay)
             .field("cdr_delay", &self.cdr_delay)
+            .field("late_cdr_delay", &self.late_cdr_delay)
             .field("merge_window", &self.merge_window)
             .field("repush_interval", &self.repush_interval)
             .field("max_repushes", &self.max_repushes)
@@ -212,6 +216,16 @@ const OPTIONS: &[Opt] = &[
         help: "pause between disconnect and the CDR [500ms]",
         apply: |c, v| {
             c.cdr_delay = parse_duration(v)?;
+            Ok(())
+        },
+    },
+    Opt {
+        flag: "--late-cdr-delay",
+        env: &["SIM_LATE_CDR_DELAY"],
+        value: "DUR",
+        help: "pause between disconnect and the CDR in the late-cdr scenario [3s]",
+        apply: |c, v| {
+            c.late_cdr_delay = parse_duration(v)?;
             Ok(())
         },
     },
@@ -514,6 +528,15 @@ mod tests {
         assert_eq!(c.app_secret, "env-secret");
         assert_eq!(c.duplicates, 3);
         assert_eq!(c.repush_interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn late_cdr_delay_from_flag_and_env() {
+        assert_eq!(Config::default().late_cdr_delay, Duration::from_secs(3));
+        assert_eq!(parse(&["--late-cdr-delay", "750ms"], &[]).unwrap().late_cdr_delay, Duration::from_millis(750));
+        assert_eq!(parse(&[], &[("SIM_LATE_CDR_DELAY", "10s")]).unwrap().late_cdr_delay, Duration::from_secs(10));
+        assert!(parse(&["--late-cdr-delay=5"], &[]).is_err());
+        assert!(usage().contains("--late-cdr-delay"));
     }
 
     #[test]

@@ -286,3 +286,198 @@ async fn unsigned_pushes_and_console_urls() {
     })
     .await;
 }
+
+fn disconnect_desc(pushes: &[Push]) -> String {
+    let disconnect = pushes.iter().find(|p| p.event_type() == "disconnect").expect("disconnect");
+    disconnect.body["statusInfo"]["stateDesc"].as_str().expect("stateDesc").to_string()
+}
+
+/// `(callOutUnaswRsn, ulFailReason, sipStatusCode)` of a CDR.
+fn cdr_causes(cdr: &Value) -> (i64, i64, i64) {
+    let code = |field: &str| cdr[field].as_i64().unwrap_or_else(|| panic!("{field} is an integer: {cdr}"));
+    (code("callOutUnaswRsn"), code("ulFailReason"), code("sipStatusCode"))
+}
+
+async fn scenario_of_first_call(sim: &voice_platform_sim::RunningSim) -> String {
+    let calls = get_json(sim, "/sim/calls").await;
+    calls[0]["scenario"].as_str().expect("scenario").to_string()
+}
+
+/// A call that fails before it rings: `callout`, `disconnect` with the scenario's stateCode, and a CDR without
+/// alerting or answer time whose causes are exactly `causes`.
+async fn assert_failed_before_ringing(
+    callee: &str,
+    scenario: &str,
+    state_code: i64,
+    state_desc: &str,
+    causes: (i64, i64, i64),
+) {
+    let sim = start_sim(fast_config()).await;
+    let receiver = Receiver::start().await;
+    let (answer, pushes) = run_call(&receiver, &sim, callee).await;
+    let session_id = answer["sessionId"].as_str().expect("sessionId");
+    assert_huawei_session_id(session_id);
+    assert_eq!(status_events(&pushes), ["callout", "disconnect"], "{scenario}: no alerting, no answer");
+    assert_eq!(pushes.last().map(|p| p.path.as_str()), Some("/fee"), "{scenario}: CDR after the status events");
+    assert_status_infos(&pushes, session_id, callee);
+    assert_eq!(disconnect_state(&pushes), state_code, "{scenario}");
+    assert_eq!(disconnect_desc(&pushes), state_desc, "{scenario}");
+    let cdr = the_cdr(&pushes);
+    assert_common_cdr(&cdr, session_id, callee);
+    assert_eq!(cdr_causes(&cdr), causes, "{scenario}: callOutUnaswRsn / ulFailReason / sipStatusCode");
+    assert!(cdr.get("callOutAlertingTime").is_none(), "{scenario}: did not ring");
+    assert!(cdr.get("callOutAnswerTime").is_none(), "{scenario}: not answered");
+    assert_eq!(cdr["failTime"], cdr["callEndTime"], "{scenario}");
+    assert_signed_push(pushes.last().expect("fee push"));
+    assert_eq!(scenario_of_first_call(&sim).await, scenario);
+}
+
+#[tokio::test]
+async fn powered_off_disconnects_8104_without_ringing() {
+    bounded(assert_failed_before_ringing(
+        "+8613800008104",
+        "powered-off",
+        8104,
+        "The callee is powered off.",
+        (20, 518, 480),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_number_disconnects_8100_with_q850_1_and_sip_404() {
+    bounded(assert_failed_before_ringing(
+        "+8613800008100",
+        "invalid-number",
+        8100,
+        "The callee number does not exist.",
+        (1, 518, 404),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn blocked_disconnects_7001_with_ul_fail_reason_7001() {
+    bounded(assert_failed_before_ringing(
+        "+8613800007001",
+        "blocked",
+        7001,
+        "Call frequency control (developer).",
+        (0, 7001, 0),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn platform_failure_disconnects_8000_with_ul_fail_reason_517() {
+    bounded(assert_failed_before_ringing("+8613800008000", "platform-failure", 8000, "Internal error.", (0, 517, 0)))
+        .await;
+}
+
+#[tokio::test]
+async fn sip_only_cdr_carries_nothing_but_the_sip_status() {
+    bounded(assert_failed_before_ringing(
+        "+8613800000486",
+        "sip-only",
+        8001,
+        "The user is not connected.",
+        (0, 0, 486),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn lost_status_pushes_no_status_event_but_an_answered_cdr() {
+    bounded(async {
+        let callee = "+8613800000404";
+        let sim = start_sim(fast_config()).await;
+        let receiver = Receiver::start().await;
+        let (answer, pushes) = run_call(&receiver, &sim, callee).await;
+        let session_id = answer["sessionId"].as_str().expect("sessionId");
+        assert!(status_events(&pushes).is_empty(), "every status push is lost: {pushes:#?}");
+        assert_eq!(pushes.len(), 1, "only the CDR arrives");
+        let cdr = the_cdr(&pushes);
+        assert_common_cdr(&cdr, session_id, callee);
+        assert_eq!(cdr_causes(&cdr), (0, 0, 0));
+        assert_notification_time(cdr["callOutAlertingTime"].as_str().expect("it rang"));
+        assert_notification_time(cdr["callOutAnswerTime"].as_str().expect("answered CDR has callOutAnswerTime"));
+        assert!(cdr.get("failTime").is_none());
+        let stats = get_json(&sim, "/sim/stats").await;
+        assert_eq!(stats["pushes"]["status"]["sent"], 0, "lost pushes are never sent");
+        assert_eq!(stats["cdrsDelivered"], 1);
+        assert_eq!(scenario_of_first_call(&sim).await, "lost-status");
+    })
+    .await;
+}
+
+/// Time from the `disconnect` push to the CDR push, as the receiver saw them.
+fn disconnect_to_cdr(pushes: &[Push]) -> Duration {
+    let disconnect = pushes.iter().find(|p| p.event_type() == "disconnect").expect("disconnect");
+    let fee = pushes.iter().find(|p| p.path == "/fee").expect("fee");
+    fee.at.duration_since(disconnect.at)
+}
+
+#[tokio::test]
+async fn late_cdr_arrives_late_cdr_delay_after_the_disconnect() {
+    bounded(async {
+        let late = Duration::from_millis(600);
+        let mut config = fast_config();
+        config.late_cdr_delay = late;
+        let sim = start_sim(config).await;
+
+        // The same sim's ordinary call keeps the short cdr_delay (20 ms + 50 ms merge window).
+        let receiver = Receiver::start().await;
+        let (_, pushes) = run_call(&receiver, &sim, CALLEE_ANSWERED).await;
+        let ordinary = disconnect_to_cdr(&pushes);
+        assert!(ordinary < late, "an answered call's CDR is not delayed: {ordinary:?}");
+
+        let callee = "+8613800000777";
+        let receiver = Receiver::start().await;
+        let (answer, pushes) = run_call(&receiver, &sim, callee).await;
+        let session_id = answer["sessionId"].as_str().expect("sessionId");
+        assert_eq!(status_events(&pushes), ["callout", "alerting", "answer", "disconnect"]);
+        assert_eq!(pushes.last().map(|p| p.path.as_str()), Some("/fee"));
+        assert_status_infos(&pushes, session_id, callee);
+        assert_eq!(disconnect_state(&pushes), 0);
+        assert_eq!(disconnect_desc(&pushes), "The user releases the call.");
+        let gap = disconnect_to_cdr(&pushes);
+        assert!(gap >= late, "CDR came {gap:?} after the disconnect, expected at least {late:?}");
+        let cdr = the_cdr(&pushes);
+        assert_common_cdr(&cdr, session_id, callee);
+        assert_eq!(cdr_causes(&cdr), (0, 0, 0));
+        assert_notification_time(cdr["callOutAlertingTime"].as_str().expect("it rang"));
+        assert_notification_time(cdr["callOutAnswerTime"].as_str().expect("answered CDR has callOutAnswerTime"));
+        assert!(cdr.get("failTime").is_none());
+        let calls = get_json(&sim, "/sim/calls").await;
+        assert_eq!(calls[1]["scenario"], "late-cdr");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn new_scenarios_can_be_forced_and_are_listed() {
+    bounded(async {
+        let sim = start_sim(fast_config()).await;
+        let view = get_json(&sim, "/sim/scenario").await;
+        let expected = [
+            ("8104", "powered-off"),
+            ("8100", "invalid-number"),
+            ("7001", "blocked"),
+            ("8000", "platform-failure"),
+            ("0486", "sip-only"),
+            ("0404", "lost-status"),
+            ("0777", "late-cdr"),
+        ];
+        for (suffix, name) in expected {
+            assert_eq!(view["calleeSuffixes"][suffix], name, "{view}");
+        }
+        let (status, _) = post_json(&sim, "/sim/scenario", &json!({"scenario":"sip-only","calls":1})).await;
+        assert_eq!(status, 200);
+        let receiver = Receiver::start().await;
+        let (_, pushes) = run_call(&receiver, &sim, CALLEE_ANSWERED).await;
+        assert_eq!(status_events(&pushes), ["callout", "disconnect"], "forced sip-only");
+        assert_eq!(disconnect_state(&pushes), 8001);
+        assert_eq!(cdr_causes(&the_cdr(&pushes)), (0, 0, 486));
+    })
+    .await;
+}

@@ -1,0 +1,197 @@
+//! How a call ended: the [`CallOutcome`] app backends read (`get-call-outcome`) and receive, derived by one
+//! order-free fold over the call's records ([`fold`]) with Huawei's code tables ([`codes`]). There is no other
+//! fold in the codebase. The derivation is docs/huawei-protocol.md §11.7.
+
+pub mod codes;
+mod derive;
+pub mod read;
+
+use serde::{Deserialize, Serialize};
+
+pub use derive::fold;
+pub use read::{OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore};
+
+/// The outcome categories (docs/huawei-protocol.md §11.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Requested,
+    Calling,
+    Ringing,
+    Answered,
+    Completed,
+    NoAnswer,
+    Busy,
+    Rejected,
+    Unreachable,
+    InvalidNumber,
+    Blocked,
+    Failed,
+    Unknown,
+}
+
+impl CallStatus {
+    pub const ALL: [CallStatus; 13] = [
+        Self::Requested,
+        Self::Calling,
+        Self::Ringing,
+        Self::Answered,
+        Self::Completed,
+        Self::NoAnswer,
+        Self::Busy,
+        Self::Rejected,
+        Self::Unreachable,
+        Self::InvalidNumber,
+        Self::Blocked,
+        Self::Failed,
+        Self::Unknown,
+    ];
+
+    /// How far a call in progress has come (`requested` < `calling` < `ringing` < `answered`); `None` once the
+    /// call ended or is `unknown`.
+    pub fn progress(self) -> Option<u8> {
+        match self {
+            Self::Requested => Some(0),
+            Self::Calling => Some(1),
+            Self::Ringing => Some(2),
+            Self::Answered => Some(3),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Calling => "calling",
+            Self::Ringing => "ringing",
+            Self::Answered => "answered",
+            Self::Completed => "completed",
+            Self::NoAnswer => "no_answer",
+            Self::Busy => "busy",
+            Self::Rejected => "rejected",
+            Self::Unreachable => "unreachable",
+            Self::InvalidNumber => "invalid_number",
+            Self::Blocked => "blocked",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The status a close-out record froze; a text this version does not know reads as `unknown`.
+    pub fn from_text(text: &str) -> Self {
+        Self::ALL.into_iter().find(|status| status.as_str() == text).unwrap_or(Self::Unknown)
+    }
+}
+
+/// Which record decided the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecidedBy {
+    Cdr,
+    Disconnect,
+    Progress,
+    Request,
+    Closeout,
+}
+
+/// The code that decided a terminal status, with Huawei's text when the tables have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    /// `stateCode`, `callOutUnaswRsn`, `ulFailReason` or `sipStatusCode`.
+    pub field: String,
+    pub code: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Huawei's raw codes for the call, as they arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderCodes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_code: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_desc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_out_unasw_rsn: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ul_fail_reason: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_status_code: Option<i64>,
+}
+
+impl ProviderCodes {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// How a call ended (or how far it has come): what `get-call-outcome` answers and what each outcome event
+/// carries. Absent values are left out of the JSON, never `null`; times are RFC 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallOutcome {
+    /// Absent only for an idempotency key whose call may or may not have been placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    pub status: CallStatus,
+    /// A CDR is stored, or the final close-out deadline passed. Once final, the status no longer changes, except
+    /// when a CDR arrives after the final close-out.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// The callee picked up: the code was played.
+    pub answered: bool,
+    /// The number of the call's records folded: grows as records arrive.
+    pub version: u64,
+    pub decided_by: DecidedBy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ringing_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Whole seconds from ringing to the answer (or to the end, when nobody answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_seconds: Option<u64>,
+    /// Whole seconds from the answer to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talk_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "ProviderCodes::is_empty")]
+    pub provider: ProviderCodes,
+}
+
+impl CallOutcome {
+    /// The answer for an idempotency key whose call may or may not have been placed: nothing can be known.
+    pub fn unknown_for_key(idempotency_key: &str) -> Self {
+        Self {
+            session_id: None,
+            idempotency_key: Some(idempotency_key.to_owned()),
+            user_data: None,
+            status: CallStatus::Unknown,
+            is_final: false,
+            answered: false,
+            version: 0,
+            decided_by: DecidedBy::Request,
+            cause: None,
+            requested_at: None,
+            calling_at: None,
+            ringing_at: None,
+            answered_at: None,
+            ended_at: None,
+            ring_seconds: None,
+            talk_seconds: None,
+            provider: ProviderCodes::default(),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! `get-call-outcome`: by sessionId (one consistent Query) or by idempotencyKey (its `request#…` record gives the
+//! sessionId: one GetItem more), optionally waiting for the final outcome with bounded re-reads.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{fold, CallOutcome, CallStatus};
+use crate::records::{RequestRecord, StoredRecord, REQUEST_COMPLETED, REQUEST_OUTCOME_REQUESTED};
+use crate::storage::{retry, StoreError};
+use crate::telemetry::{error_chain, mask_numbers};
+
+/// The longest wait a caller may ask for.
+pub const MAX_WAIT: Duration = Duration::from_millis(20_000);
+/// Re-reads while waiting: the first after 250 ms, then doubling up to 1 s; never two reads closer than 250 ms.
+const FIRST_REREAD: Duration = Duration::from_millis(250);
+const MAX_REREAD: Duration = Duration::from_millis(1000);
+/// Time kept before the invocation's deadline for a last read and the answer.
+const READ_RESERVE: Duration = Duration::from_millis(2000);
+/// Time kept before the deadline to send the answer when a read is retried.
+const ANSWER_MARGIN: Duration = Duration::from_millis(300);
+/// Deadline assumed when the runtime gives none (tests).
+const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
+/// Longest key accepted: a sessionId is at most 256 bytes, an idempotencyKey at most 128.
+const MAX_SESSION_ID_LEN: usize = 256;
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+/// The invoke event: exactly one of `sessionId` and `idempotencyKey`, and an optional wait.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutcomeRequest {
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    #[serde(default)]
+    pub wait_for_final_ms: Option<u64>,
+}
+
+/// What is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutcomeQuery {
+    Session(String),
+    IdempotencyKey(String),
+}
+
+/// Every failure of a read. The variant name is the `errorType` the caller sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutcomeError {
+    /// The event is not one of the accepted shapes. Nothing was read.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No record under that sessionId or idempotencyKey.
+    #[error("{0}")]
+    NotFound(String),
+    /// DynamoDB failed past the retry budget.
+    #[error("{0}")]
+    StorageUnavailable(String),
+}
+
+impl OutcomeError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "InvalidRequest",
+            Self::NotFound(_) => "NotFound",
+            Self::StorageUnavailable(_) => "StorageUnavailable",
+        }
+    }
+}
+
+impl OutcomeRequest {
+    /// Validates an invoke event into the query and the wait.
+    pub fn parse(event: Value) -> Result<(OutcomeQuery, Duration), OutcomeError> {
+        let invalid = |message: String| OutcomeError::InvalidRequest(message);
+        let request: Self = serde_json::from_value(event).map_err(|e| invalid(format!("invalid event: {e}")))?;
+        let wait = Duration::from_millis(request.wait_for_final_ms.unwrap_or(0));
+        if wait > MAX_WAIT {
+            return Err(invalid(format!("waitForFinalMs must be 0 to {}", MAX_WAIT.as_millis())));
+        }
+        let query = match (request.session_id, request.idempotency_key) {
+            (Some(id), None) if (1..=MAX_SESSION_ID_LEN).contains(&id.len()) => OutcomeQuery::Session(id),
+            (None, Some(key)) if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len()) => {
+                OutcomeQuery::IdempotencyKey(key)
+            }
+            (Some(_), None) => return Err(invalid(format!("sessionId must be 1 to {MAX_SESSION_ID_LEN} bytes"))),
+            (None, Some(_)) => {
+                return Err(invalid(format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes")))
+            }
+            _ => return Err(invalid("give exactly one of sessionId and idempotencyKey".into())),
+        };
+        Ok((query, wait))
+    }
+}
+
+/// The reads `get-call-outcome` needs.
+pub trait OutcomeStore: Send + Sync {
+    /// Every record of one call: one consistent Query on its partition key.
+    fn call_records(&self, session_id: &str) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+
+    /// The trigger's record of an idempotency key: one consistent GetItem.
+    fn request_record(&self, key: &str) -> impl Future<Output = Result<Option<RequestRecord>, StoreError>> + Send;
+}
+
+pub struct OutcomeReader<S> {
+    store: S,
+    /// How long one read keeps retrying transient errors (the callbacks' `STORE_RETRY_BUDGET_MS`).
+    retry_budget: Duration,
+}
+
+/// What the next read reads.
+enum Target<'a> {
+    /// A call: by its sessionId, or found through an idempotency key.
+    Call { session_id: String, key: Option<&'a str> },
+    /// An idempotency key not yet resolved to a sessionId.
+    Key(&'a str),
+}
+
+/// Where an idempotency key stands.
+enum KeyState {
+    /// The call was placed under this sessionId.
+    Placed(String),
+    /// Still being placed, or maybe placed: no sessionId to read.
+    Pending(CallStatus),
+}
+
+impl<S: OutcomeStore> OutcomeReader<S> {
+    pub fn new(store: S, retry_budget: Duration) -> Self {
+        Self { store, retry_budget }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// One invoke. `deadline` is the Lambda deadline, when known.
+    pub async fn handle(&self, event: Value, deadline: Option<Instant>) -> Result<CallOutcome, OutcomeError> {
+        let (query, wait) = OutcomeRequest::parse(event)
+            .inspect_err(|e| tracing::warn!(errorType = e.error_type(), reason = %e, "read refused"))?;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+        let result = self.read_until_final(&query, wait, deadline).await;
+        match &result {
+            Ok(outcome) => tracing::info!(
+                sessionId = %mask_numbers(outcome.session_id.as_deref().unwrap_or("")),
+                status = outcome.status.as_str(),
+                r#final = outcome.is_final,
+                version = outcome.version,
+                "outcome read"
+            ),
+            Err(e) => tracing::warn!(errorType = e.error_type(), reason = %e, "read failed"),
+        }
+        result
+    }
+
+    async fn read_until_final(
+        &self,
+        query: &OutcomeQuery,
+        wait: Duration,
+        deadline: Instant,
+    ) -> Result<CallOutcome, OutcomeError> {
+        let started = Instant::now();
+        let wait_until = (started + wait).min(deadline.checked_sub(READ_RESERVE).unwrap_or(started));
+        let mut target = match query {
+            OutcomeQuery::Session(id) => Target::Call { session_id: id.clone(), key: None },
+            OutcomeQuery::IdempotencyKey(key) => Target::Key(key),
+        };
+        let mut pause = FIRST_REREAD;
+        loop {
+            let read_started = Instant::now();
+            let outcome = match &target {
+                Target::Call { session_id, key } => self.read_call(session_id, *key, deadline).await?,
+                &Target::Key(key) => match self.read_key(key, deadline).await? {
+                    KeyState::Placed(session_id) => {
+                        let outcome = self.read_call(&session_id, Some(key), deadline).await?;
+                        // Later reads go straight to the call.
+                        target = Target::Call { session_id, key: Some(key) };
+                        outcome
+                    }
+                    KeyState::Pending(status) => CallOutcome { status, ..CallOutcome::unknown_for_key(key) },
+                },
+            };
+            // Waiting is over: the answer is final, nobody can tell more (an unknown key), or time is up.
+            let unknowable = matches!(target, Target::Key(_)) && outcome.status == CallStatus::Unknown;
+            let next_read = (read_started + pause).min(wait_until);
+            if outcome.is_final || unknowable || next_read < read_started + FIRST_REREAD {
+                return Ok(outcome);
+            }
+            tokio::time::sleep_until(next_read).await;
+            pause = (pause * 2).min(MAX_REREAD);
+        }
+    }
+
+    /// The outcome of a placed call. No record at all: `NotFound` when asked by sessionId; asked by idempotency
+    /// key, the call was placed but its record is not there (yet): `requested`.
+    async fn read_call(
+        &self,
+        session_id: &str,
+        idempotency_key: Option<&str>,
+        deadline: Instant,
+    ) -> Result<CallOutcome, OutcomeError> {
+        let records = retry::until_deadline(self.read_deadline(deadline), || self.store.call_records(session_id))
+            .await
+            .map_err(unavailable)?;
+        if records.is_empty() && idempotency_key.is_none() {
+            return Err(OutcomeError::NotFound(format!("no record of a call under sessionId {session_id:?}")));
+        }
+        let mut outcome = fold(session_id, &records);
+        if let Some(key) = idempotency_key {
+            outcome.idempotency_key.get_or_insert_with(|| key.to_owned());
+        }
+        Ok(outcome)
+    }
+
+    async fn read_key(&self, key: &str, deadline: Instant) -> Result<KeyState, OutcomeError> {
+        let record = retry::until_deadline(self.read_deadline(deadline), || self.store.request_record(key))
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| OutcomeError::NotFound(format!("no call was requested with idempotencyKey {key:?}")))?;
+        let session_id = record.session_id.filter(|id| !id.is_empty());
+        Ok(match (record.status.as_str(), record.outcome.as_deref(), session_id) {
+            (REQUEST_COMPLETED, Some(REQUEST_OUTCOME_REQUESTED), Some(session_id)) => KeyState::Placed(session_id),
+            // The call may or may not ring (ProviderOutcomeUnknown): no sessionId will ever say.
+            (REQUEST_COMPLETED, _, _) => KeyState::Pending(CallStatus::Unknown),
+            // An invocation is placing it right now.
+            _ => KeyState::Pending(CallStatus::Requested),
+        })
+    }
+
+    fn read_deadline(&self, deadline: Instant) -> Instant {
+        let budget = Instant::now() + self.retry_budget;
+        deadline.checked_sub(ANSWER_MARGIN).map_or(budget, |lambda| budget.min(lambda))
+    }
+}
+
+fn unavailable(error: StoreError) -> OutcomeError {
+    OutcomeError::StorageUnavailable(error_chain(&error))
+}
+
+#[cfg(test)]
+mod tests;
