@@ -1,8 +1,6 @@
-//! The callbacks' decisions: authenticate, parse, store exactly once, answer Huawei; and what a call's state is.
-//! Pure over the [`crate::storage::RecordStore`] port.
+//! The callbacks' decisions: authenticate, parse, store exactly once, answer Huawei. Pure over the
+//! [`crate::storage::RecordStore`] port. How a call ended is [`crate::outcome`]'s.
 
 pub mod service;
-pub mod state;
 
 pub use service::{Answer, CallbackError, CallbackService, CallbackSettings, Endpoint, InboundPush, MAX_BODY_BYTES};
-pub use state::{CallProgress, CallSummary};

@@ -103,9 +103,11 @@ fn decide(call: &CallRecords<'_>, cdr: Option<&CdrRecord>, answered: bool) -> De
         let (status, cause) = from_cdr(cdr);
         return decision(status, true, DecidedBy::Cdr, cause);
     }
-    // 4. The final close-out froze the status the call had at its deadline.
+    // 4. The final close-out froze the status the call had at its deadline; a call still in progress then ended
+    // `unknown` (a final outcome is never one in progress).
     if let Some(closeout) = call.final_closeout {
-        let status = closeout.status.as_deref().map_or(CallStatus::Unknown, CallStatus::from_text);
+        let frozen = closeout.status.as_deref().map_or(CallStatus::Unknown, CallStatus::from_text);
+        let status = if frozen.progress().is_some() { CallStatus::Unknown } else { frozen };
         return decision(status, true, DecidedBy::Closeout, None);
     }
     // 2. A disconnect: provisional, the CDR may still refine it.

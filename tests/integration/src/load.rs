@@ -6,7 +6,7 @@
 //!   scenario) and one CDR each, CDRs merged into fee pushes of 1–50 CDRs of different calls, privacy-number SMS
 //!   (Notify); a share of the pushes delivered again (identical bodies), everything shuffled. The expected end
 //!   state is computed alongside: the exact set of `(pk, sk)` keys, the raw JSON each record must hold, and each
-//!   call's [`CallSummary`].
+//!   call's outcome ([`voice_core::outcome::fold`]).
 //! - [`deliver`]: one round of deliveries with `in_flight` concurrent tasks, through a [`Transport`]: the
 //!   handler in-process (`voice_core::edge::http::answer` on API Gateway v2 events, the same code the Lambda binaries
 //!   run) or real HTTP to `cargo lambda watch` ([`crate::FunctionStack`]).
@@ -29,7 +29,8 @@ use serde_json::{json, Value};
 use time::macros::{datetime, format_description};
 use time::OffsetDateTime;
 use voice_core::adapters::DynamoStore;
-use voice_core::callbacks::{CallProgress, CallSummary, CallbackService, Endpoint};
+use voice_core::callbacks::{CallbackService, Endpoint};
+use voice_core::outcome::{fold, CallStatus};
 use voice_core::records::Record;
 use voice_core::records::StoredRecord;
 use voice_core::storage::{PutOutcome, RecordStore, StoreError};
@@ -66,7 +67,7 @@ pub struct Workload {
     /// Every key the table must hold at the end, with the JSON its `raw` attribute must hold.
     pub expected_raw: BTreeMap<Key, Value>,
     /// Each call's expected derived state, by sessionId.
-    pub expected_calls: BTreeMap<String, CallSummary>,
+    pub expected_calls: BTreeMap<String, ExpectedOutcome>,
 }
 
 enum Scenario {
@@ -76,6 +77,14 @@ enum Scenario {
     HungUpRinging,
     /// Answered and still running: no disconnect, no CDR yet.
     InProgress,
+}
+
+/// What the outcome fold must say of a generated call once every push of it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedOutcome {
+    pub status: CallStatus,
+    pub is_final: bool,
+    pub answered: bool,
 }
 
 impl Workload {
@@ -103,18 +112,39 @@ impl Workload {
                 85..95 => Scenario::HungUpRinging,
                 _ => Scenario::InProgress,
             };
-            // (eventType, seconds after start, stateCode of the disconnect)
-            let (events, hangup, answered, billed): (&[(&str, i64)], Option<i64>, bool, bool) = match scenario {
-                Scenario::Answered => {
-                    (&[("callout", 0), ("alerting", 3), ("answer", 7), ("disconnect", 25)], Some(0), true, true)
+            // (eventType, seconds after start), the disconnect's stateCode, whether it was answered, whether it is
+            // billed with (Q.850 cause, ulFailReason, SIP status), and the status it ends with.
+            type Script = (&'static [(&'static str, i64)], Option<i64>, bool, Option<(i64, i64, i64)>, CallStatus);
+            let (events, hangup, answered, bill, status): Script = match scenario {
+                Scenario::Answered => (
+                    &[("callout", 0), ("alerting", 3), ("answer", 7), ("disconnect", 25)],
+                    Some(0),
+                    true,
+                    Some((0, 0, 0)),
+                    CallStatus::Completed,
+                ),
+                Scenario::NoAnswer => (
+                    &[("callout", 0), ("alerting", 3), ("disconnect", 45)],
+                    Some(8101),
+                    false,
+                    Some((19, 514, 480)),
+                    CallStatus::NoAnswer,
+                ),
+                Scenario::Busy => {
+                    (&[("callout", 0), ("disconnect", 2)], Some(8102), false, Some((17, 518, 486)), CallStatus::Busy)
                 }
-                Scenario::NoAnswer => (&[("callout", 0), ("alerting", 3), ("disconnect", 45)], Some(8101), false, true),
-                Scenario::Busy => (&[("callout", 0), ("disconnect", 2)], Some(8102), false, true),
-                Scenario::HungUpRinging => {
-                    (&[("callout", 0), ("alerting", 3), ("disconnect", 9)], Some(8004), false, true)
+                Scenario::HungUpRinging => (
+                    &[("callout", 0), ("alerting", 3), ("disconnect", 9)],
+                    Some(8004),
+                    false,
+                    Some((21, 518, 603)),
+                    CallStatus::Rejected,
+                ),
+                Scenario::InProgress => {
+                    (&[("callout", 0), ("alerting", 3), ("answer", 7)], None, true, None, CallStatus::Answered)
                 }
-                Scenario::InProgress => (&[("callout", 0), ("alerting", 3), ("answer", 7)], None, true, false),
             };
+            let billed = bill.is_some();
             for &(event_type, after) in events {
                 let mut info = json!({
                     "sessionId": session_id,
@@ -134,16 +164,8 @@ impl Workload {
                 expected_raw.insert(key.clone(), body.clone());
                 pushes.push(Push { kind: PushKind::Status, body: body.to_string(), keys: vec![key] });
             }
-            expected_calls.insert(
-                session_id.clone(),
-                CallSummary {
-                    progress: if billed || hangup.is_some() { CallProgress::Finished } else { CallProgress::Answered },
-                    billed,
-                    answered,
-                    hangup_code: hangup,
-                },
-            );
-            if billed {
+            expected_calls.insert(session_id.clone(), ExpectedOutcome { status, is_final: billed, answered });
+            if let Some((q850, ul_fail_reason, sip_status)) = bill {
                 let end = started + time::Duration::seconds(events.last().map_or(0, |e| e.1));
                 let icid = format!("CAE-{}-{call}", compact(started));
                 let mut cdr = json!({
@@ -157,18 +179,20 @@ impl Workload {
                     "calleeNum": called,
                     "callOutStartTime": huawei_time(started),
                     "callEndTime": huawei_time(end),
-                    "callOutUnaswRsn": 0,
+                    "callOutUnaswRsn": q850,
                     "fwdUnaswRsn": 0,
-                    "ulFailReason": 0,
-                    "sipStatusCode": 0,
+                    "ulFailReason": ul_fail_reason,
+                    "sipStatusCode": sip_status,
                     "recordFlag": 0,
                     "ttsPlayTimes": 0,
                     "ttsTransDuration": 0,
                     "serviceType": "001",
                     "hostName": "callenabler245.huaweicaas.com",
                 });
-                if answered {
+                if events.iter().any(|(event_type, _)| *event_type == "alerting") {
                     cdr["callOutAlertingTime"] = json!(huawei_time(started + time::Duration::seconds(3)));
+                }
+                if answered {
                     cdr["callOutAnswerTime"] = json!(huawei_time(started + time::Duration::seconds(7)));
                 }
                 expected_raw.insert((session_id.clone(), format!("cdr#{icid}")), cdr.clone());
@@ -556,9 +580,11 @@ pub fn verify(workload: &Workload, log: &DeliveryLog, records: &[Value]) -> Veri
             .flatten()
             .map(|record| serde_json::from_value((*record).clone()).expect("every stored record reads back typed"))
             .collect();
-        let summary = CallSummary::from_records(&records);
-        if &summary != expected {
-            problems.push(format!("{session_id}: derived {summary:?}, expected {expected:?}"));
+        let outcome = fold(session_id, &records);
+        let derived =
+            ExpectedOutcome { status: outcome.status, is_final: outcome.is_final, answered: outcome.answered };
+        if &derived != expected {
+            problems.push(format!("{session_id}: derived {derived:?}, expected {expected:?}"));
         }
     }
     Verification { records: records.len(), calls_checked: workload.expected_calls.len(), problems }

@@ -4,7 +4,7 @@
 //! ```text
 //! local-stack create-table          create TABLE_NAME in DynamoDB Local (idempotent)
 //! local-stack records [PK]          print every record (or one call's / SMS's) as JSON lines
-//! local-stack summary SESSION_ID    the call's derived state (progress, billed, answered, hang-up code)
+//! local-stack outcome SESSION_ID    how the call ended (or how far it has come): its CallOutcome as JSON
 //! ```
 //! Reads the same environment as the functions: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials.
 
@@ -12,9 +12,9 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 use voice_core::adapters::DynamoStore;
-use voice_core::callbacks::CallSummary;
+use voice_core::outcome::fold;
 
-const USAGE: &str = "usage: local-stack create-table | records [PK] | summary SESSION_ID";
+const USAGE: &str = "usage: local-stack create-table | records [PK] | outcome SESSION_ID";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,9 +28,10 @@ async fn main() -> ExitCode {
         ["create-table"] => store.create_table_if_missing().await.map(|()| println!("table {} ready", store.table())),
         ["records"] => store.all_records().await.map(print_records),
         ["records", pk] => store.records_of(pk).await.map(print_records),
-        ["summary", session_id] => store.records_under(session_id).await.map(|records| {
-            println!("{}", serde_json::to_string(&CallSummary::from_records(&records)).unwrap_or_default())
-        }),
+        ["outcome", session_id] => store
+            .records_under(session_id)
+            .await
+            .map(|records| println!("{}", serde_json::to_string(&fold(session_id, &records)).unwrap_or_default())),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

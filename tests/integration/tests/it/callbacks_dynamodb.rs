@@ -9,8 +9,9 @@ use lambda_http::Body;
 use serde_json::Value;
 use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
-use voice_core::callbacks::{CallProgress, CallSummary, CallbackService, Endpoint};
+use voice_core::callbacks::{CallbackService, Endpoint};
 use voice_core::edge::http::answer;
+use voice_core::outcome::{fold, CallStatus};
 
 type Service = CallbackService<DynamoStore>;
 
@@ -223,19 +224,16 @@ async fn out_of_order_statuses_never_move_a_call_backwards() {
             event_type.len() % 10
         )
     };
-    let mut expected_progress = Vec::new();
-    for (event_type, extra, progress) in [
-        ("disconnect", r#","stateCode":8004"#, CallProgress::Finished),
-        ("alerting", "", CallProgress::Finished),
-        ("callout", "", CallProgress::Finished),
-        ("alerting", "", CallProgress::Finished),
-    ] {
+    let mut statuses = Vec::new();
+    for (event_type, extra) in
+        [("disconnect", r#","stateCode":8004"#), ("alerting", ""), ("callout", ""), ("alerting", "")]
+    {
         assert_eq!(post(&service, Endpoint::Voice, "/voice/status", &event(event_type, extra)).await.0, 200);
-        let summary = CallSummary::from_records(&service.store().records_under("ooo-1").await.unwrap());
-        expected_progress.push((summary.progress, progress));
-        assert_eq!(summary.hangup_code, Some(8004));
+        let outcome = fold("ooo-1", &service.store().records_under("ooo-1").await.unwrap());
+        statuses.push((outcome.status, outcome.is_final, outcome.cause.map(|c| c.code)));
     }
-    assert!(expected_progress.iter().all(|(got, want)| got == want), "{expected_progress:?}");
+    let rejected_provisionally = (CallStatus::Rejected, false, Some(8004));
+    assert!(statuses.iter().all(|s| *s == rejected_provisionally), "{statuses:?}");
     assert_eq!(record_count(&service).await, 3, "disconnect, alerting, callout: once each");
 }
 

@@ -9,6 +9,7 @@ mod callbacks_dynamodb;
 mod cold_start_harness;
 mod hostile_input;
 mod openapi;
+mod outcome_properties;
 mod properties;
 mod signatures;
 mod storage_outage;

@@ -1,7 +1,7 @@
 //! Property tests (GitHub issue 5): the parsers never panic on any input, valid pushes round-trip, Huawei's
-//! integers-as-strings quirk is equivalent to numbers, masking leaves no full number, a call's summary does
-//! not depend on the order or repetition of its records, and the rate limit never admits more than its
-//! windows allow. Run by `cargo test --workspace`; each property runs proptest's default 256 cases.
+//! integers-as-strings quirk is equivalent to numbers, masking leaves no full number, and the rate limit never
+//! admits more than its windows allow (the outcome fold has its own: outcome_properties.rs). Run by
+//! `cargo test --workspace`; each property runs proptest's default 256 cases.
 
 use std::time::Duration;
 
@@ -10,12 +10,11 @@ use serde_json::{json, Map, Value};
 use voice_core::adapters::MemoryStore;
 use voice_core::auth::{CallbackTokens, SignatureMode};
 use voice_core::callbacks::CallbackSettings;
-use voice_core::callbacks::{Answer, CallSummary, CallbackService, Endpoint, InboundPush};
+use voice_core::callbacks::{Answer, CallbackService, Endpoint, InboundPush};
 use voice_core::huawei::notification::MAX_SESSION_ID_LEN;
 use voice_core::huawei::signature::UsernameToken;
 use voice_core::huawei::AppCredentials;
 use voice_core::huawei::{CallEventKind, SmsNotification, VoicePush};
-use voice_core::records::StoredRecord;
 use voice_core::records::{event_record, Stamp};
 use voice_core::telemetry::mask_numbers;
 use voice_core::verification::rate_limit::RateLimits;
@@ -218,47 +217,6 @@ proptest! {
     }
 
     #[test]
-    fn a_call_summary_ignores_order_and_repetition(
-        present in prop::collection::vec(any::<bool>(), 8),
-        state_code in proptest::option::of(0i64..9000),
-        cdrs_answered in prop::collection::vec(any::<bool>(), 0..3),
-        duplicates in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
-        seed in any::<u64>(),
-    ) {
-        // One call's records: at most one per event type (the sort key), any number of CDRs (one per icid),
-        // and records the summary ignores.
-        let mut records: Vec<Value> = ["callin", "callout", "alerting", "answer", "collectInfo", "disconnect"]
-            .iter()
-            .zip(&present)
-            .filter(|(_, &p)| p)
-            .map(|(&event_type, _)| {
-                let mut record = json!({"kind": "event", "eventType": event_type});
-                if let (Some(code), "disconnect") = (state_code, event_type) { record["stateCode"] = code.into(); }
-                record
-            })
-            .collect();
-        records.extend(cdrs_answered.iter().map(|&answered| json!({"kind": "cdr", "eventType": "fee", "answered": answered})));
-        if present[6] { records.push(json!({"kind": "unrecognised", "eventType": "recordReady"})); }
-        if present[7] { records.push(json!({"kind": "call"})); }
-        let records: Vec<StoredRecord> = records.into_iter().map(stored).collect();
-        let expected = CallSummary::from_records(&records);
-
-        let mut shuffled = records.clone();
-        if !records.is_empty() {
-            shuffled.extend(duplicates.iter().map(|d| records[d.index(records.len())].clone()));
-        }
-        // Fisher–Yates with a seeded xorshift, so every permutation is reachable.
-        let mut state = seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
-        prop_assert_eq!(CallSummary::from_records(&shuffled), expected);
-    }
-
-    #[test]
     fn rate_limits_never_admit_more_than_a_window_allows(
         per_minute in 0u32..4,
         per_hour in 0u32..8,
@@ -317,17 +275,4 @@ proptest! {
             Answer::CdrsStored | Answer::EventStored | Answer::SmsStored => prop_assert!(stored >= 1),
         }
     }
-}
-
-/// A record of one call as the table holds it: the generated kind and fields, plus the keys and the fields
-/// every record of that kind has.
-fn stored(mut record: Value) -> StoredRecord {
-    let defaults = json!({"pk": "s@x", "sk": "x", "sessionId": "s@x", "requestedAt": "2026-11-21T03:04:23Z",
-        "calleeMasked": "+86138****0001"});
-    if let (Some(record), Some(defaults)) = (record.as_object_mut(), defaults.as_object()) {
-        for (name, value) in defaults {
-            record.entry(name.clone()).or_insert_with(|| value.clone());
-        }
-    }
-    serde_json::from_value(record).expect("a stored record")
 }

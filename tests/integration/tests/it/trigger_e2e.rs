@@ -1,15 +1,17 @@
-//! trigger-verification-call end to end: invoked through `cargo lambda watch`, calling the Huawei platform
-//! simulator, whose status events and CDRs come back through the callback functions into DynamoDB Local.
+//! trigger-verification-call and get-call-outcome end to end: invoked through `cargo lambda watch`, calling the
+//! Huawei platform simulator, whose status events and CDRs come back through the callback functions into
+//! DynamoDB Local, where get-call-outcome reads how each call ended.
 
 use std::time::{Duration, Instant};
 
 use integration_tests::{free_port, local_env, DynamoLocal, FunctionStack};
 use serde_json::{json, Value};
 use voice_core::adapters::DynamoStore;
-use voice_core::callbacks::{CallProgress, CallSummary};
 use voice_platform_sim::{Config as SimConfig, RunningSim};
 
 const TOKEN: &str = "e2e-token";
+/// How long after its disconnect the simulator's late-cdr scenario pushes the bill.
+const LATE_CDR_DELAY: Duration = Duration::from_millis(2_500);
 
 struct Loop {
     store: DynamoStore,
@@ -17,7 +19,7 @@ struct Loop {
     stack: FunctionStack,
 }
 
-/// DynamoDB Local + simulator + the four functions, wired like `make run`.
+/// DynamoDB Local + simulator + the five functions, wired like `make run`.
 async fn start(extra_env: &[(&str, &str)]) -> Loop {
     let dynamodb = DynamoLocal::shared();
     let store = dynamodb.fresh_store().await;
@@ -26,6 +28,7 @@ async fn start(extra_env: &[(&str, &str)]) -> Loop {
         event_delay: Duration::from_millis(50),
         cdr_delay: Duration::from_millis(50),
         merge_window: Duration::from_millis(50),
+        late_cdr_delay: LATE_CDR_DELAY,
         repush_interval: Duration::from_millis(300),
         timeout_hang: Duration::from_secs(4),
         ..SimConfig::default()
@@ -78,50 +81,207 @@ fn sort_keys(records: &[Value]) -> Vec<String> {
     keys
 }
 
+/// One simulator scenario (chosen by the callee's last four digits) and how get-call-outcome must say it ended.
+struct Scenario {
+    callee: &'static str,
+    /// Sort keys stored besides the CDR.
+    keys: &'static [&'static str],
+    status: &'static str,
+    answered: bool,
+    /// The deciding code: (field, code).
+    cause: Option<(&'static str, i64)>,
+}
+
+const SCENARIOS: [Scenario; 10] = [
+    Scenario {
+        callee: "+8613800000001",
+        keys: &["call", "event#alerting", "event#answer", "event#callout", "event#disconnect"],
+        status: "completed",
+        answered: true,
+        cause: None,
+    },
+    Scenario {
+        callee: "+8613800008101",
+        keys: &["call", "event#alerting", "event#callout", "event#disconnect"],
+        status: "no_answer",
+        answered: false,
+        cause: Some(("callOutUnaswRsn", 19)),
+    },
+    Scenario {
+        callee: "+8613800008102",
+        keys: &["call", "event#callout", "event#disconnect"],
+        status: "busy",
+        answered: false,
+        cause: Some(("callOutUnaswRsn", 17)),
+    },
+    Scenario {
+        callee: "+8613800008004",
+        keys: &["call", "event#alerting", "event#callout", "event#disconnect"],
+        status: "rejected",
+        answered: false,
+        cause: Some(("callOutUnaswRsn", 21)),
+    },
+    Scenario {
+        callee: "+8613800008104",
+        keys: &["call", "event#callout", "event#disconnect"],
+        status: "unreachable",
+        answered: false,
+        cause: Some(("callOutUnaswRsn", 20)),
+    },
+    Scenario {
+        callee: "+8613800008100",
+        keys: &["call", "event#callout", "event#disconnect"],
+        status: "invalid_number",
+        answered: false,
+        cause: Some(("callOutUnaswRsn", 1)),
+    },
+    Scenario {
+        callee: "+8613800007001",
+        keys: &["call", "event#callout", "event#disconnect"],
+        status: "blocked",
+        answered: false,
+        cause: Some(("ulFailReason", 7001)),
+    },
+    Scenario {
+        callee: "+8613800008000",
+        keys: &["call", "event#callout", "event#disconnect"],
+        status: "failed",
+        answered: false,
+        cause: Some(("ulFailReason", 517)),
+    },
+    Scenario {
+        callee: "+8613800000486",
+        keys: &["call", "event#callout", "event#disconnect"],
+        status: "busy",
+        answered: false,
+        cause: Some(("sipStatusCode", 486)),
+    },
+    // Every status push of this call is lost: the bill alone tells.
+    Scenario { callee: "+8613800000404", keys: &["call"], status: "completed", answered: true, cause: None },
+];
+
 #[tokio::test(flavor = "multi_thread")]
-async fn each_scenario_runs_end_to_end_into_dynamodb() {
+async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
     let stack = start(&[]).await;
-    // (callee, events expected besides the call record, hang-up code, answered)
-    let scenarios = [
-        (
-            "+8613800000001",
-            vec!["call", "event#alerting", "event#answer", "event#callout", "event#disconnect"],
-            0,
-            true,
-        ),
-        ("+8613800008101", vec!["call", "event#alerting", "event#callout", "event#disconnect"], 8101, false),
-        ("+8613800008102", vec!["call", "event#callout", "event#disconnect"], 8102, false),
-        ("+8613800008004", vec!["call", "event#alerting", "event#callout", "event#disconnect"], 8004, false),
-    ];
-    for &(callee, ref expected_keys, hangup_code, answered) in &scenarios {
+    for scenario in &SCENARIOS {
+        let callee = scenario.callee;
         let answer =
             stack.stack.invoke("trigger-verification-call", &call(callee, None)).await.expect("call requested");
         assert_eq!((answer["status"].as_str(), answer["replayed"].as_bool()), (Some("requested"), Some(false)));
         let session_id = answer["sessionId"].as_str().expect("a sessionId").to_owned();
         assert!(session_id.contains("@callenabler"), "Huawei-shaped sessionId: {session_id}");
-        let records = settled_records(&stack.store, &session_id).await;
-        assert_eq!(sort_keys(&records), *expected_keys, "{callee}");
-        assert_eq!(records.iter().filter(|r| r["kind"] == "cdr").count(), 1, "{callee}: one CDR");
-        let summary = CallSummary::from_records(&stack.store.records_under(&session_id).await.unwrap());
+
+        let outcome = stack
+            .stack
+            .invoke("get-call-outcome", &json!({"sessionId": session_id, "waitForFinalMs": 15_000}))
+            .await
+            .expect("an outcome");
+        assert_eq!(outcome["sessionId"], session_id.as_str(), "{callee}: {outcome}");
         assert_eq!(
-            (summary.progress, summary.billed, summary.answered, summary.hangup_code),
-            (CallProgress::Finished, true, answered, Some(hangup_code)),
-            "{callee}"
+            (outcome["status"].as_str(), outcome["final"].as_bool(), outcome["answered"].as_bool()),
+            (Some(scenario.status), Some(true), Some(scenario.answered)),
+            "{callee}: {outcome}"
         );
+        assert_eq!(outcome["decidedBy"], "cdr", "{callee}: {outcome}");
+        let cause = outcome.get("cause").map(|c| (c["field"].as_str().unwrap_or(""), c["code"].as_i64().unwrap_or(0)));
+        assert_eq!(cause, scenario.cause, "{callee}: {outcome}");
+        if let Some(cause) = outcome.get("cause") {
+            assert!(cause["text"].as_str().is_some_and(|t| !t.is_empty()), "{callee}: Huawei's text: {outcome}");
+        }
+        for time in ["requestedAt", "callingAt", "endedAt"] {
+            assert!(outcome[time].as_str().is_some_and(|t| t.ends_with('Z')), "{callee}: {time} in {outcome}");
+        }
+        if scenario.answered {
+            assert!(outcome["answeredAt"].is_string() && outcome["talkSeconds"].is_u64(), "{callee}: {outcome}");
+        }
+        assert!(outcome["version"].as_u64().is_some_and(|v| v as usize == scenario.keys.len() + 1), "{outcome}");
+
+        let records = settled_records(&stack.store, &session_id).await;
+        assert_eq!(sort_keys(&records), scenario.keys, "{callee}");
+        assert_eq!(records.iter().filter(|r| r["kind"] == "cdr").count(), 1, "{callee}: one CDR");
         let call_record = records.iter().find(|r| r["sk"] == "call").unwrap();
         assert_eq!(call_record["calleeMasked"], format!("{}****{}", &callee[..6], &callee[callee.len() - 4..]));
         assert!(!call_record.to_string().contains(&callee[1..]), "the full number is not stored in the call record");
     }
     let stats = stack.sim.stats();
-    assert_eq!((stats.call_verify.received, stats.call_verify.accepted), (4, 4));
+    assert_eq!((stats.call_verify.received, stats.call_verify.accepted), (10, 10));
 
-    // Every log line of the four functions: no full number, no verification code, no secret, no token.
+    // Every log line of the five functions: no full number, no verification code, no secret, no token.
     let logs = stack.stack.function_logs();
     assert!(logs.contains("call requested") && logs.contains("stored"), "the functions logged their work");
+    assert!(logs.contains("outcome read"), "get-call-outcome logged its reads");
     assert!(logs.contains("+86138****0001"), "the callee is logged, masked");
     let secrets = ["local-app-secret", TOKEN, "482913"];
-    for needle in scenarios.iter().map(|(callee, ..)| &callee[1..]).chain(["8675528000088"]).chain(secrets) {
+    for needle in SCENARIOS.iter().map(|s| &s.callee[1..]).chain(["8675528000088"]).chain(secrets) {
         assert!(!logs.contains(needle), "{needle} appears in a log line ({})", stack.stack.log_dir.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_returns_when_it_lands() {
+    let stack = start(&[]).await;
+    let key = "late-cdr-1";
+    let answer = stack.stack.invoke("trigger-verification-call", &call("+8613800000777", Some(key))).await.unwrap();
+    let session_id = answer["sessionId"].as_str().expect("a sessionId").to_owned();
+    // The disconnect lands first: completed, provisional.
+    let started = Instant::now();
+    let provisional = loop {
+        let outcome = stack.stack.invoke("get-call-outcome", &json!({"idempotencyKey": key})).await.unwrap();
+        if outcome["decidedBy"] == "disconnect" || started.elapsed() > Duration::from_secs(10) {
+            break outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (provisional["status"].as_str(), provisional["final"].as_bool(), provisional["sessionId"].as_str()),
+        (Some("completed"), Some(false), Some(session_id.as_str())),
+        "{provisional}"
+    );
+    assert_eq!(provisional["idempotencyKey"], key);
+    // A read that waits returns once the bill is stored: final, with a greater version.
+    let asked = Instant::now();
+    let last = stack
+        .stack
+        .invoke("get-call-outcome", &json!({"idempotencyKey": key, "waitForFinalMs": 15_000}))
+        .await
+        .expect("an outcome");
+    let waited = asked.elapsed();
+    assert_eq!(
+        (last["status"].as_str(), last["final"].as_bool(), last["decidedBy"].as_str()),
+        (Some("completed"), Some(true), Some("cdr")),
+        "{last}"
+    );
+    assert!(last["version"].as_u64() > provisional["version"].as_u64(), "{provisional} then {last}");
+    let billed_at = stack.store.records_of(&session_id).await.unwrap();
+    let cdr = billed_at.iter().find(|r| r["kind"] == "cdr").expect("the bill is stored");
+    let stored = time::OffsetDateTime::parse(
+        cdr["receivedAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let returned = time::OffsetDateTime::now_utc();
+    // The CDR's receivedAt has whole seconds: the gap is measured against the read's own wait too.
+    println!(
+        "late CDR: the waiting read returned {:?} after it was asked, {:?} after the bill's receivedAt (whole seconds)",
+        waited,
+        returned - stored
+    );
+    assert!(waited < LATE_CDR_DELAY + Duration::from_secs(3), "returned soon after the bill: {waited:?}");
+    assert!(
+        returned - stored < time::Duration::seconds(3),
+        "within a re-read of the bill landing: {:?}",
+        returned - stored
+    );
+
+    // Unknown keys: NotFound; both keys or a wait too long: InvalidRequest.
+    let (error_type, _) =
+        stack.stack.invoke("get-call-outcome", &json!({"idempotencyKey": "never-used"})).await.unwrap_err();
+    assert_eq!(error_type, "NotFound");
+    let (error_type, _) = stack.stack.invoke("get-call-outcome", &json!({"sessionId": "nobody@x"})).await.unwrap_err();
+    assert_eq!(error_type, "NotFound");
+    for bad in [json!({"sessionId": "s", "idempotencyKey": "k"}), json!({"sessionId": "s", "waitForFinalMs": 20_001})] {
+        let (error_type, _) = stack.stack.invoke("get-call-outcome", &bad).await.unwrap_err();
+        assert_eq!(error_type, "InvalidRequest", "{bad}");
     }
 }
 
@@ -141,6 +301,10 @@ async fn provider_failures_map_to_their_error_types() {
         assert_eq!(got, error_type, "{callee}: {message}");
         assert_eq!(stack.sim.stats().call_verify.received - before, requests, "{callee}: requests Huawei received");
     }
+    // The key of the unknown outcome reads as unknown, not final, with no sessionId.
+    let outcome = stack.stack.invoke("get-call-outcome", &json!({"idempotencyKey": "+8613800000408"})).await.unwrap();
+    assert_eq!((outcome["status"].as_str(), outcome["final"].as_bool()), (Some("unknown"), Some(false)), "{outcome}");
+    assert!(outcome.get("sessionId").is_none(), "{outcome}");
     // The unknown outcome is remembered: retrying that key does not ring the user again.
     let before = stack.sim.stats().call_verify.received;
     let (again, _) = stack
