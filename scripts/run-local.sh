@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole local stack in one terminal, stopped together with Ctrl-C.
 #   DynamoDB Local (in memory) on 127.0.0.1:8000 and the table, the Huawei platform simulator on 127.0.0.1:9100
-#   (VOICE_API_BASE_URL), the four functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the
-#   code changes); then one demo verification call end to end.
+#   (VOICE_API_BASE_URL), the five functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the
+#   code changes); then one demo verification call end to end, and how it ended (get-call-outcome).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +71,15 @@ done
 
 base="http://127.0.0.1:$WATCH_PORT"
 
+# cargo lambda watch builds a function at its first invocation: do that now, not while the demo call's pushes
+# wait for their answers. A GET is refused (405) before anything is stored; `{}` is an invalid read.
+echo "== Starting the functions under cargo lambda watch (the first time, each is built: a minute or two)…"
+for function in status-callback fee-callback sms-callback; do
+  curl -s -o /dev/null --max-time 600 "$base/lambda-url/$function/" || true
+done
+cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' \
+  >/dev/null 2>&1 || true
+
 echo
 echo "== Demo: cargo lambda invoke trigger-verification-call --data-file scripts/demo-call.json"
 answer=$(cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
@@ -78,15 +87,13 @@ answer=$(cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.
 echo "$answer"
 session_id=$(sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p' <<<"$answer")
 if [ -n "$session_id" ]; then
-  echo "== Waiting for the simulator's status pushes and CDR to reach the callbacks…"
-  for _ in $(seq 1 40); do
-    target/debug/local-stack records "$session_id" | grep -q '"kind":"cdr"' && break
-    sleep 0.5
-  done
+  echo "== How did it end? get-call-outcome, waiting up to 20 s for the final outcome:"
+  outcome_event="{\"sessionId\": \"$session_id\", \"waitForFinalMs\": 20000}"
+  echo "   cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --data-ascii '$outcome_event'"
+  cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+    --data-ascii "$outcome_event" --output-format json 2>&1 || true
   echo "== Records stored under $session_id (make records PK=$session_id):"
   target/debug/local-stack records "$session_id"
-  echo "== Derived state:"
-  target/debug/local-stack summary "$session_id"
 fi
 token_hint=""
 [ -n "${CALLBACK_TOKENS:-}" ] && token_hint="/${CALLBACK_TOKENS%%,*}"
@@ -99,6 +106,8 @@ cat <<BANNER
   fee-callback     POST $base/voice/fee$token_hint           (also $base/lambda-url/fee-callback/)
   sms-callback     POST $base/privacy-number/sms$token_hint  (also $base/lambda-url/sms-callback/)
   trigger          cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-file scripts/demo-call.json
+  outcome          cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --data-ascii '{"sessionId": "<id>", "waitForFinalMs": 15000}'
+                   (or '{"idempotencyKey": "<key>"}'; the callee's last four digits pick the simulator's scenario)
   simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls; scenario by callee suffix, see tests/voice-platform-sim/README.md)
   logs             $LOGS/watch.log (function JSON logs), $LOGS/simulator.log, $LOGS/dynamodb.log
 

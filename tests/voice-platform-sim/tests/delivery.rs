@@ -72,8 +72,17 @@ async fn cdr_is_abandoned_after_six_repushes_and_pending_is_reported() {
         config.repush_interval = Duration::from_millis(150);
         let sim = place_answered_call(&receiver, config).await;
         receiver.wait_until("the first CDR push", |p| p.iter().any(|p| p.path == "/fee")).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(get_json(&sim, "/sim/stats").await["pendingRepushes"], 1, "a re-push is pending");
+        // The simulator books the re-push once it has read the failed answer: poll rather than guess how soon (a
+        // loaded machine took more than 50 ms), while the six re-pushes are still to come.
+        let mut pending = Value::Null;
+        for _ in 0..100 {
+            pending = get_json(&sim, "/sim/stats").await["pendingRepushes"].clone();
+            if pending == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pending, 1, "a re-push is pending");
         receiver.wait_until("7 CDR pushes", |p| p.iter().filter(|p| p.path == "/fee").count() == 7).await;
         let fees = receiver.settle(Duration::from_millis(500)).await.into_iter().filter(|p| p.path == "/fee").count();
         assert_eq!(fees, 7, "1 push + 6 re-pushes, then nothing");

@@ -11,6 +11,7 @@ mod hostile_input;
 mod openapi;
 mod outcome_properties;
 mod properties;
+mod schemas;
 mod signatures;
 mod storage_outage;
 mod trigger_concurrency;
