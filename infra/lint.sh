@@ -199,6 +199,13 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed callback-reads iam.guard/iam_function_permissions \
     $'Action: dynamodb:PutItem\n' $'Action: [dynamodb:PutItem, dynamodb:GetItem]\n'
   seed public-invoke iam.guard/lambda_invoke_permissions 'Principal: !Ref AppBackendRoleArn' 'Principal: "*"'
+  # get-call-outcome, the read-only function (no VOICE_CREDENTIALS_SECRET_ID): no writes, no secret, its own permission.
+  seed outcome-writes iam.guard/iam_function_permissions \
+    'Action: [dynamodb:Query, dynamodb:GetItem]' 'Action: [dynamodb:Query, dynamodb:GetItem, dynamodb:PutItem]'
+  seed outcome-reads-secret iam.guard/iam_function_permissions $'              - Sid: ReadOutcomes\n' \
+    $'              - Sid: ReadVoiceCredentials\n                Effect: Allow\n                Action: secretsmanager:GetSecretValue\n                Resource: !Ref VoiceCredentialsSecret\n              - Sid: ReadOutcomes\n'
+  seed outcome-not-invocable iam.guard/lambda_invoke_permissions \
+    'FunctionName: !GetAtt GetCallOutcomeFunction.Arn' 'FunctionName: !GetAtt TriggerVerificationCallFunction.Arn'
   seed x86 functions.guard/functions_runtime_and_build 'Architectures: [arm64]' 'Architectures: [x86_64]'
   seed old-runtime functions.guard/functions_runtime_and_build 'Runtime: provided.al2023' 'Runtime: provided.al2'
   seed member-codeuri functions.guard/functions_runtime_and_build \
