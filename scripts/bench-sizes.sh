@@ -9,12 +9,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 
-functions=(status-callback fee-callback sms-callback trigger-verification-call)
+functions=(status-callback fee-callback sms-callback trigger-verification-call get-call-outcome)
 out=target/bench/sizes.tsv
 mkdir -p target/bench
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || rustup target add aarch64-unknown-linux-gnu
 
-# build <step> <target dir> [VAR=value ...]: builds the four functions, appends one line per function.
+# build <step> <target dir> [VAR=value ...]: builds the five functions, appends one line per function.
 build() {
   local step=$1 dir=$2
   shift 2

@@ -40,6 +40,8 @@ use integration_tests::{callback_config, client_at, free_port, local_env, unique
 use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::CallbackService;
+use voice_core::huawei::{SmsNotification, VoicePush};
+use voice_core::records::{cdr_record, event_record, sms_record, Stamp};
 
 const SEED: u64 = 0x00c4_a05e_ed20_2611;
 const IN_FLIGHT: usize = 64;
@@ -397,19 +399,25 @@ async fn fault_proxy() {
 #[test]
 fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
     let workload = Workload::generate(SEED, 200, DUPLICATE_SHARE);
+    // The table as the callbacks would have written it: each expected payload through the real record builders.
+    let stamp = Stamp::new(time::OffsetDateTime::now_utc(), Duration::from_secs(86_400));
     let record = |(pk, sk): &(String, String), raw: &serde_json::Value| {
-        let mut record = serde_json::json!({"pk": pk, "sk": sk, "sessionId": pk, "raw": raw.to_string()});
-        if let Some(event_type) = sk.strip_prefix("event#") {
-            record["kind"] = "event".into();
-            record["eventType"] = event_type.into();
-            record["stateCode"] = raw["statusInfo"]["stateCode"].clone();
-        } else if sk.starts_with("cdr#") {
-            record["kind"] = "cdr".into();
-            record["answered"] = raw.get("callOutAnswerTime").is_some().into();
+        let written = if sk.starts_with("cdr#") {
+            let push = serde_json::json!({"eventType": "fee", "feeLst": [raw]}).to_string();
+            match VoicePush::parse(push.as_bytes()) {
+                Ok(VoicePush::Fee(cdrs)) => cdr_record(&cdrs[0], &stamp),
+                other => panic!("a CDR: {other:?}"),
+            }
+        } else if sk.starts_with("event#") {
+            match VoicePush::parse(raw.to_string().as_bytes()) {
+                Ok(VoicePush::Status(event)) => event_record(&event, &stamp),
+                other => panic!("a status event: {other:?}"),
+            }
         } else {
-            record["kind"] = "sms".into();
-        }
-        record
+            sms_record(&SmsNotification::parse(raw.to_string().as_bytes()).expect("an SMS"), &stamp)
+        };
+        assert_eq!((&written.pk, &written.sk), (pk, sk), "the generator's key is the writer's");
+        serde_json::to_value(written).expect("a record is JSON")
     };
     let table: Vec<serde_json::Value> = workload.expected_raw.iter().map(|(k, raw)| record(k, raw)).collect();
     let mut log = DeliveryLog::new(workload.deliveries.len());

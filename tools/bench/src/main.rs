@@ -1,13 +1,15 @@
-//! `make bench`: measures sections 1, 2, 3 and 5 against the physical floor (section 4, package sizes, comes
+//! `make bench`: measures sections 1, 2, 3, 5 and 6 against the physical floor (section 4, package sizes, comes
 //! from `scripts/bench-sizes.sh`) and writes them into BENCHMARKS.md. Needs the release build
 //! (`cargo build --release --workspace --bins`) and DynamoDB Local (`make setup`). A workspace member of its
 //! own, so that `make test` does not build it; its measuring primitives live in the test harness
 //! (`integration_tests::measure`), where `make test` checks them.
 //!
 //! Sizes of the runs: BENCH_NOTIFICATIONS (section 1, default 200), BENCH_ROUNDS (section 2, default 300),
-//! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000).
+//! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
+//! (section 6, default 300).
 
 mod latency;
+mod outcome_read;
 mod pushes;
 mod report;
 mod throughput;
@@ -31,15 +33,17 @@ async fn main() {
     voice_core::telemetry::init();
     let load_before = load_average();
     let dynamodb = DynamoLocal::start(None);
-    eprintln!("bench: 1/4 DynamoDB requests per notification");
+    eprintln!("bench: 1/5 DynamoDB requests per notification");
     let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
-    eprintln!("bench: 2/4 handler latency");
+    eprintln!("bench: 2/5 handler latency");
     let latency = latency::measure(&dynamodb, setting("BENCH_ROUNDS", 300)).await;
-    eprintln!("bench: 3/4 cold starts");
+    eprintln!("bench: 3/5 cold starts");
     let cold_start_rounds = setting("BENCH_COLD_ROUNDS", 20);
     let cold_starts = cold_starts(&dynamodb, cold_start_rounds).await;
-    eprintln!("bench: 4/4 throughput under cargo lambda watch");
+    eprintln!("bench: 4/5 throughput under cargo lambda watch");
     let throughput = throughput::measure(&dynamodb, setting("BENCH_REQUESTS", 2000)).await;
+    eprintln!("bench: 5/5 outcome read");
+    let outcome_read = outcome_read::measure(&dynamodb, setting("BENCH_READ_ROUNDS", 300)).await;
     let sizes_file = integration_tests::target_dir().join("bench/sizes.tsv");
     let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
     let machine = Machine {
@@ -51,7 +55,8 @@ async fn main() {
         rustc: command_output("rustc", &["--version"]),
         kernel: command_output("uname", &["-r"]),
     };
-    let report = Report { machine, write_cost, latency, cold_starts, cold_start_rounds, throughput, sizes };
+    let report =
+        Report { machine, write_cost, latency, cold_starts, cold_start_rounds, throughput, sizes, outcome_read };
     let markdown = report::render(&report);
     let path = workspace_root().join("BENCHMARKS.md");
     report::write_into(&path, &markdown).expect("write BENCHMARKS.md");
@@ -60,7 +65,12 @@ async fn main() {
 
 /// Every function cold, against the hello-world floor. The trigger places real calls on the simulator.
 async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::ColdStart> {
-    let table = dynamodb.fresh_store().await.table().to_owned();
+    let store = dynamodb.fresh_store().await;
+    let table = store.table().to_owned();
+    // A finished call for get-call-outcome to read in each round.
+    let finished =
+        format!("1201_612_4294967295_20261121030424-{}@bench.example.com", integration_tests::unique_name("cold"));
+    outcome_read::finished_call(&store, &finished, &integration_tests::unique_name("cold-key")).await;
     let sim_config = SimConfig { listen: "127.0.0.1:0".parse().expect("address"), ..SimConfig::default() };
     let sim = voice_platform_sim::start(sim_config.clone()).await.expect("simulator starts");
     let env = function_env(&table, &dynamodb.endpoint());
@@ -93,6 +103,7 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
             Box::new(move |round| push("/voice/fee", fee.fee(100_000 + round..100_001 + round))),
         ),
         target("sms-callback", env.clone(), Box::new(move |round| push("/privacy-number/sms", sms.sms(round)))),
+        target("get-call-outcome", env.clone(), Box::new(move |_| json!({"sessionId": finished}))),
         target(
             "trigger-verification-call",
             trigger_env,

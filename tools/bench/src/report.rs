@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::latency::Latency;
+use crate::outcome_read::OutcomeRead;
 use crate::ratio;
 use crate::throughput::Throughput;
 use crate::write_cost::{Cost, WriteCost, WriteCostRow};
@@ -48,6 +49,7 @@ pub struct Report {
     pub cold_start_rounds: usize,
     pub throughput: Vec<Throughput>,
     pub sizes: Vec<PackageSize>,
+    pub outcome_read: OutcomeRead,
 }
 
 /// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]; appended when absent) with `generated`.
@@ -79,7 +81,57 @@ pub fn render(report: &Report) -> String {
     cold_start(&mut out, &report.cold_starts, report.cold_start_rounds);
     sizes(&mut out, &report.sizes);
     throughput(&mut out, &report.throughput);
+    outcome_read(&mut out, &report.outcome_read, &report.cold_starts);
     out
+}
+
+/// Goal of the outcome read: within 1.15× of a raw consistent Query of the same partition.
+const OUTCOME_READ_RATIO_TARGET: f64 = 1.15;
+
+fn outcome_read(out: &mut String, read: &OutcomeRead, starts: &[ColdStart]) {
+    let _ = writeln!(
+        out,
+        "### 6. Outcome read (`get-call-outcome`)\n\n\
+         Method: in process, one request at a time, against DynamoDB Local, over a finished call of 6 records (the \
+         trigger's call record, callout, alerting, disconnect, the CDR, an unknown event type): the handler \
+         (validation, one consistent Query, the fold, the answer) against a raw consistent Query of the same \
+         partition on the same client, and by idempotency key against a raw GetItem then Query; one of each per \
+         round in a shuffled order after 30 warm-up rounds. Requests are counted on the wire by the metering \
+         proxy over 50 reads of each kind.\n\n\
+         | request | rounds | p50 | p99 |\n|---|---|---|---|"
+    );
+    for (name, samples) in [
+        ("get-call-outcome by sessionId", &read.by_session),
+        ("raw consistent Query of the call", &read.raw_query),
+        ("get-call-outcome by idempotencyKey", &read.by_key),
+        ("raw GetItem of the key, then the Query", &read.raw_get_and_query),
+    ] {
+        let _ = writeln!(out, "| {name} | {} | {} | {} |", samples.len(), ms(samples.p50()), ms(samples.p99()));
+    }
+    let by_session = ratio(read.by_session.p50(), read.raw_query.p50());
+    let by_key = ratio(read.by_key.p50(), read.raw_get_and_query.p50());
+    let requests = |per_read: &[(String, f64)]| {
+        per_read.iter().map(|(operation, n)| format!("{n:.2} {operation}")).collect::<Vec<_>>().join(" + ")
+    };
+    let _ = writeln!(
+        out,
+        "\nBy sessionId / raw Query: p50 **{by_session:.2}×** (target ≤ {OUTCOME_READ_RATIO_TARGET:.2}: **{}**); by \
+         idempotencyKey / raw GetItem + Query: p50 **{by_key:.2}×**. On the wire a read by sessionId is {} per \
+         read (target 1 Query), by idempotencyKey {} (target 1 GetItem + 1 Query).\n",
+        verdict(by_session <= OUTCOME_READ_RATIO_TARGET),
+        requests(&read.requests_per_read.0),
+        requests(&read.requests_per_read.1),
+    );
+    let floor = starts.iter().find(|s| s.name == integration_tests::measure::HELLO_RUNTIME);
+    if let (Some(floor), Some(start)) = (floor, starts.iter().find(|s| s.name == "get-call-outcome")) {
+        let _ = writeln!(
+            out,
+            "Cold start of get-call-outcome (section 3): answered p50 {} against the hello-world's {}: {:.2}×.\n",
+            ms(start.answered.p50()),
+            ms(floor.answered.p50()),
+            ratio(start.answered.p50(), floor.answered.p50()),
+        );
+    }
 }
 
 fn write_cost(out: &mut String, cost: &WriteCost) {
