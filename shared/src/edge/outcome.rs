@@ -4,7 +4,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-use super::invocation_deadline;
+use super::{diagnostic, invocation_deadline};
 use crate::adapters::DynamoStore;
 use crate::config::{ConfigError, OutcomeConfig, ProcessEnv};
 use crate::outcome::{CallOutcome, OutcomeError, OutcomeReader};
@@ -20,9 +20,5 @@ pub fn service_from_env() -> Result<OutcomeReader<DynamoStore>, ConfigError> {
 
 pub async fn invoke(reader: &OutcomeReader<DynamoStore>, event: LambdaEvent<Value>) -> Result<CallOutcome, Diagnostic> {
     let deadline = invocation_deadline(&event.context);
-    reader.handle(event.payload, deadline).await.map_err(diagnostic)
-}
-
-fn diagnostic(error: OutcomeError) -> Diagnostic {
-    Diagnostic { error_type: error.error_type().to_owned(), error_message: error.to_string() }
+    reader.handle(event.payload, deadline).await.map_err(|e: OutcomeError| diagnostic(e.error_type(), &e))
 }

@@ -4,7 +4,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-use super::invocation_deadline;
+use super::{diagnostic, invocation_deadline};
 use crate::adapters::{CallVerifyClient, DynamoStore};
 use crate::config::{ProcessEnv, TriggerConfig};
 use crate::telemetry::error_chain;
@@ -39,7 +39,7 @@ pub async fn invoke(
     trigger: &Result<LiveTrigger, TriggerError>,
     event: LambdaEvent<Value>,
 ) -> Result<TriggerAnswer, Diagnostic> {
-    let trigger = trigger.as_ref().map_err(|e| Diagnostic::from(e.clone()))?;
+    let trigger = trigger.as_ref().map_err(|e| diagnostic(e.error_type(), e))?;
     let deadline = invocation_deadline(&event.context);
-    trigger.handle(event.payload, deadline).await.map_err(Diagnostic::from)
+    trigger.handle(event.payload, deadline).await.map_err(|e| diagnostic(e.error_type(), &e))
 }

@@ -50,9 +50,3 @@ impl TriggerError {
         !matches!(self, Self::ProviderOutcomeUnknown(_))
     }
 }
-
-impl From<TriggerError> for lambda_runtime::Diagnostic {
-    fn from(error: TriggerError) -> Self {
-        Self { error_type: error.error_type().to_owned(), error_message: error.to_string() }
-    }
-}
