@@ -321,16 +321,19 @@ mod tests {
     use crate::adapters::MemoryStore;
     use crate::auth::SignatureMode;
 
-    fn service(tokens: &str) -> CallbackService<MemoryStore> {
-        let config = CallbackSettings {
+    fn settings(tokens: &str) -> CallbackSettings {
+        CallbackSettings {
             record_ttl: Duration::from_secs(86_400),
             tokens: CallbackTokens::parse(tokens).unwrap(),
             signature_mode: SignatureMode::Log,
             store_retry_budget: Duration::from_millis(200),
             callback_base_url: None,
             credentials: None,
-        };
-        CallbackService::new(MemoryStore::default(), config)
+        }
+    }
+
+    fn service(tokens: &str) -> CallbackService<MemoryStore> {
+        CallbackService::new(MemoryStore::default(), settings(tokens))
     }
 
     async fn push(service: &CallbackService<MemoryStore>, endpoint: Endpoint, path: &str, body: &str) -> Answer {
@@ -417,14 +420,41 @@ mod tests {
         assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", CALLOUT).await, Answer::EventStored);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn storage_outage_is_retried_then_refused_within_budget() {
         let s = service("");
         s.store().set_unavailable(true);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let answer = push(&s, Endpoint::Voice, "/voice/status", CALLOUT).await;
         assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }));
         assert!(s.store().write_requests() > 1, "transient errors are retried");
-        assert!(started.elapsed() < Duration::from_secs(2), "bounded by the retry budget");
+        // The retry budget of these tests is 200 ms (tokio's paused clock: no real waiting, no flakiness).
+        assert!(
+            started.elapsed() <= Duration::from_millis(200),
+            "bounded by the retry budget: {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_lambda_deadline_caps_the_retry_budget() {
+        let settings = CallbackSettings { store_retry_budget: Duration::from_secs(3), ..settings("") };
+        let s = CallbackService::new(MemoryStore::default(), settings);
+        s.store().set_unavailable(true);
+        let started = Instant::now();
+        // 1 s left in the invocation: the answer must leave before it, with its margin, not after the 3 s budget.
+        let deadline = Some(started + Duration::from_secs(1));
+        let push = InboundPush {
+            method: &Method::POST,
+            path: "/voice/status",
+            signature_header: None,
+            body: CALLOUT.as_bytes(),
+            deadline,
+        };
+        let answer = s.handle(Endpoint::Voice, push).await;
+        assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }));
+        let elapsed = started.elapsed();
+        assert!(elapsed <= Duration::from_secs(1) - ANSWER_MARGIN, "answered {elapsed:?} after the start");
+        assert!(elapsed >= Duration::from_millis(300), "it did retry until near the deadline: {elapsed:?}");
     }
 }

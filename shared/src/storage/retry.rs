@@ -41,7 +41,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retries_transient_errors_until_success() {
         let calls = AtomicU32::new(0);
         let result = until_deadline(Instant::now() + Duration::from_secs(3), || async {
@@ -55,7 +55,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn gives_up_at_the_deadline_with_the_last_error() {
         let start = Instant::now();
         let calls = AtomicU32::new(0);

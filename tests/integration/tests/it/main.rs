@@ -7,6 +7,7 @@
 
 mod callbacks_dynamodb;
 mod cold_start_harness;
+mod guarantees;
 mod hostile_input;
 mod openapi;
 mod outcome_properties;

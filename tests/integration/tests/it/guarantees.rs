@@ -1,0 +1,119 @@
+//! The callbacks' headline guarantees, each against DynamoDB Local with the fault made visible:
+//! - every CDR of a merged push is stored before Huawei hears 200 (one unstorable CDR: no 200, the others
+//!   stored; the re-push completes it);
+//! - each notification is stored once and never overwritten: a second delivery under the same key whose bytes
+//!   differ leaves the first record as it was, field by field.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use integration_tests::events::{request, Envelope};
+use integration_tests::{callback_config, fixture, DynamoLocal};
+use serde_json::{json, Value};
+use voice_core::adapters::DynamoStore;
+use voice_core::auth::SignatureMode;
+use voice_core::callbacks::{CallbackService, CallbackSettings, Endpoint};
+use voice_core::edge::http::answer;
+use voice_core::records::Record;
+use voice_core::storage::{PutOutcome, RecordStore, StoreError};
+
+const SUCCESS_BODY: &str = r#"{"resultcode":"0","resultdesc":"Success"}"#;
+
+/// DynamoDB Local, with the writes of one partition key failing (as a throttled or unavailable DynamoDB would)
+/// until healed.
+struct FailingKey {
+    inner: DynamoStore,
+    failing: Mutex<Option<String>>,
+}
+
+impl RecordStore for FailingKey {
+    async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
+        let failing = self.failing.lock().unwrap().clone();
+        if failing.as_deref() == Some(record.pk.as_str()) {
+            return Err(StoreError::transient("injected: this key cannot be stored"));
+        }
+        self.inner.put_new(record).await
+    }
+}
+
+async fn post<S: RecordStore>(service: &CallbackService<S>, endpoint: Endpoint, body: &str) -> (u16, String) {
+    let event = request(Envelope::HttpApi, "POST", "/voice/fee", body.as_bytes(), false);
+    let response = answer(service, endpoint, event).await.expect("answer never fails");
+    let text = match response.body() {
+        lambda_http::Body::Text(text) => text.clone(),
+        _ => String::new(),
+    };
+    (response.status().as_u16(), text)
+}
+
+fn merged_fee_push(session_ids: &[String]) -> String {
+    let cdr: Value =
+        serde_json::from_str::<Value>(&fixture("huawei/fee-verification.json")).unwrap()["feeLst"][0].clone();
+    let list: Vec<Value> = session_ids
+        .iter()
+        .map(|sid| {
+            let mut cdr = cdr.clone();
+            cdr["sessionId"] = sid.as_str().into();
+            cdr
+        })
+        .collect();
+    json!({"eventType": "fee", "feeLst": list}).to_string()
+}
+
+#[tokio::test]
+async fn a_merged_push_is_acknowledged_only_once_every_cdr_is_stored() {
+    let inner = DynamoLocal::shared().fresh_store().await;
+    let settings =
+        CallbackSettings { store_retry_budget: Duration::from_millis(300), ..callback_config("", SignatureMode::Off) };
+    let session_ids: Vec<String> = (0..5).map(|i| format!("merged-{i}@callenabler245.huaweicaas.com")).collect();
+    let store = FailingKey { inner, failing: Mutex::new(Some(session_ids[3].clone())) };
+    let service = CallbackService::new(store, settings);
+    let push = merged_fee_push(&session_ids);
+
+    let (status, body) = post(&service, Endpoint::Voice, &push).await;
+    assert_eq!(status, 503, "one CDR could not be stored: no success for the push ({body})");
+    assert!(!body.contains(r#""resultcode":"0""#), "never Huawei's success body: {body}");
+    for (i, sid) in session_ids.iter().enumerate() {
+        let stored = service.store().inner.records_of(sid).await.unwrap().len();
+        assert_eq!(stored, usize::from(i != 3), "{sid}: the others are stored, the failing one is not");
+    }
+
+    // Huawei re-pushes the same body; storage is back: the missing CDR is stored, the others are left alone.
+    *service.store().failing.lock().unwrap() = None;
+    let (status, body) = post(&service, Endpoint::Voice, &push).await;
+    assert_eq!((status, body.as_str()), (200, SUCCESS_BODY));
+    for sid in &session_ids {
+        assert_eq!(service.store().inner.records_of(sid).await.unwrap().len(), 1, "{sid}: stored exactly once");
+    }
+}
+
+#[tokio::test]
+async fn a_second_delivery_with_different_bytes_never_overwrites_the_first() {
+    let service =
+        CallbackService::new(DynamoLocal::shared().fresh_store().await, callback_config("", SignatureMode::Off));
+    let sid = "overwrite-1@callenabler245.huaweicaas.com";
+    let status = |timestamp: &str, user_data: &str| {
+        json!({"eventType": "callout", "statusInfo": {"sessionId": sid, "timestamp": timestamp, "userData": user_data}})
+            .to_string()
+    };
+    let first = status("2026-11-21 03:04:24", "first");
+    let second = status("2026-11-21 09:09:09", "second");
+    assert_eq!(post(&service, Endpoint::Voice, &first).await.0, 200);
+    let stored = service.store().records_of(sid).await.unwrap();
+    assert_eq!(post(&service, Endpoint::Voice, &second).await.0, 200, "a duplicate key is acknowledged");
+    let after = service.store().records_of(sid).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after, stored, "every field of the first delivery kept");
+    assert_eq!((after[0]["userData"].as_str(), after[0]["raw"].as_str()), (Some("first"), Some(first.as_str())));
+
+    // The same for a bill: a re-push under the same sessionId and icid whose content changed.
+    let bill = |end: &str| {
+        json!({"eventType": "fee", "feeLst": [{"sessionId": sid, "icid": "icid-1", "callEndTime": end}]}).to_string()
+    };
+    assert_eq!(post(&service, Endpoint::Voice, &bill("2026-11-21 03:04:40")).await.0, 200);
+    assert_eq!(post(&service, Endpoint::Voice, &bill("2026-11-21 23:59:59")).await.0, 200);
+    let cdrs: Vec<Value> =
+        service.store().records_of(sid).await.unwrap().into_iter().filter(|r| r["kind"] == "cdr").collect();
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0]["callEndTime"], "2026-11-21 03:04:40", "the first bill kept: {}", cdrs[0]);
+}
