@@ -278,11 +278,12 @@ fn cold_start(out: &mut String, starts: &[ColdStart], rounds: usize) {
         out,
         "### 3. Cold start\n\n\
          Method: a new process per round, as Lambda starts one for a new execution environment, with a minimal \
-         Lambda Runtime API on 127.0.0.1 (`bench/cold_start.rs`): spawn → first `GET …/invocation/next` (init \
+         Lambda Runtime API on 127.0.0.1 (`tests/integration/src/measure/cold_start.rs`): spawn → first `GET …/invocation/next` (init \
          done) → the answer posted to `…/response`. The release binaries of this machine's target, built by \
          `cargo build --release` with the release profile of `Cargo.toml`, the same way as the hello-world \
          `bench-hello-runtime` (`lambda_runtime::run` of a closure). Each callback handles a new notification \
-         (one DynamoDB Local write); the trigger places a call on the platform simulator (idempotency claim, \
+         (one DynamoDB Local write); get-call-outcome reads a finished call (one Query); the trigger places a call \
+         on the platform simulator (idempotency claim, \
          rate-limit slot, callVerify, completion, call record). {rounds} rounds, interleaved. Peak RSS is the \
          process's VmHWM after its answer.\n\n\
          | binary | init p50 | answered p50 | answered p99 | / hello-world (p50) | peak RSS (max) |\n\
