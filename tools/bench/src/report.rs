@@ -367,7 +367,7 @@ fn sizes(out: &mut String, sizes: &[PackageSize]) {
     let seconds = configured.first().map(|s| s.build_seconds).unwrap_or(0);
     let _ = writeln!(
         out,
-        "\nTarget zip ≤ 4 MiB ({} B) per function: **{}** (largest {} B). Build of the four functions as \
+        "\nTarget zip ≤ 4 MiB ({} B) per function: **{}** (largest {} B). Build of the five functions as \
          configured: {seconds} s in this run (incremental when `make build` ran before). The steps tried and \
          what each gained are in \"Package size steps\" below.\n",
         thousands(ZIP_TARGET_BYTES),
