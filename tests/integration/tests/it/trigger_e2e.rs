@@ -260,9 +260,8 @@ async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_retu
     )
     .unwrap();
     let returned = time::OffsetDateTime::now_utc();
-    // The CDR's receivedAt has whole seconds: the gap is measured against the read's own wait too.
     println!(
-        "late CDR: the waiting read returned {:?} after it was asked, {:?} after the bill's receivedAt (whole seconds)",
+        "late CDR: the waiting read returned {:?} after it was asked, {:?} after the bill was stored (its receivedAt)",
         waited,
         returned - stored
     );
