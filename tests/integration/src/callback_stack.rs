@@ -24,7 +24,7 @@ impl FunctionStack {
     /// Starts the emulator on `port` (from [`crate::free_port`]) and the functions with `env` (TABLE_NAME,
     /// AWS_ENDPOINT_URL_DYNAMODB, …).
     pub fn start(port: u16, env: &[(&str, &str)]) -> Self {
-        Self::start_binaries(port, env, &FUNCTION_BINS.map(|bin| (bin, function_binary(bin))))
+        Self::start_binaries(port, env, &FUNCTION_BINS.map(|bin| (bin, crate::debug_binary(bin))))
     }
 
     /// The same with other binaries (`make bench`: the release build, an empty handler), each served as the
@@ -127,14 +127,4 @@ fn cargo_lambda() -> PathBuf {
     } else {
         PathBuf::from("cargo-lambda")
     }
-}
-
-fn function_binary(bin: &str) -> PathBuf {
-    let path = crate::target_dir().join("debug").join(bin);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --workspace --all-targets` (make test does)",
-        path.display()
-    );
-    path
 }

@@ -33,6 +33,39 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// A binary of the debug build (`cargo build --workspace --all-targets`, which `make test` runs first), refused
+/// when it is missing or older than one of its sources: a plain `cargo test` does not rebuild the other
+/// packages' binaries, and an end-to-end test must not pass on yesterday's code. Its sources are the ones cargo
+/// lists in the binary's dep-info file (`target/debug/<name>.d`).
+pub fn debug_binary(name: &str) -> PathBuf {
+    let path = target_dir().join("debug").join(name);
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|_| {
+        panic!("{} is missing: run `cargo build --workspace --all-targets` (make test does)", path.display())
+    });
+    let dep_info = std::fs::read_to_string(path.with_extension("d")).unwrap_or_default();
+    if let Some(changed) = newer_source(built, &dep_info_sources(&dep_info)) {
+        panic!(
+            "{} is older than {}: run `cargo build --workspace --all-targets` (make test does)",
+            path.display(),
+            changed.display()
+        );
+    }
+    path
+}
+
+/// The source files of a dep-info file (`target: source source …`, spaces in names escaped as `\ `).
+fn dep_info_sources(dep_info: &str) -> Vec<PathBuf> {
+    let Some((_, sources)) = dep_info.lines().next().and_then(|line| line.split_once(": ")) else { return Vec::new() };
+    sources.replace("\\ ", "\u{0}").split_whitespace().map(|p| PathBuf::from(p.replace('\u{0}', " "))).collect()
+}
+
+/// The newest of `sources` modified after `built`, if any.
+fn newer_source(built: std::time::SystemTime, sources: &[PathBuf]) -> Option<PathBuf> {
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok().map(|t| (t, p.clone()));
+    let (newest, changed) = sources.iter().filter_map(modified).max()?;
+    (newest > built).then_some(changed)
+}
+
 /// A fixture file of this crate, e.g. `huawei/status-callout.json` or `edge-cases/…`.
 pub fn fixture(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(relative);
@@ -65,5 +98,27 @@ pub fn callback_config(tokens: &str, signature_mode: SignatureMode) -> CallbackS
         store_retry_budget: voice_core::config::DEFAULT_STORE_RETRY_BUDGET,
         callback_base_url: Some("https://cb.example.com".into()),
         credentials: Some(AppCredentials { app_key: "test-app-key".into(), app_secret: "testAppSecret".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_binary_older_than_a_source_is_stale() {
+        let dir = std::env::temp_dir().join(unique_name("sources"));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        let source = dir.join("src/main.rs");
+        let file = std::fs::File::create(&source).unwrap();
+        let edited = SystemTime::now() - Duration::from_secs(60);
+        file.set_modified(edited).unwrap();
+        let sources = dep_info_sources(&format!("/target/debug/f: {} /nowhere/else.rs\n", source.display()));
+        assert_eq!(sources, vec![source.clone(), PathBuf::from("/nowhere/else.rs")]);
+        assert_eq!(newer_source(edited + Duration::from_secs(1), &sources), None, "built after the edit");
+        assert_eq!(newer_source(edited - Duration::from_secs(1), &sources), Some(source), "built before it");
+        assert_eq!(dep_info_sources("/t/f: /a\\ b.rs /c.rs"), vec![PathBuf::from("/a b.rs"), PathBuf::from("/c.rs")]);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

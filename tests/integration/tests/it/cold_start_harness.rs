@@ -3,13 +3,12 @@
 //! that fails, at init or in its invocation, is reported as a failure instead of a time.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use integration_tests::events::{event_json, Envelope};
 use integration_tests::measure::cold_start::{measure, ColdStart, Target};
 use integration_tests::measure::{function_env, TOKEN};
-use integration_tests::{fixture, target_dir, DynamoLocal};
+use integration_tests::{debug_binary, fixture, DynamoLocal};
 use serde_json::{json, Value};
 
 const ROUNDS: usize = 2;
@@ -127,12 +126,6 @@ fn callback_env(table: Option<&str>, endpoint: &str) -> Vec<(String, String)> {
     let mut env = function_env(table.unwrap_or_default(), endpoint);
     env.retain(|(name, _)| table.is_some() || name != "TABLE_NAME");
     env
-}
-
-fn debug_binary(name: &str) -> PathBuf {
-    let path = target_dir().join("debug").join(name);
-    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --all-targets`", path.display());
-    path
 }
 
 fn print_result(result: &ColdStart) {
