@@ -436,6 +436,44 @@ mod tests {
         );
     }
 
+    /// The log lines written while `f` runs on this thread, as JSON text.
+    async fn logs_of<F: std::future::Future>(f: F) -> (F::Output, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber =
+            tracing_subscriber::fmt().json().with_current_span(true).with_writer(move || writer.clone()).finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let output = f.await;
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        (output, text)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unstored_push_is_logged_for_replay_with_every_number_masked() {
+        let s = service("");
+        s.store().set_unavailable(true);
+        // A privacy-number bill: the sessionId and five fields carry full numbers.
+        let body = r#"{"eventType":"fee","feeLst":[{"sessionId":"+8613400007762_+8615000002131_4_627e5c1f","icid":"c1","callerNum":"+8615000002131","calleeNum":"+8617000004375","fwdDstNum":"+8618600002935"}]}"#;
+        let (answer, logs) = logs_of(push(&s, Endpoint::Voice, "/voice/fee", body)).await;
+        assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }));
+        let not_stored = logs.lines().find(|line| line.contains("NOT STORED")).expect("a NOT STORED line");
+        assert!(not_stored.contains("+86150****2131") && not_stored.contains("+86186****2935"), "{not_stored}");
+        for number in ["13400007762", "15000002131", "17000004375", "18600002935"] {
+            assert!(!logs.contains(number), "{number} in a log line:\n{logs}");
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_lambda_deadline_caps_the_retry_budget() {
         let settings = CallbackSettings { store_retry_budget: Duration::from_secs(3), ..settings("") };
