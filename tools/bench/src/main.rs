@@ -18,6 +18,7 @@ mod write_cost;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::Select;
 use integration_tests::events::{event_json, Envelope};
 use integration_tests::measure::cold_start::{self, Target};
 use integration_tests::measure::{function_env, HELLO_RUNTIME, TOKEN};
@@ -125,9 +126,32 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
     let results = cold_start::measure(&targets, rounds).await;
     for result in &results {
         assert!(result.failures.is_empty(), "{} failed to start or answer: {:#?}", result.name, result.failures);
+        assert_eq!(result.answers.len(), rounds, "{}: every round answered", result.name);
+        for answer in &result.answers {
+            assert!(right_answer(&result.name, answer), "{} answered {answer}: not a time of real work", result.name);
+        }
     }
+    // Every callback round stored its notification: one record per round and row (a 401 or a 400 stores nothing).
+    let callback_rows = results.iter().filter(|r| r.name.contains("callback")).count();
+    let stored = store.client().scan().table_name(&table).select(Select::Count).send().await.expect("count").count;
+    let expected = callback_rows * rounds + FINISHED_CALL_RECORDS;
+    assert!(stored as usize >= expected, "{stored} records stored, {expected} expected: a round stored nothing");
     drop(sim);
     results
+}
+
+/// The records of the finished call that get-call-outcome reads (outcome_read::finished_call).
+const FINISHED_CALL_RECORDS: usize = 6;
+
+/// Whether a round's answer is the function's success, so that its time is one of real work.
+fn right_answer(name: &str, answer: &serde_json::Value) -> bool {
+    match name {
+        HELLO_RUNTIME => answer["message"] == "hello",
+        "trigger-verification-call" => answer["status"] == "requested" && answer["sessionId"].is_string(),
+        "get-call-outcome" => answer["status"] == "busy" && answer["final"] == true,
+        // API Gateway v2 answers of the callbacks.
+        _ => answer["statusCode"] == 200,
+    }
 }
 
 /// Where Debian/Ubuntu and Amazon Linux keep their CA bundle.
