@@ -23,9 +23,6 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// [`MAX_BODY_BYTES`] with one huge field can still make a record too large for one item.
 pub const MAX_RECORD_BYTES: usize = 400 * 1024;
 
-/// Time kept in hand before the Lambda deadline to send the answer.
-const ANSWER_MARGIN: Duration = Duration::from_millis(300);
-
 /// Which kind of URL the push arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -152,7 +149,7 @@ impl<S: RecordStore> CallbackService<S> {
                 return Answer::Refused(refusal);
             }
         }
-        let deadline = self.storage_deadline(push.deadline);
+        let deadline = retry::deadline_within(self.retry_budget, push.deadline);
         let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl);
         let parsed = match endpoint {
             Endpoint::Voice => VoicePush::parse(push.body).and_then(refuse_reserved_keys).map(Parsed::Voice),
@@ -193,14 +190,6 @@ impl<S: RecordStore> CallbackService<S> {
                 tracing::info!(reason = %rejection, "push signature not verified (SIGNATURE_MODE=log)");
                 Ok(())
             }
-        }
-    }
-
-    fn storage_deadline(&self, lambda_deadline: Option<Instant>) -> Instant {
-        let budget = Instant::now() + self.retry_budget;
-        match lambda_deadline.and_then(|d| d.checked_sub(ANSWER_MARGIN)) {
-            Some(lambda) => budget.min(lambda),
-            None => budget,
         }
     }
 
@@ -492,7 +481,7 @@ mod tests {
         let answer = s.handle(Endpoint::Voice, push).await;
         assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }));
         let elapsed = started.elapsed();
-        assert!(elapsed <= Duration::from_secs(1) - ANSWER_MARGIN, "answered {elapsed:?} after the start");
+        assert!(elapsed <= Duration::from_secs(1) - retry::ANSWER_MARGIN, "answered {elapsed:?} after the start");
         assert!(elapsed >= Duration::from_millis(300), "it did retry until near the deadline: {elapsed:?}");
     }
 }

@@ -9,7 +9,10 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{fold, CallOutcome, CallStatus};
-use crate::records::{RequestRecord, StoredRecord, REQUEST_COMPLETED, REQUEST_OUTCOME_REQUESTED};
+use crate::huawei::notification::MAX_SESSION_ID_LEN;
+use crate::records::{
+    RequestRecord, StoredRecord, MAX_IDEMPOTENCY_KEY_LEN, REQUEST_COMPLETED, REQUEST_OUTCOME_REQUESTED,
+};
 use crate::storage::{retry, StoreError};
 use crate::telemetry::{error_chain, mask_numbers};
 
@@ -20,13 +23,8 @@ const FIRST_REREAD: Duration = Duration::from_millis(250);
 const MAX_REREAD: Duration = Duration::from_millis(1000);
 /// Time kept before the invocation's deadline for a last read and the answer.
 const READ_RESERVE: Duration = Duration::from_millis(2000);
-/// Time kept before the deadline to send the answer when a read is retried.
-const ANSWER_MARGIN: Duration = Duration::from_millis(300);
 /// Deadline assumed when the runtime gives none (tests).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
-/// Longest key accepted: a sessionId is at most 256 bytes, an idempotencyKey at most 128.
-const MAX_SESSION_ID_LEN: usize = 256;
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
 
 /// The invoke event: exactly one of `sessionId` and `idempotencyKey`, and an optional wait.
 #[derive(Debug, Clone, Deserialize)]
@@ -200,9 +198,11 @@ impl<S: OutcomeStore> OutcomeReader<S> {
         idempotency_key: Option<&str>,
         deadline: Instant,
     ) -> Result<CallOutcome, OutcomeError> {
-        let records = retry::until_deadline(self.read_deadline(deadline), || self.store.call_records(session_id))
-            .await
-            .map_err(unavailable)?;
+        let records = retry::until_deadline(retry::deadline_within(self.retry_budget, Some(deadline)), || {
+            self.store.call_records(session_id)
+        })
+        .await
+        .map_err(unavailable)?;
         if records.is_empty() && idempotency_key.is_none() {
             return Err(OutcomeError::NotFound(format!("no record of a call under sessionId {session_id:?}")));
         }
@@ -214,10 +214,12 @@ impl<S: OutcomeStore> OutcomeReader<S> {
     }
 
     async fn read_key(&self, key: &str, deadline: Instant) -> Result<KeyState, OutcomeError> {
-        let record = retry::until_deadline(self.read_deadline(deadline), || self.store.request_record(key))
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| OutcomeError::NotFound(format!("no call was requested with idempotencyKey {key:?}")))?;
+        let record = retry::until_deadline(retry::deadline_within(self.retry_budget, Some(deadline)), || {
+            self.store.request_record(key)
+        })
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| OutcomeError::NotFound(format!("no call was requested with idempotencyKey {key:?}")))?;
         let session_id = record.session_id.filter(|id| !id.is_empty());
         Ok(match (record.status.as_str(), record.outcome.as_deref(), session_id) {
             (REQUEST_COMPLETED, Some(REQUEST_OUTCOME_REQUESTED), Some(session_id)) => KeyState::Placed(session_id),
@@ -226,11 +228,6 @@ impl<S: OutcomeStore> OutcomeReader<S> {
             // An invocation is placing it right now.
             _ => KeyState::Pending(CallStatus::Requested),
         })
-    }
-
-    fn read_deadline(&self, deadline: Instant) -> Instant {
-        let budget = Instant::now() + self.retry_budget;
-        deadline.checked_sub(ANSWER_MARGIN).map_or(budget, |lambda| budget.min(lambda))
     }
 }
 

@@ -9,8 +9,21 @@ use tokio::time::Instant;
 
 use super::StoreError;
 
+/// Time kept before the Lambda deadline to send the answer after the last storage attempt.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(300);
+
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
 const MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+/// How long storage may be retried from now: the retry `budget`, cut to [`ANSWER_MARGIN`] before the Lambda
+/// deadline when there is one.
+pub fn deadline_within(budget: Duration, lambda_deadline: Option<Instant>) -> Instant {
+    let budget = Instant::now() + budget;
+    match lambda_deadline.and_then(|d| d.checked_sub(ANSWER_MARGIN)) {
+        Some(lambda) => budget.min(lambda),
+        None => budget,
+    }
+}
 
 /// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`.
 /// Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::TriggerError;
+use crate::records::MAX_IDEMPOTENCY_KEY_LEN;
 
 /// The event app backends send (README, "trigger-verification-call"). Only `calleeNbr` and `verifyCode` are required;
 /// unknown fields are refused so that a typo (`verfyCode`) is not silently ignored.
@@ -55,8 +56,6 @@ pub struct CallRequest {
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
-
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
 
 impl CallRequest {
     /// Parses and validates an invoke event (a JSON value from the Lambda runtime).
