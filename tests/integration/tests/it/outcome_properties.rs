@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use voice_core::outcome::{fold, CallOutcome, CallStatus};
 use voice_core::records::StoredRecord;
 
-const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
+pub(crate) const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
 
 /// Codes drawn from every table row kind: known, deferring, SIP-as-ulFailReason, stateCode-as-ulFailReason,
 /// and unknown ones.
@@ -24,7 +24,8 @@ fn stored(record: Value) -> StoredRecord {
     serde_json::from_value(record).expect("a stored record")
 }
 
-fn record(sk: &str, kind: &str, fields: Value) -> StoredRecord {
+/// A record of the call [`SESSION`] as the table holds it: keys, kind, and `fields`.
+pub(crate) fn record(sk: &str, kind: &str, fields: Value) -> StoredRecord {
     let mut record = json!({"pk": SESSION, "sk": sk, "kind": kind, "sessionId": SESSION,
         "receivedAt": "2026-11-21T03:04:30Z"});
     if let (Some(record), Some(fields)) = (record.as_object_mut(), fields.as_object()) {

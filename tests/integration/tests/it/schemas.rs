@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 use voice_core::outcome::{fold, CallStatus, DecidedBy, OutcomeRequest};
 use voice_core::records::StoredRecord;
 
+use crate::outcome_properties::{record, SESSION};
+
 fn schema(name: &str) -> Value {
     let path = workspace_root().join("docs/schemas").join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file")).expect("schema is JSON")
@@ -23,15 +25,8 @@ fn strings(value: &Value) -> BTreeSet<String> {
     value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
 }
 
-const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
-
 /// A call with every field an outcome can have: call record, events, a bill with a cause.
 fn full_call() -> Vec<StoredRecord> {
-    let record = |sk: &str, kind: &str, fields: Value| -> StoredRecord {
-        let mut record = json!({"pk": SESSION, "sk": sk, "kind": kind, "sessionId": SESSION});
-        record.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
-        serde_json::from_value(record).unwrap()
-    };
     vec![
         record(
             "call",
