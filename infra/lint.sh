@@ -101,6 +101,7 @@ secondary_with_domain=(
   RegionRole=secondary
   PeerRegion=eu-central-1
   PrimarySecretArn=arn:aws:secretsmanager:eu-central-1:123456789012:secret:huawei-voice/voice-credentials-AbCdEf
+  TableStreamArn=arn:aws:dynamodb:eu-west-1:123456789012:table/huawei-voice/stream/2026-01-01T00:00:00.000
   AlarmTopicArn=arn:aws:sns:eu-west-1:123456789012:huawei-voice-alarms
   DomainName=cb.example.com
   CertificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000
@@ -227,7 +228,41 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed alarm-without-topic alarms.guard/alarms_notify_the_topic $'      AlarmActions: [!Ref AlarmTopicArn]\n' ''
   seed skip-without-reason meta.guard/scanner_skips_justified \
     'comment: The environment holds no secrets, the credentials are read from Secrets Manager' "comment: ''"
+  # Outcome events: the publisher (EVENT_BUS_NAME), its stream mapping, the buses, forwarding, the close-out schedules.
+  seed esm-no-bisect outcomes.guard/stream_event_source_mappings \
+    'BisectBatchOnFunctionError: true' 'BisectBatchOnFunctionError: false'
+  seed esm-unbounded-retries outcomes.guard/stream_event_source_mappings \
+    $'      MaximumRetryAttempts: 10\n' $'      MaximumRetryAttempts: -1\n'
+  seed esm-no-partial-batch outcomes.guard/stream_event_source_mappings \
+    'FunctionResponseTypes: [ReportBatchItemFailures]' 'FunctionResponseTypes: []'
+  seed esm-no-failure-destination outcomes.guard/stream_event_source_mappings \
+    $'      DestinationConfig:\n        OnFailure:\n          Destination: !GetAtt OutcomeFailureQueue.Arn\n' ''
+  seed esm-publishes-modify outcomes.guard/stream_event_source_mappings \
+    '{"eventName":["INSERT"],' '{"eventName":["INSERT","MODIFY"],'
+  seed publisher-unmapped outcomes.guard/publishers_have_stream_mappings \
+    'FunctionName: !Ref OutcomePublisherFunction' 'FunctionName: !Ref GetCallOutcomeFunction'
+  seed bus-without-archive outcomes.guard/event_buses_archived 'SourceArn: !GetAtt OutcomeBus.Arn' \
+    'SourceArn: !Sub "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"'
+  seed primary-forwards outcomes.guard/outcome_forwarding \
+    $'    Condition: IsSecondary\n    Properties:\n      Name: !Sub "${AWS::StackName}-forward-outcomes"\n' \
+    $'    Properties:\n      Name: !Sub "${AWS::StackName}-forward-outcomes"\n'
+  seed queue-unencrypted outcomes.guard/failure_queues 'SqsManagedSseEnabled: true' 'SqsManagedSseEnabled: false'
+  seed no-iterator-age-alarm alarms.guard/stream_iterator_age_alarms 'MetricName: IteratorAge' 'MetricName: Duration'
+  seed queue-without-alarm alarms.guard/queue_depth_alarms \
+    'MetricName: ApproximateNumberOfMessagesVisible' 'MetricName: NumberOfMessagesSent'
+  seed publisher-updates iam.guard/iam_function_permissions \
+    'Action: [dynamodb:Query, dynamodb:PutItem]' 'Action: [dynamodb:Query, dynamodb:PutItem, dynamodb:UpdateItem]'
+  seed publisher-invocable iam.guard/lambda_invoke_permissions \
+    'FunctionName: !GetAtt GetCallOutcomeFunction.Arn' 'FunctionName: !GetAtt OutcomePublisherFunction.Arn'
+  seed pass-role-any-service iam.guard/iam_pass_role_conditions \
+    $'                Condition:\n                  StringEquals:\n                    iam:PassedToService: scheduler.amazonaws.com\n' ''
+  seed scheduler-role-broad iam.guard/iam_scheduler_roles \
+    $'Action: lambda:InvokeFunction\n                Resource: !GetAtt OutcomePublisherFunction.Arn' \
+    $'Action: [lambda:InvokeFunction, lambda:UpdateFunctionCode]\n                Resource: !GetAtt OutcomePublisherFunction.Arn'
+  seed schedules-outside-group iam.guard/iam_schedule_permissions \
+    'schedule/${CloseOutScheduleGroup}/*' 'schedule/${TableName}/*'
   seed budget-over-timeout check_config $'    MaxValue: 4000\n' $'    MaxValue: 6000\n'
+  seed close-out-order check_config $'    MaxValue: 59\n' $'    MaxValue: 600\n'
   seeds_total=$((policy_passed + policy_failed - seeds_before))
   printf '%-28s %d copies, each failed by its rule\n' "seeded violations" "$seeds_total"
 fi

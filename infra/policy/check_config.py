@@ -3,6 +3,9 @@
 Guard evaluates one data document with no arithmetic, no file system and no TOML, so these stay in Python:
   * retry-budget-vs-timeout   arithmetic across a parameter and a property: every API-facing function's Timeout
                               leaves >= 3 s over the largest STORE_RETRY_BUDGET_MS (StoreRetryBudgetMs MaxValue)
+  * close-out-order           arithmetic across parameters: every allowed CloseOutProvisionalMinutes is below every
+                              allowed CloseOutFinalMinutes (the code refuses final <= provisional), and the final
+                              close-out comes before the shortest record TTL (RecordTtlDays MinValue)
   * binaries-are-workspace-bins / codeuri-is-workspace-root
                               the template against the checkout (Cargo.toml files, the CodeUri folder)
   * samconfig-*               infra/samconfig.toml (TOML) against the template, and `make deploy`'s sam command
@@ -77,6 +80,26 @@ def check_retry_budget_vs_timeout(template: dict) -> None:
         )
 
 
+def check_close_out_order(template: dict) -> None:
+    parameters = template.get("Parameters") or {}
+    provisional = parameters.get("CloseOutProvisionalMinutes")
+    final = parameters.get("CloseOutFinalMinutes")
+    assert provisional and final, "CloseOutProvisionalMinutes and CloseOutFinalMinutes parameters expected"
+    for name, p in (("CloseOutProvisionalMinutes", provisional), ("CloseOutFinalMinutes", final)):
+        assert all(k in p for k in ("Default", "MinValue", "MaxValue")), f"{name}: needs Default, MinValue, MaxValue"
+        assert 1 <= int(p["MinValue"]) <= int(p["Default"]) <= int(p["MaxValue"]), f"{name}: MinValue <= Default <= MaxValue"
+    assert int(provisional["MaxValue"]) < int(final["MinValue"]), (
+        f"CloseOutProvisionalMinutes MaxValue {provisional['MaxValue']} must be below CloseOutFinalMinutes MinValue "
+        f"{final['MinValue']}: otherwise a stack can be deployed whose trigger refuses final <= provisional"
+    )
+    ttl = parameters.get("RecordTtlDays") or {}
+    ttl_min_minutes = int(ttl.get("MinValue", ttl.get("Default", 1))) * 24 * 60
+    assert int(final["MaxValue"]) <= ttl_min_minutes, (
+        f"CloseOutFinalMinutes MaxValue {final['MaxValue']} is past the shortest record TTL ({ttl_min_minutes} min, "
+        "RecordTtlDays MinValue): the final close-out would find the call's records expired"
+    )
+
+
 def _workspace_members() -> list[str]:
     return tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
 
@@ -128,6 +151,8 @@ def check_samconfig_overrides(config: dict, template: dict) -> None:
     assert _overrides(config, "primary")["RegionRole"] == "primary"
     secondary = _overrides(config, "secondary")
     assert secondary["RegionRole"] == "secondary" and "PrimarySecretArn" in secondary and "PeerRegion" in secondary
+    # A secondary cannot look its replica's stream up in CloudFormation (template rule SecondaryNeedsPrimarySecretAndPeer).
+    assert "TableStreamArn" in secondary, "secondary: TableStreamArn (this region's replica stream) missing"
 
 
 def check_make_deploy_reads_the_config(config: dict, env: str) -> None:
@@ -165,7 +190,10 @@ def check_make_deploy_reads_the_config(config: dict, env: str) -> None:
 def main() -> int:
     template_path = Path(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_TEMPLATE).resolve()
     template = load_template(template_path)
-    checks = [("retry-budget-vs-timeout", lambda: check_retry_budget_vs_timeout(template))]
+    checks = [
+        ("retry-budget-vs-timeout", lambda: check_retry_budget_vs_timeout(template)),
+        ("close-out-order", lambda: check_close_out_order(template)),
+    ]
     # The checkout's own files say nothing about another template given to infra/lint.sh.
     if template_path == DEFAULT_TEMPLATE:
         config = tomllib.loads(SAMCONFIG.read_text())

@@ -102,6 +102,8 @@ impl CallbackError {
 #[derive(Debug, Clone)]
 pub struct CallbackSettings {
     pub record_ttl: Duration,
+    /// `AWS_REGION`, stamped on every record as `writtenRegion`.
+    pub region: String,
     pub tokens: CallbackTokens,
     pub signature_mode: SignatureMode,
     /// How long a push may keep retrying its write (also kept below the invocation's deadline).
@@ -121,6 +123,7 @@ pub struct CallbackService<S> {
     tokens: CallbackTokens,
     signatures: SignatureVerifier,
     record_ttl: Duration,
+    region: String,
     retry_budget: Duration,
     callback_base_url: Option<String>,
 }
@@ -132,6 +135,7 @@ impl<S: RecordStore> CallbackService<S> {
             tokens: config.tokens,
             signatures: SignatureVerifier::new(config.signature_mode, config.credentials),
             record_ttl: config.record_ttl,
+            region: config.region,
             retry_budget: config.store_retry_budget,
             callback_base_url: config.callback_base_url,
         }
@@ -150,7 +154,7 @@ impl<S: RecordStore> CallbackService<S> {
             }
         }
         let deadline = retry::deadline_within(self.retry_budget, push.deadline);
-        let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl);
+        let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl, &self.region);
         let parsed = match endpoint {
             Endpoint::Voice => VoicePush::parse(push.body).and_then(refuse_reserved_keys).map(Parsed::Voice),
             Endpoint::Sms => SmsNotification::parse(push.body).map(Parsed::Sms),
@@ -313,6 +317,7 @@ mod tests {
     fn settings(tokens: &str) -> CallbackSettings {
         CallbackSettings {
             record_ttl: Duration::from_secs(86_400),
+            region: "eu-west-1".into(),
             tokens: CallbackTokens::parse(tokens).unwrap(),
             signature_mode: SignatureMode::Log,
             store_retry_budget: Duration::from_millis(200),

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::{
-    load_secret, positive, record_ttl, table_name, tokens_and_credentials, ConfigError, Env, DEFAULT_STORE_RETRY_BUDGET,
+    load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, ConfigError, Env,
+    DEFAULT_STORE_RETRY_BUDGET,
 };
 use crate::adapters::secrets::SecretDocument;
 use crate::auth::SignatureMode;
@@ -37,6 +38,7 @@ impl CallbackConfig {
             table_name: table_name(env)?,
             settings: CallbackSettings {
                 record_ttl: record_ttl(env)?,
+                region: region(env)?,
                 tokens,
                 signature_mode,
                 store_retry_budget: Duration::from_millis(positive(
@@ -58,7 +60,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_table_is_required() {
-        let config = CallbackConfig::from_parts(&[("TABLE_NAME", "t")], None).unwrap();
+        let config = CallbackConfig::from_parts(&[("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1")], None).unwrap();
         assert_eq!(config.settings.record_ttl, Duration::from_secs(90 * 86_400));
         assert_eq!(config.settings.signature_mode, SignatureMode::Log);
         assert!(config.settings.tokens.is_empty());
@@ -68,13 +70,13 @@ mod tests {
     #[test]
     fn invalid_values_are_refused() {
         for (name, value) in [("RECORD_TTL_DAYS", "0"), ("SIGNATURE_MODE", "strict"), ("CALLBACK_TOKENS", "a b")] {
-            let env = [("TABLE_NAME", "t"), (name, value)];
+            let env = [("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1"), (name, value)];
             assert!(
                 matches!(CallbackConfig::from_parts(&env, None), Err(ConfigError::Invalid { .. })),
                 "{name}={value}"
             );
         }
-        let enforce_without_secret = [("TABLE_NAME", "t"), ("SIGNATURE_MODE", "enforce")];
+        let enforce_without_secret = [("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1"), ("SIGNATURE_MODE", "enforce")];
         assert!(CallbackConfig::from_parts(&enforce_without_secret, None).is_err());
     }
 
@@ -82,6 +84,7 @@ mod tests {
     fn secret_wins_over_env_credentials_and_tokens() {
         let env = [
             ("TABLE_NAME", "t"),
+            ("AWS_REGION", "eu-west-1"),
             ("VOICE_APP_KEY", "env-key"),
             ("VOICE_APP_SECRET", "env"),
             ("CALLBACK_TOKENS", "envtoken"),

@@ -3,6 +3,7 @@
 
 pub mod callbacks;
 pub mod outcome;
+pub mod publisher;
 pub mod trigger;
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::huawei::AppCredentials;
 
 pub use callbacks::CallbackConfig;
 pub use outcome::OutcomeConfig;
+pub use publisher::PublisherConfig;
 pub use trigger::TriggerConfig;
 
 pub const DEFAULT_RECORD_TTL_DAYS: u64 = 90;
@@ -48,6 +50,12 @@ impl Env for ProcessEnv {
 }
 
 impl<const N: usize> Env for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        Env::get(&self.as_slice(), name)
+    }
+}
+
+impl Env for &[(&str, &str)] {
     fn get(&self, name: &str) -> Option<String> {
         self.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
     }
@@ -96,6 +104,11 @@ fn positive(env: &impl Env, name: &'static str, default: u64) -> Result<u64, Con
 
 fn table_name(env: &impl Env) -> Result<String, ConfigError> {
     env.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))
+}
+
+/// The region the function runs in (Lambda sets `AWS_REGION`): stamped on every record it writes.
+fn region(env: &impl Env) -> Result<String, ConfigError> {
+    env.get("AWS_REGION").ok_or(ConfigError::Missing("AWS_REGION"))
 }
 
 fn record_ttl(env: &impl Env) -> Result<Duration, ConfigError> {

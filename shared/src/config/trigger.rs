@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use super::{integer, load_secret, positive, record_ttl, table_name, tokens_and_credentials, ConfigError, Env};
+use super::{integer, load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, ConfigError, Env};
 use crate::adapters::secrets::SecretDocument;
 use crate::huawei::call_verify::encode_callback_url;
 use crate::huawei::AppCredentials;
 use crate::verification::rate_limit::RateLimits;
-use crate::verification::Defaults;
+use crate::verification::{CloseOutDelays, Defaults};
 
 pub const DEFAULT_VOICE_API_BASE_URL: &str = "https://rtccall.cn-north-1.myhuaweicloud.cn:443";
 
@@ -28,6 +28,44 @@ pub struct TriggerConfig {
     pub rate_limits: RateLimits,
     /// Bound of one callVerify attempt (also kept below the invocation's remaining time).
     pub voice_api_timeout: Duration,
+    pub region: String,
+    pub close_out_delays: CloseOutDelays,
+    /// Where close-out checks are scheduled; `None` (no `CLOSE_OUT_SCHEDULE_GROUP`) schedules none.
+    pub close_out_schedules: Option<CloseOutSchedules>,
+}
+
+/// EventBridge Scheduler settings of the close-out checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseOutSchedules {
+    /// `CLOSE_OUT_SCHEDULE_GROUP`: the schedule group.
+    pub group: String,
+    /// `CLOSE_OUT_TARGET_ARN`: the function the checks invoke (outcome-publisher).
+    pub target_arn: String,
+    /// `CLOSE_OUT_ROLE_ARN`: the role Scheduler assumes to invoke it.
+    pub role_arn: String,
+}
+
+/// Close-out deadlines, in minutes after the request (README, "Outcome events").
+pub const DEFAULT_CLOSE_OUT_PROVISIONAL_MINUTES: u64 = 10;
+pub const DEFAULT_CLOSE_OUT_FINAL_MINUTES: u64 = 420;
+
+fn close_out_delays(env: &impl Env) -> Result<CloseOutDelays, ConfigError> {
+    let provisional = positive(env, "CLOSE_OUT_PROVISIONAL_MINUTES", DEFAULT_CLOSE_OUT_PROVISIONAL_MINUTES)?;
+    let last = positive(env, "CLOSE_OUT_FINAL_MINUTES", DEFAULT_CLOSE_OUT_FINAL_MINUTES)?;
+    if last <= provisional {
+        return Err(ConfigError::invalid(
+            "CLOSE_OUT_FINAL_MINUTES",
+            "must be greater than CLOSE_OUT_PROVISIONAL_MINUTES",
+        ));
+    }
+    Ok(CloseOutDelays { provisional: Duration::from_secs(60 * provisional), last: Duration::from_secs(60 * last) })
+}
+
+fn close_out_schedules(env: &impl Env) -> Result<Option<CloseOutSchedules>, ConfigError> {
+    let Some(group) = env.get("CLOSE_OUT_SCHEDULE_GROUP") else { return Ok(None) };
+    let target_arn = env.get("CLOSE_OUT_TARGET_ARN").ok_or(ConfigError::Missing("CLOSE_OUT_TARGET_ARN"))?;
+    let role_arn = env.get("CLOSE_OUT_ROLE_ARN").ok_or(ConfigError::Missing("CLOSE_OUT_ROLE_ARN"))?;
+    Ok(Some(CloseOutSchedules { group, target_arn, role_arn }))
 }
 
 impl TriggerConfig {
@@ -73,6 +111,9 @@ impl TriggerConfig {
                 integer(env, "RATE_LIMIT_PER_HOUR", 5, 0)?,
             ),
             voice_api_timeout: Duration::from_millis(positive(env, "VOICE_API_TIMEOUT_MS", 8000)?),
+            region: region(env)?,
+            close_out_delays: close_out_delays(env)?,
+            close_out_schedules: close_out_schedules(env)?,
         })
     }
 }
@@ -81,13 +122,48 @@ impl TriggerConfig {
 mod tests {
     use super::*;
 
-    const TRIGGER_ENV: [(&str, &str); 5] = [
+    const TRIGGER_ENV: [(&str, &str); 6] = [
         ("TABLE_NAME", "t"),
         ("VOICE_APP_KEY", "k"),
         ("VOICE_APP_SECRET", "s"),
         ("CALLBACK_BASE_URL", "https://cb.example.com/"),
         ("CALLBACK_TOKENS", "tok-new,tok-old"),
+        ("AWS_REGION", "eu-west-1"),
     ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        TRIGGER_ENV.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn close_outs_default_to_10_and_420_minutes_and_need_a_group_to_be_scheduled() {
+        let config = TriggerConfig::from_parts(&TRIGGER_ENV, None).unwrap();
+        let minutes = |d: Duration| d.as_secs() / 60;
+        assert_eq!((minutes(config.close_out_delays.provisional), minutes(config.close_out_delays.last)), (10, 420));
+        assert_eq!(config.close_out_schedules, None);
+        assert_eq!(config.region, "eu-west-1");
+        let scheduled = with(&[
+            ("CLOSE_OUT_SCHEDULE_GROUP", "g"),
+            ("CLOSE_OUT_TARGET_ARN", "arn:t"),
+            ("CLOSE_OUT_ROLE_ARN", "arn:r"),
+            ("CLOSE_OUT_PROVISIONAL_MINUTES", "2"),
+            ("CLOSE_OUT_FINAL_MINUTES", "3"),
+        ]);
+        let config = TriggerConfig::from_parts(&scheduled.as_slice(), None).unwrap();
+        let schedules = config.close_out_schedules.expect("scheduled");
+        assert_eq!(
+            (schedules.group.as_str(), schedules.target_arn.as_str(), schedules.role_arn.as_str()),
+            ("g", "arn:t", "arn:r")
+        );
+        assert_eq!(config.close_out_delays.last, Duration::from_secs(180));
+        let no_target = with(&[("CLOSE_OUT_SCHEDULE_GROUP", "g"), ("CLOSE_OUT_ROLE_ARN", "arn:r")]);
+        assert!(matches!(
+            TriggerConfig::from_parts(&no_target.as_slice(), None),
+            Err(ConfigError::Missing("CLOSE_OUT_TARGET_ARN"))
+        ));
+        let backwards = with(&[("CLOSE_OUT_PROVISIONAL_MINUTES", "30"), ("CLOSE_OUT_FINAL_MINUTES", "20")]);
+        assert!(matches!(TriggerConfig::from_parts(&backwards.as_slice(), None), Err(ConfigError::Invalid { .. })));
+    }
 
     #[test]
     fn trigger_encodes_callback_urls_with_the_current_token() {

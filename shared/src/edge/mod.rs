@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod outcome;
+pub mod publisher;
 pub mod trigger;
 
 use std::time::SystemTime;

@@ -5,12 +5,12 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 use super::{diagnostic, invocation_deadline};
-use crate::adapters::{CallVerifyClient, DynamoStore};
+use crate::adapters::{CallVerifyClient, DynamoStore, SchedulerCloseOuts};
 use crate::config::{ProcessEnv, TriggerConfig};
 use crate::telemetry::error_chain;
 use crate::verification::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
 
-pub type LiveTrigger = TriggerService<DynamoStore, CallVerifyClient>;
+pub type LiveTrigger = TriggerService<DynamoStore, CallVerifyClient, Option<SchedulerCloseOuts>>;
 
 /// Reads configuration, the credentials secret and builds the clients. A configuration error is kept and
 /// returned as `ConfigurationError` by every invoke, so callers see why nothing happens.
@@ -29,10 +29,20 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
         defaults: config.defaults,
         limits: config.rate_limits,
         record_ttl: config.record_ttl,
+        region: config.region,
         api_timeout: config.voice_api_timeout,
         callee_key_secret: config.credentials.app_secret,
     };
-    Ok(TriggerService::new(store, api, settings))
+    let close_outs = match config.close_out_schedules {
+        Some(s) => {
+            Some(SchedulerCloseOuts::new(SchedulerCloseOuts::client_from_env(), s.group, s.target_arn, s.role_arn))
+        }
+        None => {
+            tracing::warn!("CLOSE_OUT_SCHEDULE_GROUP is not set: no close-out checks are scheduled");
+            None
+        }
+    };
+    Ok(TriggerService::new(store, api, settings).with_close_outs(close_outs, config.close_out_delays))
 }
 
 pub async fn invoke(

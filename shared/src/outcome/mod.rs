@@ -2,13 +2,19 @@
 //! order-free fold over the call's records ([`fold`]) with Huawei's code tables ([`codes`]). There is no other
 //! fold in the codebase. The derivation is docs/huawei-protocol.md §11.7.
 
+pub mod closeout;
 pub mod codes;
 mod derive;
+pub mod events;
+pub mod publish;
 pub mod read;
 
 use serde::{Deserialize, Serialize};
 
+pub use closeout::{close_out, CloseOutCheck, CloseOutResult};
 pub use derive::fold;
+pub use events::{OutcomeEvent, EVENT_DETAIL_TYPE, EVENT_SOURCE};
+pub use publish::{BatchReport, EventSink, OutcomePublisher, SinkError, StreamItem};
 pub use read::{OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore};
 
 /// The outcome categories (docs/huawei-protocol.md §11.2).

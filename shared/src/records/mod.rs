@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 pub use read::{CallRecord, CdrRecord, CloseoutRecord, EventRecord, RecordBody, RequestRecord, StoredRecord};
-pub use write::{call_record, cdr_record, event_record, sms_record, unrecognised_record, CallDetails};
+pub use write::{call_record, cdr_record, closeout_record, event_record, sms_record, unrecognised_record, CallDetails};
 
 /// Partition key prefix of SMS notifications (they carry no sessionId).
 pub const SMS_PREFIX: &str = "sms#";
@@ -48,6 +48,32 @@ pub const CALL_SK: &str = "call";
 pub const CLOSEOUT_PROVISIONAL_SK: &str = "closeout#provisional";
 /// Sort key of the final close-out of a call.
 pub const CLOSEOUT_FINAL_SK: &str = "closeout#final";
+
+/// The two deadlines at which a call that is not final yet is closed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CloseoutStage {
+    /// A call still in progress then reads `unknown`, not final.
+    Provisional,
+    /// The call's last status becomes final.
+    Final,
+}
+
+impl CloseoutStage {
+    pub fn sk(self) -> &'static str {
+        match self {
+            Self::Provisional => CLOSEOUT_PROVISIONAL_SK,
+            Self::Final => CLOSEOUT_FINAL_SK,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisional => "provisional",
+            Self::Final => "final",
+        }
+    }
+}
 
 /// Sort key of an idempotency record.
 pub const REQUEST_SK: &str = "request";
@@ -107,6 +133,8 @@ pub struct Record {
     pub kind: RecordKind,
     /// When we stored it (RFC 3339, UTC).
     pub received_at: String,
+    /// The `AWS_REGION` of the function that wrote it: a region publishes outcome events only for its own writes.
+    pub written_region: String,
     /// DynamoDB TTL, epoch seconds.
     pub expires_at: i64,
     #[serde(flatten)]
@@ -131,23 +159,29 @@ pub enum RecordKind {
     Closeout,
 }
 
-/// When a record was received and when DynamoDB may expire it.
+/// When a record was received, in which region, and when DynamoDB may expire it.
 #[derive(Debug, Clone)]
 pub struct Stamp {
     received_at: String,
+    written_region: String,
     expires_at: i64,
 }
 
 impl Stamp {
-    pub fn new(now: OffsetDateTime, ttl: Duration) -> Self {
+    pub fn new(now: OffsetDateTime, ttl: Duration, written_region: &str) -> Self {
         Self {
             received_at: now.format(&Rfc3339).unwrap_or_default(),
+            written_region: written_region.to_owned(),
             expires_at: now.unix_timestamp() + ttl.as_secs() as i64,
         }
     }
 
     pub fn received_at(&self) -> &str {
         &self.received_at
+    }
+
+    pub fn written_region(&self) -> &str {
+        &self.written_region
     }
 
     pub fn expires_at(&self) -> i64 {
@@ -160,6 +194,7 @@ impl Stamp {
             sk,
             kind,
             received_at: self.received_at.clone(),
+            written_region: self.written_region.clone(),
             expires_at: self.expires_at,
             fields,
             raw: raw.to_owned(),

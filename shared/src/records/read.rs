@@ -15,6 +15,9 @@ pub struct StoredRecord {
     /// When we stored it (RFC 3339, UTC); absent on the trigger's bookkeeping records.
     #[serde(default)]
     pub received_at: Option<String>,
+    /// The region whose function wrote it; absent on records written before it was kept.
+    #[serde(default)]
+    pub written_region: Option<String>,
     #[serde(flatten)]
     pub body: RecordBody,
 }
@@ -140,7 +143,7 @@ mod tests {
     };
 
     fn stamp() -> Stamp {
-        Stamp::new(datetime!(2026-11-21 12:00:00 UTC), Duration::from_secs(86_400))
+        Stamp::new(datetime!(2026-11-21 12:00:00 UTC), Duration::from_secs(86_400), "eu-west-1")
     }
 
     /// Writer → DynamoDB item (as the adapter stores it) → reader.

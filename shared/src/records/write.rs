@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{cdr_sk, event_sk, sms_pk, sms_sk, Record, RecordKind, Stamp, CALL_SK};
+use super::{cdr_sk, event_sk, sms_pk, sms_sk, CloseoutStage, Record, RecordKind, Stamp, CALL_SK};
 use crate::huawei::lenient::normalised_time;
 use crate::huawei::notification::{ReceivedCdr, StatusEvent, UnrecognisedEvent};
 use crate::huawei::SmsNotification;
@@ -72,6 +72,16 @@ pub fn call_record(call: &CallDetails<'_>, stamp: &Stamp) -> Record {
     stamp.record(call.session_id, CALL_SK.into(), RecordKind::Call, fields, call.raw)
 }
 
+/// The close-out of a call not final at `stage`'s deadline, with the status it had then (`frozen_status`).
+pub fn closeout_record(session_id: &str, stage: CloseoutStage, frozen_status: &str, stamp: &Stamp) -> Record {
+    let mut fields = Map::new();
+    fields.insert("sessionId".into(), session_id.into());
+    fields.insert("stage".into(), stage.as_str().into());
+    fields.insert("status".into(), frozen_status.into());
+    let raw = serde_json::json!({"closeOut": stage.as_str(), "sessionId": session_id, "status": frozen_status});
+    stamp.record(session_id, stage.sk().into(), RecordKind::Closeout, fields, &raw.to_string())
+}
+
 fn typed_fields(typed: &impl Serialize) -> Map<String, Value> {
     match serde_json::to_value(typed) {
         Ok(Value::Object(map)) => map,
@@ -93,7 +103,7 @@ mod tests {
     use time::macros::datetime;
 
     fn stamp() -> Stamp {
-        Stamp::new(datetime!(2026-11-21 12:00:00 UTC), Duration::from_secs(86_400))
+        Stamp::new(datetime!(2026-11-21 12:00:00 UTC), Duration::from_secs(86_400), "eu-west-1")
     }
 
     #[test]
@@ -105,6 +115,7 @@ mod tests {
         assert_eq!(record.fields["eventAt"], "2018-04-09T10:57:42Z");
         assert_eq!(record.fields["userData"], "u");
         assert_eq!(record.expires_at, datetime!(2026-11-22 12:00:00 UTC).unix_timestamp());
+        assert_eq!(record.written_region, "eu-west-1");
         assert_eq!(record.raw.as_bytes(), body);
     }
 

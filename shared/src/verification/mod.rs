@@ -10,6 +10,6 @@ pub mod request;
 pub mod service;
 
 pub use error::TriggerError;
-pub use ports::{TriggerStore, VoiceApi};
+pub use ports::{CloseOutScheduler, NoCloseOuts, ScheduleError, TriggerStore, VoiceApi};
 pub use request::{CallRequest, Defaults, TriggerEvent};
-pub use service::{TriggerAnswer, TriggerService, TriggerSettings};
+pub use service::{CloseOutDelays, TriggerAnswer, TriggerService, TriggerSettings};

@@ -15,8 +15,8 @@ use tracing::Instrument;
 use super::attempt::interpret;
 use super::idempotency::{payload_hash, Claim, Completion};
 use super::rate_limit::{callee_key, RateLimits};
-use super::{CallRequest, Defaults, TriggerError, TriggerStore, VoiceApi};
-use crate::records::{call_record, CallDetails, Stamp};
+use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
+use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
 use crate::telemetry::mask_phone;
 
@@ -50,23 +50,48 @@ pub struct TriggerSettings {
     pub defaults: Defaults,
     pub limits: RateLimits,
     pub record_ttl: Duration,
+    /// `AWS_REGION`, stamped on the call record as `writtenRegion`.
+    pub region: String,
     /// Bound of one callVerify attempt.
     pub api_timeout: Duration,
     /// Keys the callee's rate-limit record (the app secret: never stored or logged).
     pub callee_key_secret: SecretString,
 }
 
-pub struct TriggerService<S, A> {
+/// When a placed call's close-out checks run, after the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseOutDelays {
+    pub provisional: Duration,
+    pub last: Duration,
+}
+
+pub struct TriggerService<S, A, C = NoCloseOuts> {
     store: S,
     api: A,
     settings: TriggerSettings,
+    close_outs: C,
+    close_out_delays: CloseOutDelays,
 }
 
 impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
+    /// A trigger that schedules no close-out checks; see [`TriggerService::with_close_outs`].
     pub fn new(store: S, api: A, settings: TriggerSettings) -> Self {
-        Self { store, api, settings }
+        let close_out_delays = CloseOutDelays { provisional: Duration::ZERO, last: Duration::ZERO };
+        Self { store, api, settings, close_outs: NoCloseOuts, close_out_delays }
     }
 
+    /// Schedules both close-out checks of every call it places, `delays` after the request.
+    pub fn with_close_outs<C: CloseOutScheduler>(
+        self,
+        scheduler: C,
+        delays: CloseOutDelays,
+    ) -> TriggerService<S, A, C> {
+        let Self { store, api, settings, .. } = self;
+        TriggerService { store, api, settings, close_outs: scheduler, close_out_delays: delays }
+    }
+}
+
+impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C> {
     pub fn store(&self) -> &S {
         &self.store
     }
@@ -99,6 +124,7 @@ impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
         let Some(key) = request.idempotency_key.as_deref() else {
             let session_id = self.place_call(request, deadline).await?;
             self.record_call(request, &session_id, deadline).await;
+            self.schedule_close_outs(&session_id).await;
             return Ok(TriggerAnswer::requested(session_id, false));
         };
         let now_ms = epoch_ms(OffsetDateTime::now_utc());
@@ -150,6 +176,7 @@ impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
         }
         let session_id = placed?;
         self.record_call(request, &session_id, deadline).await;
+        self.schedule_close_outs(&session_id).await;
         Ok(TriggerAnswer::requested(session_id, false))
     }
 
@@ -205,9 +232,22 @@ impl<S: TriggerStore, A: VoiceApi> TriggerService<S, A> {
             user_data: request.user_data.as_deref(),
             raw: &raw,
         };
-        let record = call_record(&details, &Stamp::new(OffsetDateTime::now_utc(), self.settings.record_ttl));
+        let stamp = Stamp::new(OffsetDateTime::now_utc(), self.settings.record_ttl, &self.settings.region);
+        let record = call_record(&details, &stamp);
         if let Err(e) = retry::until_deadline(deadline, || self.store.put_new(&record)).await {
             tracing::error!(error = %e, sessionId = %session_id, "NOT STORED: call record (the call was placed)");
+        }
+    }
+
+    /// Both close-out checks of a placed call. Best effort: the call is ringing whatever happens here, so a
+    /// failure is logged (`CLOSE-OUT NOT SCHEDULED`) and the answer stays a success.
+    async fn schedule_close_outs(&self, session_id: &str) {
+        let requested_at = OffsetDateTime::now_utc();
+        let delays = self.close_out_delays;
+        for (stage, delay) in [(CloseoutStage::Provisional, delays.provisional), (CloseoutStage::Final, delays.last)] {
+            if let Err(e) = self.close_outs.schedule(session_id, stage, requested_at + delay).await {
+                tracing::error!(error = %crate::telemetry::error_chain(&e), sessionId = %session_id, stage = stage.as_str(), "CLOSE-OUT NOT SCHEDULED");
+            }
         }
     }
 
@@ -263,6 +303,7 @@ mod tests {
             defaults,
             limits,
             record_ttl: Duration::from_secs(86_400),
+            region: "us-east-1".into(),
             api_timeout: Duration::from_secs(5),
             callee_key_secret: "secret".to_string().into(),
         };

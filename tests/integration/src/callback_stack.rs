@@ -1,4 +1,4 @@
-//! The five functions served by `cargo lambda watch` (its Lambda emulator: HTTP in, Function URL event to the
+//! The six functions served by `cargo lambda watch` (its Lambda emulator: HTTP in, Function URL event to the
 //! runtime API; Invoke API for the trigger), running the binaries `cargo build --workspace --all-targets`
 //! built. `--only-lambda-apis` keeps watch from compiling them again.
 
@@ -8,8 +8,14 @@ use std::time::{Duration, Instant};
 
 use crate::processes;
 
-pub const FUNCTION_BINS: [&str; 5] =
-    ["status-callback", "fee-callback", "sms-callback", "trigger-verification-call", "get-call-outcome"];
+pub const FUNCTION_BINS: [&str; 6] = [
+    "status-callback",
+    "fee-callback",
+    "sms-callback",
+    "trigger-verification-call",
+    "get-call-outcome",
+    "outcome-publisher",
+];
 
 pub struct FunctionStack {
     port: u16,

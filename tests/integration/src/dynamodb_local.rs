@@ -140,7 +140,7 @@ pub async fn client_at(endpoint: &str) -> Client {
     Client::new(&local_config(endpoint).load().await)
 }
 
-fn local_config(endpoint: &str) -> aws_config::ConfigLoader {
+pub(crate) fn local_config(endpoint: &str) -> aws_config::ConfigLoader {
     assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
     let env = crate::local_env::aws_env(endpoint);
     let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();

@@ -8,12 +8,18 @@ pub mod fault_proxy;
 pub mod load;
 pub mod local_env;
 pub mod measure;
+pub mod moto;
 pub mod processes;
+pub mod schedules;
+pub mod stream_pump;
 
 mod dynamodb_local;
 
 pub use callback_stack::FunctionStack;
 pub use dynamodb_local::{client_at, DynamoLocal};
+pub use moto::{MotoServer, OutcomeBus};
+pub use schedules::ScheduleRunner;
+pub use stream_pump::StreamPump;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -88,11 +94,15 @@ pub async fn dynamo_callback_service(tokens: &str, signature_mode: SignatureMode
     CallbackService::new(store, callback_config(tokens, signature_mode))
 }
 
+/// The region the tests' services run in (`AWS_REGION` of scripts/local.env, stamped as `writtenRegion`).
+pub const HOME_REGION: &str = "us-east-1";
+
 /// Callback settings for handler tests, with the production retry budget (a loaded 2-core CI machine can take
 /// over a second for a 50-CDR push against DynamoDB Local).
 pub fn callback_config(tokens: &str, signature_mode: SignatureMode) -> CallbackSettings {
     CallbackSettings {
         record_ttl: Duration::from_secs(7 * 86_400),
+        region: HOME_REGION.into(),
         tokens: CallbackTokens::parse(tokens).expect("valid tokens"),
         signature_mode,
         store_retry_budget: voice_core::config::DEFAULT_STORE_RETRY_BUDGET,

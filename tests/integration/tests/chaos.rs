@@ -418,7 +418,8 @@ async fn fault_proxy() {
 fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
     let workload = Workload::generate(SEED, 200, DUPLICATE_SHARE);
     // The table as the callbacks would have written it: each expected payload through the real record builders.
-    let stamp = Stamp::new(time::OffsetDateTime::now_utc(), Duration::from_secs(86_400));
+    let stamp =
+        Stamp::new(time::OffsetDateTime::now_utc(), Duration::from_secs(86_400), integration_tests::HOME_REGION);
     let record = |(pk, sk): &(String, String), raw: &serde_json::Value| {
         let written = if sk.starts_with("cdr#") {
             let push = serde_json::json!({"eventType": "fee", "feeLst": [raw]}).to_string();

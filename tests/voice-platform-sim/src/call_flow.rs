@@ -164,7 +164,7 @@ pub async fn run(ctx: CallContext, call: PlacedCall, script: CallScript) {
     );
     let cdr_delay = if script.late_cdr { ctx.config.late_cdr_delay } else { ctx.config.cdr_delay };
     tokio::time::sleep(cdr_delay).await;
-    if let Some(fee_url) = call.fee_url.clone() {
+    if let Some(fee_url) = call.fee_url.clone().filter(|_| script.push_cdr) {
         let info = fee_info(&ctx.config, &call, &script, &timeline);
         ctx.cdrs.enqueue(QueuedCdr { fee_url, info });
     }

@@ -23,10 +23,12 @@ pub enum Scenario {
     SipOnly,
     LostStatus,
     LateCdr,
+    Silent,
 }
 
 /// Callee suffix → scenario. Suffixes mirror the codes they provoke (stateCode, SIP status or HTTP/resultcode);
-/// `0404` (the status pushes are "not found") and `0777` (the CDR comes late) are mnemonics. No suffix is a
+/// `0404` (the status pushes are "not found"), `0777` (the CDR comes late) and `0204` (no content: nothing comes back) are
+/// mnemonics. No suffix is a
 /// suffix of another, so the order of the table does not matter.
 pub const CALLEE_SUFFIXES: &[(&str, Scenario)] = &[
     ("8101", Scenario::NoAnswer),
@@ -43,6 +45,7 @@ pub const CALLEE_SUFFIXES: &[(&str, Scenario)] = &[
     ("0486", Scenario::SipOnly),
     ("0404", Scenario::LostStatus),
     ("0777", Scenario::LateCdr),
+    ("0204", Scenario::Silent),
 ];
 
 /// The hang-up as the `disconnect` event reports it.
@@ -68,6 +71,8 @@ pub struct CallScript {
     pub push_status: bool,
     /// `true`: the CDR is queued `late_cdr_delay` after the disconnect instead of `cdr_delay`.
     pub late_cdr: bool,
+    /// `false`: the CDR never comes either (with `push_status: false`, the call is never heard of again).
+    pub push_cdr: bool,
 }
 
 /// The platform's answer to a valid callVerify.
@@ -90,6 +95,7 @@ const ANSWERED: CallScript = CallScript {
     call_out_unasw_rsn: 0,
     push_status: true,
     late_cdr: false,
+    push_cdr: true,
 };
 
 /// A call refused or failed before it rang: `callout`, then `disconnect` with `state_code`; no alerting or
@@ -110,11 +116,12 @@ const fn failed_before_ringing(
         call_out_unasw_rsn,
         push_status: true,
         late_cdr: false,
+        push_cdr: true,
     }
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 15] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::Answered,
         Scenario::NoAnswer,
         Scenario::Busy,
@@ -130,6 +137,7 @@ impl Scenario {
         Scenario::SipOnly,
         Scenario::LostStatus,
         Scenario::LateCdr,
+        Scenario::Silent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -149,6 +157,7 @@ impl Scenario {
             Scenario::SipOnly => "sip-only",
             Scenario::LostStatus => "lost-status",
             Scenario::LateCdr => "late-cdr",
+            Scenario::Silent => "silent",
         }
     }
 
@@ -177,6 +186,7 @@ impl Scenario {
                 call_out_unasw_rsn: 19,
                 push_status: true,
                 late_cdr: false,
+                push_cdr: true,
             }),
             Scenario::Busy => PlatformAnswer::Place(CallScript {
                 rings: false,
@@ -187,6 +197,7 @@ impl Scenario {
                 call_out_unasw_rsn: 17,
                 push_status: true,
                 late_cdr: false,
+                push_cdr: true,
             }),
             Scenario::HangupRinging => PlatformAnswer::Place(CallScript {
                 rings: true,
@@ -200,6 +211,7 @@ impl Scenario {
                 call_out_unasw_rsn: 21,
                 push_status: true,
                 late_cdr: false,
+                push_cdr: true,
             }),
             Scenario::Rejected => PlatformAnswer::Refuse(ApiError::invalid_request("calleeNbr is not allowed")),
             Scenario::Throttled => PlatformAnswer::Refuse(ApiError::new(
@@ -236,6 +248,7 @@ impl Scenario {
             }
             Scenario::LostStatus => PlatformAnswer::Place(CallScript { push_status: false, ..ANSWERED }),
             Scenario::LateCdr => PlatformAnswer::Place(CallScript { late_cdr: true, ..ANSWERED }),
+            Scenario::Silent => PlatformAnswer::Place(CallScript { push_status: false, push_cdr: false, ..ANSWERED }),
         }
     }
 
@@ -265,6 +278,7 @@ mod tests {
         assert_eq!(Scenario::for_callee("+8613800000486"), Scenario::SipOnly);
         assert_eq!(Scenario::for_callee("+8613800000404"), Scenario::LostStatus);
         assert_eq!(Scenario::for_callee("+8613800000777"), Scenario::LateCdr);
+        assert_eq!(Scenario::for_callee("+8613800000204"), Scenario::Silent);
         // The project's default numbers (fixtures, run-local, integration tests) stay answered.
         for answered in ["+8613800000001", "+8613800000021", "+8613800000022", "+8613800000000", "+8618900000007"] {
             assert_eq!(Scenario::for_callee(answered), Scenario::Answered, "{answered}");

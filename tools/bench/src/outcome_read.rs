@@ -102,7 +102,7 @@ fn check(result: Result<voice_core::outcome::CallOutcome, voice_core::outcome::O
 /// The records of a busy call as the functions store them: the trigger's call record and idempotency key,
 /// callout, alerting, disconnect, the CDR, and an unknown event type.
 pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
-    let stamp = Stamp::new(OffsetDateTime::now_utc(), Duration::from_secs(86_400));
+    let stamp = Stamp::new(OffsetDateTime::now_utc(), Duration::from_secs(86_400), "eu-west-1");
     let details = CallDetails {
         session_id,
         callee_masked: "+86138****8102",

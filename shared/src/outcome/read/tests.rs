@@ -19,7 +19,7 @@ use crate::verification::TriggerStore;
 const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
 
 fn stamp() -> Stamp {
-    Stamp::new(datetime!(2026-11-21 03:04:23 UTC), Duration::from_secs(86_400))
+    Stamp::new(datetime!(2026-11-21 03:04:23 UTC), Duration::from_secs(86_400), "eu-west-1")
 }
 
 fn reader() -> OutcomeReader<MemoryStore> {

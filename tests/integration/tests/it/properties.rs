@@ -76,6 +76,7 @@ fn arb_session_id() -> impl Strategy<Value = String> {
 fn callback_service() -> CallbackService<MemoryStore> {
     let config = CallbackSettings {
         record_ttl: Duration::from_secs(86_400),
+        region: "eu-west-1".into(),
         tokens: CallbackTokens::parse("tok-1").unwrap(),
         signature_mode: SignatureMode::Log,
         store_retry_budget: Duration::ZERO,
@@ -161,7 +162,7 @@ proptest! {
         prop_assert_eq!(event.info.state_code, state_code);
         prop_assert_eq!(&event.info.user_data, &user_data);
         prop_assert_eq!(&event.raw, &body);
-        let record = event_record(&event, &Stamp::new(time::OffsetDateTime::UNIX_EPOCH, Duration::from_secs(1)));
+        let record = event_record(&event, &Stamp::new(time::OffsetDateTime::UNIX_EPOCH, Duration::from_secs(1), "eu-west-1"));
         prop_assert_eq!(&record.pk, &session_id);
         prop_assert_eq!(record.sk, format!("event#{}", kind.as_wire()));
     }

@@ -36,6 +36,7 @@ async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoSt
         defaults,
         limits,
         record_ttl: Duration::from_secs(86_400),
+        region: "us-east-1".into(),
         api_timeout: Duration::from_secs(8),
         callee_key_secret: credentials.app_secret,
     };

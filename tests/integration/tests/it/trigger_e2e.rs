@@ -9,18 +9,18 @@ use serde_json::{json, Value};
 use voice_core::adapters::DynamoStore;
 use voice_platform_sim::{Config as SimConfig, RunningSim};
 
-const TOKEN: &str = "e2e-token";
+pub(crate) const TOKEN: &str = "e2e-token";
 /// How long after its disconnect the simulator's late-cdr scenario pushes the bill.
 const LATE_CDR_DELAY: Duration = Duration::from_millis(2_500);
 
-struct Loop {
-    store: DynamoStore,
-    sim: RunningSim,
-    stack: FunctionStack,
+pub(crate) struct Loop {
+    pub(crate) store: DynamoStore,
+    pub(crate) sim: RunningSim,
+    pub(crate) stack: FunctionStack,
 }
 
-/// DynamoDB Local + simulator + the five functions, wired like `make run`.
-async fn start(extra_env: &[(&str, &str)]) -> Loop {
+/// DynamoDB Local + simulator + the six functions, wired like `make run`.
+pub(crate) async fn start(extra_env: &[(&str, &str)]) -> Loop {
     let dynamodb = DynamoLocal::shared();
     let store = dynamodb.fresh_store().await;
     let sim = voice_platform_sim::start(SimConfig {
@@ -54,7 +54,7 @@ async fn start(extra_env: &[(&str, &str)]) -> Loop {
     Loop { store, sim, stack }
 }
 
-fn call(callee: &str, key: Option<&str>) -> Value {
+pub(crate) fn call(callee: &str, key: Option<&str>) -> Value {
     let mut event = json!({"calleeNbr": callee, "verifyCode": "482913", "userData": "e2e"});
     if let Some(key) = key {
         event["idempotencyKey"] = key.into();
@@ -206,7 +206,7 @@ async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
     let stats = stack.sim.stats();
     assert_eq!((stats.call_verify.received, stats.call_verify.accepted), (10, 10));
 
-    // Every log line of the five functions: no full number, no verification code, no secret, no token.
+    // Every log line of the six functions: no full number, no verification code, no secret, no token.
     let logs = stack.stack.function_logs();
     assert!(logs.contains("call requested") && logs.contains("stored"), "the functions logged their work");
     assert!(logs.contains("outcome read"), "get-call-outcome logged its reads");

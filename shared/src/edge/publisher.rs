@@ -1,0 +1,80 @@
+//! The Lambda edge of outcome-publisher. Two kinds of event reach it:
+//! - a DynamoDB stream batch: its INSERTs become outcome events; the answer lists the records to re-deliver
+//!   (`batchItemFailures`, for the event source mapping's `ReportBatchItemFailures`);
+//! - a close-out check (`{"closeOut": …, "sessionId": …}`) from a one-time schedule: the call is closed out if it
+//!   is not final, and that INSERT comes back here through the stream like any record.
+
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use super::{diagnostic, invocation_deadline};
+use crate::adapters::{DynamoStore, EventBridgeSink};
+use crate::config::{ConfigError, ProcessEnv, PublisherConfig};
+use crate::outcome::{close_out, CloseOutCheck, OutcomePublisher, StreamItem};
+use crate::records::Stamp;
+use crate::storage::retry;
+use crate::telemetry::error_chain;
+
+pub struct Publisher {
+    publisher: OutcomePublisher<DynamoStore, EventBridgeSink>,
+    config: PublisherConfig,
+}
+
+/// Reads configuration and builds the DynamoDB and EventBridge clients. A configuration error stops the
+/// function at init.
+pub fn service_from_env() -> Result<Publisher, ConfigError> {
+    let config = PublisherConfig::load(&ProcessEnv)
+        .inspect_err(|e| tracing::error!(error = %error_chain(e), "bad configuration"))?;
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name.clone());
+    let sink = EventBridgeSink::new(EventBridgeSink::client_from_env(), config.event_bus_name.clone());
+    Ok(Publisher { publisher: OutcomePublisher::new(store, sink, config.region.clone()), config })
+}
+
+pub async fn invoke(publisher: &Publisher, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    let deadline = retry::deadline_within(publisher.config.store_retry_budget, invocation_deadline(&event.context));
+    if let Some(check) = CloseOutCheck::from_event(&event.payload) {
+        let stamp = Stamp::new(OffsetDateTime::now_utc(), publisher.config.record_ttl, &publisher.config.region);
+        let result = close_out(publisher.publisher.store(), &check, &stamp, deadline)
+            .await
+            .map_err(|e| diagnostic("StorageUnavailable", &e))?;
+        return Ok(json!({"closeOut": check.close_out.as_str(), "result": format!("{result:?}")}));
+    }
+    let batch: StreamEvent = serde_json::from_value(event.payload).map_err(|e| {
+        tracing::error!(error = %e, "neither a stream batch nor a close-out check");
+        diagnostic("InvalidRequest", &e)
+    })?;
+    let items = batch.records.into_iter().map(stream_item).collect();
+    let report = publisher.publisher.publish(items, deadline).await;
+    tracing::info!(
+        published = report.published,
+        unchanged = report.unchanged,
+        skipped = report.skipped,
+        failed = report.failed.len(),
+        "stream batch"
+    );
+    let mut response = DynamoDbEventResponse::default();
+    for sequence_number in report.failed {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence_number);
+        response.batch_item_failures.push(failure);
+    }
+    Ok(serde_json::to_value(response).unwrap_or_default())
+}
+
+/// A stream record as the domain reads it: an INSERT's new image as a record of the table, or why not.
+pub fn stream_item(record: EventRecord) -> StreamItem {
+    let sequence_number = record.change.sequence_number.clone().unwrap_or_else(|| record.event_id.clone());
+    if record.event_name != "INSERT" {
+        return StreamItem::Unpublishable {
+            sequence_number,
+            reason: format!("{} is not an insert", record.event_name),
+        };
+    }
+    match serde_dynamo::from_item(record.change.new_image) {
+        Ok(stored) => StreamItem::Inserted { sequence_number, record: Box::new(stored) },
+        Err(e) => StreamItem::Unpublishable { sequence_number, reason: format!("not a record of the table: {e}") },
+    }
+}

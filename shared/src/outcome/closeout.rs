@@ -1,0 +1,162 @@
+//! The close-out check: at each of a call's two deadlines (scheduled by the trigger), a call that is not final
+//! yet gets its close-out record, frozen with the status it has then. That record is an INSERT like any other,
+//! so its event goes out through the same stream → publisher path. Written once each (a conditional write), so a
+//! check that runs twice changes nothing.
+
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use super::{fold, CallStatus, OutcomeStore};
+use crate::records::{closeout_record, CloseoutStage, Stamp};
+use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
+use crate::telemetry::mask_numbers;
+
+/// The event a one-time schedule delivers: `{"closeOut": "provisional" | "final", "sessionId": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CloseOutCheck {
+    pub close_out: CloseoutStage,
+    pub session_id: String,
+}
+
+impl CloseOutCheck {
+    /// The check an event asks for, or `None` when the event is something else.
+    pub fn from_event(event: &Value) -> Option<Self> {
+        event.get("closeOut")?;
+        serde_json::from_value(event.clone()).ok()
+    }
+}
+
+/// What a check did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseOutResult {
+    /// The call was final: nothing written.
+    AlreadyFinal,
+    /// The close-out record is written, with this status frozen.
+    Closed(CallStatus),
+    /// An earlier run of the same check wrote it.
+    AlreadyClosed,
+}
+
+/// Runs one check. `stamp` gives the record its time and region; storage is retried until `deadline`.
+pub async fn close_out<S: OutcomeStore + RecordStore>(
+    store: &S,
+    check: &CloseOutCheck,
+    stamp: &Stamp,
+    deadline: Instant,
+) -> Result<CloseOutResult, StoreError> {
+    let session_id = check.session_id.as_str();
+    let records = retry::until_deadline(deadline, || store.call_records(session_id)).await?;
+    let outcome = fold(session_id, &records);
+    let stage = check.close_out;
+    let result = if outcome.is_final {
+        CloseOutResult::AlreadyFinal
+    } else {
+        let record = closeout_record(session_id, stage, outcome.status.as_str(), stamp);
+        match retry::until_deadline(deadline, || store.put_new(&record)).await? {
+            PutOutcome::Created => CloseOutResult::Closed(outcome.status),
+            PutOutcome::AlreadyStored => CloseOutResult::AlreadyClosed,
+        }
+    };
+    tracing::info!(sessionId = %mask_numbers(session_id), stage = stage.as_str(), result = ?result, at = %OffsetDateTime::now_utc(), "close-out check");
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::adapters::MemoryStore;
+    use crate::records::{call_record, CallDetails, RecordBody};
+
+    const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
+
+    fn stamp() -> Stamp {
+        Stamp::new(datetime!(2026-11-21 03:14:23 UTC), Duration::from_secs(86_400), "eu-west-1")
+    }
+
+    fn check(stage: &str) -> CloseOutCheck {
+        CloseOutCheck::from_event(&json!({"closeOut": stage, "sessionId": SESSION})).expect("a check")
+    }
+
+    async fn placed(store: &MemoryStore) {
+        let details = CallDetails {
+            session_id: SESSION,
+            callee_masked: "+86138****0001",
+            display_nbr: "+8675528000088",
+            idempotency_key: None,
+            user_data: None,
+            raw: "{}",
+        };
+        store.put_new(&call_record(&details, &stamp())).await.expect("stored");
+    }
+
+    async fn run(store: &MemoryStore, stage: &str) -> CloseOutResult {
+        close_out(store, &check(stage), &stamp(), Instant::now() + Duration::from_secs(2)).await.expect("ran")
+    }
+
+    #[test]
+    fn only_close_out_events_are_checks() {
+        assert_eq!(check("final").close_out, CloseoutStage::Final);
+        assert!(CloseOutCheck::from_event(&json!({"Records": []})).is_none());
+        assert!(CloseOutCheck::from_event(&json!({"closeOut": "soon", "sessionId": SESSION})).is_none());
+        assert!(CloseOutCheck::from_event(&json!({"closeOut": "final"})).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_call_in_progress_is_closed_out_once_per_stage_with_its_status() {
+        let store = MemoryStore::default();
+        placed(&store).await;
+        assert_eq!(run(&store, "provisional").await, CloseOutResult::Closed(CallStatus::Requested));
+        assert_eq!(run(&store, "provisional").await, CloseOutResult::AlreadyClosed);
+        // After the provisional close-out the call reads `unknown`: that is what the final one freezes.
+        assert_eq!(run(&store, "final").await, CloseOutResult::Closed(CallStatus::Unknown));
+        assert_eq!(run(&store, "final").await, CloseOutResult::AlreadyFinal);
+        let records = store.call_records(SESSION).await.unwrap();
+        let closeouts: Vec<_> = records
+            .iter()
+            .filter_map(|r| match &r.body {
+                RecordBody::Closeout(c) => Some((r.sk.as_str(), c.status.as_deref(), r.written_region.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            closeouts,
+            vec![
+                ("closeout#final", Some("unknown"), Some("eu-west-1")),
+                ("closeout#provisional", Some("requested"), Some("eu-west-1"))
+            ]
+        );
+        let outcome = fold(SESSION, &records);
+        assert_eq!((outcome.status, outcome.is_final), (CallStatus::Unknown, true));
+    }
+
+    #[tokio::test]
+    async fn a_final_call_gets_no_closeout() {
+        let store = MemoryStore::default();
+        placed(&store).await;
+        let bill = json!({"eventType": "fee", "feeLst": [{"sessionId": SESSION, "icid": "i1", "callOutUnaswRsn": 17}]});
+        let crate::huawei::VoicePush::Fee(cdrs) = crate::huawei::VoicePush::parse(bill.to_string().as_bytes()).unwrap()
+        else {
+            panic!("a bill")
+        };
+        store.put_new(&crate::records::cdr_record(&cdrs[0], &stamp())).await.unwrap();
+        assert_eq!(run(&store, "provisional").await, CloseOutResult::AlreadyFinal);
+        assert_eq!(run(&store, "final").await, CloseOutResult::AlreadyFinal);
+        assert_eq!(store.call_records(SESSION).await.unwrap().len(), 2, "nothing written");
+    }
+
+    #[tokio::test]
+    async fn a_call_with_no_record_at_all_still_ends() {
+        let store = MemoryStore::default();
+        assert_eq!(run(&store, "final").await, CloseOutResult::Closed(CallStatus::Requested));
+        let outcome = fold(SESSION, &store.call_records(SESSION).await.unwrap());
+        assert_eq!((outcome.status, outcome.is_final), (CallStatus::Unknown, true));
+    }
+}

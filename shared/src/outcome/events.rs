@@ -1,0 +1,69 @@
+//! Outcome events: the change one record makes to its call's outcome.
+//!
+//! The outcome *as of* a record is the fold of the call's records received no later than it (`receivedAt`, then
+//! `sk` to break ties); the record causes an event when that outcome differs in `status` or `final` from the
+//! outcome just before it. Both depend only on the stored records, never on when, how often or in which batches
+//! the publisher runs, so a re-delivered record publishes the same event with the same `outcomeId`
+//! (docs/outcome-events.md).
+
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{fold, CallOutcome};
+use crate::records::StoredRecord;
+
+/// `Source` of every outcome event.
+pub const EVENT_SOURCE: &str = "huawei-voice";
+/// `DetailType` of every outcome event.
+pub const EVENT_DETAIL_TYPE: &str = "Call Outcome Changed";
+
+/// An event's `Detail`: the outcome, and an id stable across re-deliveries for consumers to dedupe on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeEvent {
+    /// `<sessionId>#<version>`.
+    pub outcome_id: String,
+    #[serde(flatten)]
+    pub outcome: CallOutcome,
+}
+
+impl OutcomeEvent {
+    fn of(session_id: &str, outcome: CallOutcome) -> Self {
+        Self { outcome_id: format!("{session_id}#{}", outcome.version), outcome }
+    }
+}
+
+/// What one record of a call does to the call's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `status` or `final` changed: publish this.
+    Changed(Box<OutcomeEvent>),
+    /// The record refines nothing that events carry (a duplicate, a later progress step, a bookkeeping record).
+    Unchanged,
+    /// The record is not among the call's records (expired, or read from a replica that lags).
+    NotFound,
+}
+
+/// The change the record `sk` makes to the outcome of call `session_id`, given all of the call's records.
+pub fn change_at(session_id: &str, records: &[StoredRecord], sk: &str) -> Change {
+    let Some(target) = records.iter().find(|record| record.sk == sk) else { return Change::NotFound };
+    let position = arrival(target);
+    let (before, after) = (
+        fold(session_id, records.iter().filter(|record| arrival(record) < position)),
+        fold(session_id, records.iter().filter(|record| arrival(record) <= position)),
+    );
+    if (before.status, before.is_final) == (after.status, after.is_final) {
+        return Change::Unchanged;
+    }
+    Change::Changed(Box::new(OutcomeEvent::of(session_id, after)))
+}
+
+/// A record's place in time: when it was stored, then its sort key. A missing or unreadable time sorts first.
+fn arrival(record: &StoredRecord) -> (OffsetDateTime, &str) {
+    let received = record.received_at.as_deref().and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
+    (received.unwrap_or(OffsetDateTime::UNIX_EPOCH), record.sk.as_str())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! `outcome-publisher`'s decisions: a batch of inserted records (from the table's stream) becomes the outcome
+//! events they cause, sent through the [`EventSink`] port, and the records that must come again.
+//!
+//! One consistent Query per call in the batch, whatever the number of its records; events go out in entries of
+//! at most [`MAX_ENTRIES_PER_PUT`]. A record is reported back as failed (and re-delivered by Lambda, with the
+//! ones after it) when its call could not be read or its event was refused; a record that can never be
+//! published (not a call's, unreadable, another region's) is skipped with a warning so it never blocks the ones
+//! after it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use tokio::time::Instant;
+
+use super::events::{change_at, Change, OutcomeEvent};
+use super::OutcomeStore;
+use crate::records::{is_reserved_key, StoredRecord};
+use crate::storage::retry;
+use crate::telemetry::mask_numbers;
+
+/// EventBridge's limit of entries per `PutEvents`.
+pub const MAX_ENTRIES_PER_PUT: usize = 10;
+
+/// One record of a stream batch, as the edge read it.
+#[derive(Debug, Clone)]
+pub enum StreamItem {
+    /// An INSERT whose new image is a record of the table.
+    Inserted { sequence_number: String, record: Box<StoredRecord> },
+    /// Anything else (a MODIFY or REMOVE, an image that is not a record): never publishable.
+    Unpublishable { sequence_number: String, reason: String },
+}
+
+/// Where outcome events go (EventBridge). The answer has one entry per event, in order: `None` when it was
+/// accepted, else the error code of its refusal.
+pub trait EventSink: Send + Sync {
+    fn put_events(
+        &self,
+        events: &[OutcomeEvent],
+    ) -> impl Future<Output = Result<Vec<Option<String>>, SinkError>> + Send;
+}
+
+/// The whole `PutEvents` request failed (no entry was accepted).
+#[derive(Debug, thiserror::Error)]
+#[error("the event bus did not take the events: {0}")]
+pub struct SinkError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Sequence numbers of the records to re-deliver.
+    pub failed: Vec<String>,
+    pub published: usize,
+    /// Records that changed nothing an event carries.
+    pub unchanged: usize,
+    /// Records skipped for good (another region's, not a call's, unreadable, no longer stored).
+    pub skipped: usize,
+}
+
+pub struct OutcomePublisher<S, E> {
+    store: S,
+    sink: E,
+    region: String,
+}
+
+/// A record whose event is ready, with where it came from.
+struct Pending {
+    sequence_number: String,
+    event: OutcomeEvent,
+}
+
+impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
+    /// `region`: this function's `AWS_REGION`; records another region wrote are that region's to publish.
+    pub fn new(store: S, sink: E, region: impl Into<String>) -> Self {
+        Self { store, sink, region: region.into() }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub async fn publish(&self, items: Vec<StreamItem>, deadline: Instant) -> BatchReport {
+        let mut report = BatchReport::default();
+        let mut by_call: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for item in items {
+            match self.publishable(item) {
+                Ok((sequence_number, session_id, sk)) => {
+                    by_call.entry(session_id).or_default().push((sequence_number, sk))
+                }
+                Err((sequence_number, reason)) => {
+                    tracing::warn!(sequenceNumber = %sequence_number, reason = %reason, "stream record skipped");
+                    report.skipped += 1;
+                }
+            }
+        }
+        let mut pending = Vec::new();
+        for (session_id, inserted) in by_call {
+            let span = tracing::info_span!("call", sessionId = %mask_numbers(&session_id));
+            let _entered = span.enter();
+            let records = match retry::until_deadline(deadline, || self.store.call_records(&session_id)).await {
+                Ok(records) => records,
+                Err(error) => {
+                    tracing::error!(error = %error, records = inserted.len(), "call not readable; its records come again");
+                    report.failed.extend(inserted.into_iter().map(|(sequence_number, _)| sequence_number));
+                    continue;
+                }
+            };
+            for (sequence_number, sk) in inserted {
+                match change_at(&session_id, &records, &sk) {
+                    Change::Changed(event) => pending.push(Pending { sequence_number, event: *event }),
+                    Change::Unchanged => report.unchanged += 1,
+                    Change::NotFound => {
+                        tracing::warn!(sk = %sk, "inserted record not found in its call; skipped");
+                        report.skipped += 1;
+                    }
+                }
+            }
+        }
+        for chunk in pending.chunks(MAX_ENTRIES_PER_PUT) {
+            self.send(chunk, &mut report).await;
+        }
+        report
+    }
+
+    /// The record's sequence number, call and sort key, or why it can never be published.
+    fn publishable(&self, item: StreamItem) -> Result<(String, String, String), (String, String)> {
+        let (sequence_number, record) = match item {
+            StreamItem::Inserted { sequence_number, record } => (sequence_number, record),
+            StreamItem::Unpublishable { sequence_number, reason } => return Err((sequence_number, reason)),
+        };
+        if is_reserved_key(&record.pk) {
+            return Err((sequence_number, "not a call's record".into()));
+        }
+        match record.written_region.as_deref() {
+            Some(region) if region == self.region => Ok((sequence_number, record.pk, record.sk)),
+            Some(other) => Err((sequence_number, format!("written in {other}; published there"))),
+            None => Err((sequence_number, "no writtenRegion".into())),
+        }
+    }
+
+    async fn send(&self, chunk: &[Pending], report: &mut BatchReport) {
+        let events: Vec<OutcomeEvent> = chunk.iter().map(|pending| pending.event.clone()).collect();
+        match self.sink.put_events(&events).await {
+            Ok(entries) => {
+                for (index, pending) in chunk.iter().enumerate() {
+                    // An answer shorter than the request is treated as a refusal of the missing entries.
+                    match entries.get(index) {
+                        Some(None) => {
+                            report.published += 1;
+                            let outcome = &pending.event.outcome;
+                            tracing::info!(outcomeId = %mask_numbers(&pending.event.outcome_id), status = outcome.status.as_str(), r#final = outcome.is_final, "outcome event published");
+                        }
+                        refused => {
+                            let code = refused.cloned().flatten().unwrap_or_else(|| "missing entry".into());
+                            tracing::warn!(outcomeId = %mask_numbers(&pending.event.outcome_id), errorCode = %code, "outcome event refused; its record comes again");
+                            report.failed.push(pending.sequence_number.clone());
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %crate::telemetry::error_chain(&error), events = chunk.len(), "PutEvents failed; the records come again");
+                report.failed.extend(chunk.iter().map(|pending| pending.sequence_number.clone()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

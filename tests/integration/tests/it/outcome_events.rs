@@ -1,0 +1,221 @@
+//! Outcome events end to end, on real parts: calls placed through trigger-verification-call against the
+//! simulator, their records in DynamoDB Local, the table's own DynamoDB Local stream read by the stream pump and
+//! handed to outcome-publisher under `cargo lambda watch`, the events put on moto's EventBridge and read back
+//! from the SQS queue its rule targets — as an app backend would. Close-out checks are the schedules the trigger
+//! created in moto's Scheduler, fired by the stand-in at the time a test says it is.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use integration_tests::{MotoServer, OutcomeBus, ScheduleRunner, StreamPump, HOME_REGION};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use super::trigger_e2e::{call, start, Loop, TOKEN};
+
+struct Outcomes {
+    call_loop: Loop,
+    bus: OutcomeBus,
+    schedules: ScheduleRunner,
+    pump: StreamPump,
+}
+
+async fn start_with_events() -> Outcomes {
+    let moto = MotoServer::shared();
+    let (bus, schedules) = (OutcomeBus::create(moto).await, ScheduleRunner::create(moto).await);
+    let moto_env = moto.function_env();
+    let mut env: Vec<(&str, &str)> = moto_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend([
+        ("EVENT_BUS_NAME", bus.name.as_str()),
+        ("CLOSE_OUT_SCHEDULE_GROUP", schedules.group.as_str()),
+        ("CLOSE_OUT_TARGET_ARN", "arn:aws:lambda:us-east-1:123456789012:function:outcome-publisher"),
+        ("CLOSE_OUT_ROLE_ARN", "arn:aws:iam::123456789012:role/close-out-scheduler"),
+    ]);
+    let call_loop = start(&env).await;
+    let endpoint = integration_tests::DynamoLocal::shared().endpoint();
+    let pump = StreamPump::open(&endpoint, call_loop.store.table(), HOME_REGION).await;
+    Outcomes { call_loop, bus, schedules, pump }
+}
+
+impl Outcomes {
+    /// Hands everything new on the stream to outcome-publisher; returns the events now on the app's queue.
+    async fn publish(&mut self) -> Vec<Value> {
+        let stack = &self.call_loop.stack;
+        let report = self
+            .pump
+            .pump(|batch| async move { stack.invoke("outcome-publisher", &batch).await.expect("a batch answer") })
+            .await;
+        assert!(report.set_aside.is_empty(), "no record left failing: {report:?}");
+        self.bus.drain().await.into_iter().map(|envelope| envelope["detail"].clone()).collect()
+    }
+
+    async fn place(&self, callee: &str) -> String {
+        let answer =
+            self.call_loop.stack.invoke("trigger-verification-call", &call(callee, None)).await.expect("placed");
+        answer["sessionId"].as_str().expect("a sessionId").to_owned()
+    }
+
+    async fn outcome(&self, session_id: &str, wait_ms: u64) -> Value {
+        let event = json!({"sessionId": session_id, "waitForFinalMs": wait_ms});
+        self.call_loop.stack.invoke("get-call-outcome", &event).await.expect("an outcome")
+    }
+
+    /// Fires the close-out checks due `minutes` from now through outcome-publisher, as Scheduler would.
+    async fn fire_close_outs(&self, minutes: i64) -> Vec<Value> {
+        let stack = &self.call_loop.stack;
+        let now = OffsetDateTime::now_utc() + time::Duration::minutes(minutes);
+        self.schedules
+            .fire_due(now, |input| async move {
+                stack.invoke("outcome-publisher", &input).await.expect("the check ran");
+            })
+            .await
+    }
+}
+
+/// Events by call, in version order, as (status, final, version).
+fn by_call(events: &[Value]) -> BTreeMap<String, Vec<(String, bool, u64)>> {
+    let mut calls: BTreeMap<String, Vec<(String, bool, u64)>> = BTreeMap::new();
+    for event in events {
+        let session = event["sessionId"].as_str().expect("sessionId").to_owned();
+        let version = event["version"].as_u64().expect("version");
+        assert_eq!(event["outcomeId"], format!("{session}#{version}").as_str(), "{event}");
+        let entry = (event["status"].as_str().unwrap().to_owned(), event["final"].as_bool().unwrap(), version);
+        calls.entry(session).or_default().push(entry);
+    }
+    for events in calls.values_mut() {
+        events.sort_by_key(|e| e.2);
+    }
+    calls
+}
+
+fn steps(events: &[(String, bool, u64)]) -> Vec<String> {
+    events
+        .iter()
+        .map(|(status, is_final, _)| if *is_final { format!("{status} final") } else { status.clone() })
+        .collect()
+}
+
+/// Callee suffix → the events its call publishes.
+const SCENARIOS: [(&str, &[&str]); 6] = [
+    ("+8613800000001", &["calling", "ringing", "answered", "completed", "completed final"]),
+    ("+8613800008101", &["calling", "ringing", "no_answer", "no_answer final"]),
+    ("+8613800008102", &["calling", "busy", "busy final"]),
+    ("+8613800008100", &["calling", "invalid_number", "invalid_number final"]),
+    // Every status push lost: only the bill speaks.
+    ("+8613800000404", &["completed final"]),
+    ("+8613800000777", &["calling", "ringing", "answered", "completed", "completed final"]),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_scenario_publishes_its_changes_and_exactly_one_final_event() {
+    let mut outcomes = start_with_events().await;
+    let mut sessions = Vec::new();
+    for (callee, _) in SCENARIOS {
+        let session_id = outcomes.place(callee).await;
+        let outcome = outcomes.outcome(&session_id, 15_000).await;
+        assert_eq!(outcome["final"], true, "{callee}: {outcome}");
+        sessions.push((session_id, outcome));
+    }
+    let events = outcomes.publish().await;
+    let calls = by_call(&events);
+    assert_eq!(calls.len(), SCENARIOS.len(), "one event stream per call: {calls:?}");
+    for ((callee, expected), (session_id, outcome)) in SCENARIOS.iter().zip(&sessions) {
+        let published = calls.get(session_id).unwrap_or_else(|| panic!("{callee}: no event"));
+        assert_eq!(steps(published), *expected, "{callee}");
+        let finals: Vec<_> = published.iter().filter(|e| e.1).collect();
+        assert_eq!(finals.len(), 1, "{callee}: exactly one final event");
+        let last = published.last().unwrap();
+        assert_eq!(
+            (last.0.as_str(), last.2),
+            (outcome["status"].as_str().unwrap(), outcome["version"].as_u64().unwrap()),
+            "{callee}: the final event is what get-call-outcome answers"
+        );
+    }
+
+    // Nothing new stored: nothing published.
+    assert!(outcomes.publish().await.is_empty());
+    // The same records delivered again from the stream's start (a replay, a re-delivered batch): the same
+    // events, with the same ids, for consumers to dedupe.
+    let stack_table = outcomes.call_loop.store.table().to_owned();
+    let endpoint = integration_tests::DynamoLocal::shared().endpoint();
+    outcomes.pump = StreamPump::open(&endpoint, &stack_table, HOME_REGION).await;
+    let again = outcomes.publish().await;
+    let ids = |events: &[Value]| {
+        let mut ids: Vec<String> = events.iter().map(|e| e["outcomeId"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&again), ids(&events));
+
+    // Each placed call has its two close-out checks scheduled; they find the calls final and publish nothing.
+    let schedules = outcomes.schedules.schedules().await;
+    assert_eq!(schedules.len(), 2 * SCENARIOS.len(), "{schedules:?}");
+    let fired = outcomes.fire_close_outs(7 * 60 + 1).await;
+    assert_eq!(fired.len(), 2 * SCENARIOS.len());
+    assert!(outcomes.publish().await.is_empty(), "a final call is not closed out");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_never_heard_of_again_ends_unknown_and_final_and_a_late_bill_corrects_it() {
+    let mut outcomes = start_with_events().await;
+    let session_id = outcomes.place("+8613800000204").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(outcomes.publish().await.is_empty(), "requested is no change");
+
+    // The provisional deadline (10 min) only: in progress becomes unknown, not final.
+    let fired = outcomes.fire_close_outs(11).await;
+    assert_eq!(fired, vec![json!({"closeOut": "provisional", "sessionId": session_id})]);
+    assert_eq!(steps(&by_call(&outcomes.publish().await)[&session_id]), ["unknown"]);
+    // The final deadline (420 min): unknown, final.
+    assert_eq!(outcomes.fire_close_outs(7 * 60 + 1).await.len(), 1);
+    let final_events = by_call(&outcomes.publish().await);
+    assert_eq!(steps(&final_events[&session_id]), ["unknown final"]);
+    let outcome = outcomes.outcome(&session_id, 0).await;
+    assert_eq!(
+        (outcome["status"].as_str(), outcome["final"].as_bool(), outcome["decidedBy"].as_str()),
+        (Some("unknown"), Some(true), Some("closeout"))
+    );
+
+    // Huawei's sixth re-push of the bill, hours later: the correction, with a greater version.
+    let bill = json!({"eventType": "fee", "feeLst": [{"sessionId": session_id, "icid": "i-late", "callOutUnaswRsn": 17,
+        "ulFailReason": 518, "sipStatusCode": 486}]});
+    let url = outcomes.call_loop.stack.url(&format!("/lambda-url/fee-callback/{TOKEN}"));
+    let answer = reqwest::Client::new().post(url).json(&bill).send().await.expect("pushed");
+    assert_eq!(answer.status(), 200);
+    let correction = by_call(&outcomes.publish().await);
+    let correction = &correction[&session_id];
+    assert_eq!(steps(correction), ["busy final"]);
+    assert!(correction[0].2 > final_events[&session_id][0].2, "the correction's version is greater");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_of_another_region_and_unreadable_records_publish_nothing_and_block_nothing() {
+    let mut outcomes = start_with_events().await;
+    let client = integration_tests::DynamoLocal::shared().client().await;
+    let table = outcomes.call_loop.store.table().to_owned();
+    let item = |pk: &str, sk: &str, region: &str, kind: &str| {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        let fields =
+            [("pk", pk), ("sk", sk), ("kind", kind), ("writtenRegion", region), ("receivedAt", "2026-11-21T03:04:24Z")];
+        fields.into_iter().map(|(k, v)| (k.to_owned(), S(v.to_owned()))).collect::<std::collections::HashMap<_, _>>()
+    };
+    // The peer region's callout (its stream publishes it there), then a poison record (an event without its
+    // type), then a callout of ours.
+    for (pk, region, kind) in [("peer-call", "eu-west-1", "event"), ("poison", HOME_REGION, "event")] {
+        client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item(pk, "event#callout", region, kind)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut ours = item("our-call", "event#callout", HOME_REGION, "event");
+    ours.insert("eventType".into(), aws_sdk_dynamodb::types::AttributeValue::S("callout".into()));
+    ours.insert("sessionId".into(), aws_sdk_dynamodb::types::AttributeValue::S("our-call".into()));
+    client.put_item().table_name(&table).set_item(Some(ours)).send().await.unwrap();
+
+    let events = by_call(&outcomes.publish().await);
+    assert_eq!(events.keys().collect::<Vec<_>>(), ["our-call"], "{events:?}");
+    assert_eq!(steps(&events["our-call"]), ["calling"]);
+}
