@@ -19,12 +19,12 @@ CONFIG_ENV      ?= default
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup run test test-unit test-chaos test-api bench lint build deploy records clean
+.PHONY: help setup run test test-unit test-chaos test-api test-mutants bench lint build deploy records clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(DDB_STAMP) ## Install local tooling: cargo-lambda (.venv) and DynamoDB Local (.cache)
+setup: $(VENV)/.installed $(DDB_STAMP) ## Install local tooling: cargo-lambda and moto (.venv) and DynamoDB Local (.cache)
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -56,6 +56,9 @@ test-chaos: setup ## Load + chaos suite at full size (CHAOS_PUSHES=20000): norma
 	cargo build --workspace $(TOOLS) --all-targets
 	CHAOS_PUSHES=$${CHAOS_PUSHES:-20000} cargo test --workspace --test chaos -- --nocapture
 
+test-mutants: setup ## Mutation testing of the guarantee modules (cargo-mutants; ~45 min a group): scripts/mutants.sh
+	scripts/mutants.sh $(MUTANTS_GROUPS)
+
 test-api: setup ## schemathesis against the callbacks (docs/openapi.yaml) on a local stack (~10 min; .venv-api)
 	cargo build --workspace --all-targets
 	tests/api/run.sh
@@ -68,7 +71,7 @@ bench: setup ## Benchmarks against the floor into BENCHMARKS.md (release + arm64
 lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, cfn-guard policy rules in infra/policy)
 	infra/lint.sh
 
-build: ## sam build: the five functions for arm64 (cargo-lambda); prints binary and zip sizes
+build: ## sam build: the six functions for arm64 (cargo-lambda); prints binary and zip sizes
 	infra/build.sh
 
 deploy: ## make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1] (see docs/deploy.md)

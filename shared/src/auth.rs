@@ -182,6 +182,13 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
+    #[test]
+    fn a_token_listed_twice_is_still_accepted() {
+        let tokens = CallbackTokens::parse("tok-12345678,tok-12345678,tok-other123").unwrap();
+        assert!(tokens.accepts("tok-12345678") && tokens.accepts("tok-other123"));
+        assert!(!tokens.accepts("tok-unknown1"));
+    }
+
     fn verifier(mode: SignatureMode) -> SignatureVerifier {
         SignatureVerifier::new(mode, Some(AppCredentials { app_key: "key".into(), app_secret: "testAppSecret".into() }))
     }

@@ -489,4 +489,91 @@ mod tests {
         assert!(elapsed <= Duration::from_secs(1) - retry::ANSWER_MARGIN, "answered {elapsed:?} after the start");
         assert!(elapsed >= Duration::from_millis(300), "it did retry until near the deadline: {elapsed:?}");
     }
+
+    fn status_push(user_data_len: usize) -> String {
+        let user_data = "u".repeat(user_data_len);
+        format!(r#"{{"eventType":"callout","statusInfo":{{"sessionId":"s-1","userData":"{user_data}"}}}}"#)
+    }
+
+    #[tokio::test]
+    async fn size_limits_refuse_only_what_is_over_them() {
+        let s = service("");
+        // An ordinary push of a few KB is stored.
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status", &status_push(4_000)).await, Answer::EventStored);
+        // A body of exactly MAX_BODY_BYTES passes the size check; one byte more is refused before parsing.
+        let mut exact = status_push(10);
+        exact.push_str(&" ".repeat(MAX_BODY_BYTES - exact.len()));
+        assert_eq!(exact.len(), MAX_BODY_BYTES);
+        assert_ne!(
+            push(&s, Endpoint::Voice, "/voice/status", &exact).await,
+            Answer::Refused(CallbackError::PayloadTooLarge)
+        );
+        let over = format!("{exact} ");
+        assert_eq!(
+            push(&s, Endpoint::Voice, "/voice/status", &over).await,
+            Answer::Refused(CallbackError::PayloadTooLarge)
+        );
+        // Under the body limit, but its raw JSON beside the typed userData would not fit in one item.
+        let twice_too_big = status_push(210_000);
+        assert!(twice_too_big.len() < MAX_BODY_BYTES);
+        assert_eq!(
+            push(&s, Endpoint::Voice, "/voice/status", &twice_too_big).await,
+            Answer::Refused(CallbackError::RecordTooLarge)
+        );
+    }
+
+    #[test]
+    fn a_record_of_exactly_the_item_limit_fits() {
+        let VoicePush::Status(event) = VoicePush::parse(status_push(1).as_bytes()).unwrap() else { panic!() };
+        let mut record = event_record(&event, &Stamp::new(OffsetDateTime::UNIX_EPOCH, Duration::ZERO, "r"));
+        record.raw.clear();
+        let base = serde_json::to_vec(&record).unwrap().len();
+        record.raw = "a".repeat(MAX_RECORD_BYTES - base);
+        assert!(!too_large(&record));
+        record.raw.push('a');
+        assert!(too_large(&record));
+    }
+
+    #[test]
+    fn each_refusal_has_its_status_and_code() {
+        let table = [
+            (CallbackError::MethodNotAllowed, 405, "method_not_allowed"),
+            (CallbackError::PayloadTooLarge, 413, "payload_too_large"),
+            (CallbackError::RecordTooLarge, 413, "payload_too_large"),
+            (CallbackError::UnknownToken, 401, "unauthorized"),
+            (CallbackError::BadSignature(SignatureRejection::Missing), 401, "bad_signature"),
+            (CallbackError::StorageFailed { failed: 1, total: 2 }, 503, "storage_unavailable"),
+        ];
+        for (error, status, code) in table {
+            assert_eq!((error.status(), error.code()), (status, code), "{error:?}");
+        }
+        let invalid = CallbackError::InvalidPayload(VoicePush::parse(b"{").unwrap_err());
+        assert_eq!((invalid.status(), invalid.code()), (400, "invalid_json"));
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_push_is_refused_only_when_signatures_are_enforced() {
+        let credentials = Some(AppCredentials { app_key: "k".into(), app_secret: "s".into() });
+        for (mode, expected) in [
+            (SignatureMode::Enforce, Answer::Refused(CallbackError::BadSignature(SignatureRejection::Missing))),
+            (SignatureMode::Log, Answer::EventStored),
+        ] {
+            let config = CallbackSettings { signature_mode: mode, credentials: credentials.clone(), ..settings("") };
+            let s = CallbackService::new(MemoryStore::default(), config);
+            assert_eq!(push(&s, Endpoint::Voice, "/voice/status", &status_push(1)).await, expected, "{mode:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_sms_in_another_mode_is_stored_and_flagged() {
+        let body =
+            |mode: &str| format!(r#"{{"smsEvent":{{"smsIdentifier":"id-{mode}","notificationMode":"{mode}"}}}}"#);
+        let s = service("");
+        let (answer, logs) = logs_of(push(&s, Endpoint::Sms, "/privacy-number/sms", &body("Block"))).await;
+        assert_eq!(answer, Answer::SmsStored);
+        assert!(logs.contains("other than Notify"), "{logs}");
+        let (answer, logs) = logs_of(push(&s, Endpoint::Sms, "/privacy-number/sms", &body("Notify"))).await;
+        assert_eq!(answer, Answer::SmsStored);
+        assert!(!logs.contains("other than Notify"), "{logs}");
+    }
 }

@@ -152,6 +152,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_single_code_wins_over_a_range_that_starts_or_ends_at_it() {
+        let table = [
+            range(400, 699, "range", Meaning::AsSipStatus),
+            code(400, "single 400", to(CallStatus::Busy)),
+            code(699, "single 699", to(CallStatus::Busy)),
+        ];
+        assert_eq!(row(&table, 400).map(|r| r.text), Some("single 400"));
+        assert_eq!(row(&table, 699).map(|r| r.text), Some("single 699"));
+        assert_eq!(row(&table, 500).map(|r| r.text), Some("range"));
+    }
+
+    #[test]
     fn no_code_has_two_rows_of_the_same_width() {
         let tables = [
             ("stateCode", STATE_CODES),

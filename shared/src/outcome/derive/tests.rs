@@ -208,3 +208,19 @@ fn repeated_and_reordered_records_fold_alike() {
     reversed.extend(records.iter().cloned());
     assert_eq!(outcome(&reversed), expected);
 }
+
+#[test]
+fn a_closeout_of_a_stage_this_version_does_not_know_is_ignored() {
+    let records = with(progress(), [closeout("later", "busy")]);
+    let outcome = outcome(&records);
+    assert_eq!((outcome.status, outcome.is_final), (CallStatus::Ringing, false));
+}
+
+#[test]
+fn a_disconnect_without_a_state_code_ends_as_what_was_seen_before_it() {
+    let bare_disconnect = event("disconnect", "2026-11-21T03:04:33Z", json!({}));
+    let answered = with(progress(), [event("answer", "2026-11-21T03:04:29Z", json!({})), bare_disconnect.clone()]);
+    assert_eq!(outcome(&answered).status, CallStatus::Completed);
+    let unanswered = with(progress(), [bare_disconnect]);
+    assert_eq!(outcome(&unanswered).status, CallStatus::Failed);
+}
