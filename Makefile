@@ -10,8 +10,8 @@ DDB_STAMP       := $(DDB_HOME)/.installed-$(DDB_VERSION)
 # scripts/local.env is the one definition of the local environment; make run's DynamoDB Local is on :8000.
 LOCAL_ENV       := set -a && . scripts/local.env && set +a && TABLE_NAME=$${TABLE_NAME:-huawei-voice-local} \
                    AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
-# The bench and the local-stack CLI are workspace members of their own that `make test` does not build.
-TOOLS           := --exclude bench --exclude local-stack
+# The bench is a workspace member of its own that `make test` does not build (release builds, minutes of runs).
+TOOLS           := --exclude bench
 
 REGION          ?=
 CONFIG_ENV      ?= default

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: the whole local stack in one terminal, stopped together with Ctrl-C.
 #   DynamoDB Local (in memory) on 127.0.0.1:8000 and the table, the Huawei platform simulator on 127.0.0.1:9100
-#   (VOICE_API_BASE_URL), the five functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the
-#   code changes); then one demo verification call end to end, and how it ended (get-call-outcome).
+#   (VOICE_API_BASE_URL), moto server on 127.0.0.1:9200 (the outcome bus, the app's SQS queue, the close-out
+#   schedules), the six functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the code changes)
+#   and the events pump (the table's stream → outcome-publisher; due close-out checks); then one demo
+#   verification call end to end: its outcome events as they arrive, and how it ended (get-call-outcome).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +15,11 @@ set +a
 export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 WATCH_PORT=9000
 SIM_PORT=9100
+MOTO_PORT=9200
 LOGS=target/local-stack  # under target/: not watched for reloads
 mkdir -p "$LOGS"
 
-for port in $DDB_PORT $WATCH_PORT $SIM_PORT; do
+for port in $DDB_PORT $WATCH_PORT $SIM_PORT $MOTO_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: stop whatever listens there (an earlier make run?)" >&2
     exit 1
@@ -24,6 +27,19 @@ for port in $DDB_PORT $WATCH_PORT $SIM_PORT; do
 done
 
 children=()
+fail() {
+  echo "make run: $*; logs in $LOGS/" >&2
+  exit 1
+}
+# Waits until 127.0.0.1:$1 accepts connections while process $2 lives; fails the run otherwise.
+wait_for_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || fail "$3 exited at start"
+    sleep 0.2
+  done
+  fail "$3 is not listening on port $1 after 60 s"
+}
 cleanup() {
   for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -38,6 +54,15 @@ for _ in $(seq 1 100); do
 done
 target/debug/local-stack create-table
 
+
+# The outcome events' AWS side: EventBridge, SQS and Scheduler (moto stores schedules; the events pump fires them).
+.venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+children+=($!)
+wait_for_port "$MOTO_PORT" "$!" "moto server"
+export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$MOTO_PORT" AWS_ENDPOINT_URL_SCHEDULER="http://127.0.0.1:$MOTO_PORT"
+export CLOSE_OUT_SCHEDULE_GROUP="${CLOSE_OUT_SCHEDULE_GROUP:-huawei-voice-closeouts}"
+export LOCAL_INVOKE_URL="http://127.0.0.1:$WATCH_PORT"
+target/debug/local-stack outcome-bus
 
 # Status events 1 s apart, CDR re-pushes every 30 s (Huawei: hourly) so a failed push is seen again soon.
 target/debug/voice-platform-sim --listen "127.0.0.1:$SIM_PORT" --event-delay 1s --cdr-delay 1s --repush-interval 30s \
@@ -60,14 +85,19 @@ functions_env="$LOGS/functions.env"
   echo "DISPLAY_NBR=${DISPLAY_NBR:-+8675528000088}"
   echo "PRE_TONE=${PRE_TONE:-welcome.wav}"
   [ -z "${CALLBACK_TOKENS:-}" ] || echo "CALLBACK_TOKENS=$CALLBACK_TOKENS"
+  echo "AWS_ENDPOINT_URL_EVENTBRIDGE=$AWS_ENDPOINT_URL_EVENTBRIDGE"
+  echo "AWS_ENDPOINT_URL_SCHEDULER=$AWS_ENDPOINT_URL_SCHEDULER"
+  echo "CLOSE_OUT_SCHEDULE_GROUP=$CLOSE_OUT_SCHEDULE_GROUP"
+  echo "CLOSE_OUT_TARGET_ARN=arn:aws:lambda:$AWS_REGION:000000000000:function:outcome-publisher"
+  echo "CLOSE_OUT_ROLE_ARN=arn:aws:iam::000000000000:role/close-out-scheduler"
+  echo "CLOSE_OUT_PROVISIONAL_MINUTES=${CLOSE_OUT_PROVISIONAL_MINUTES:-10}"
+  echo "CLOSE_OUT_FINAL_MINUTES=${CLOSE_OUT_FINAL_MINUTES:-420}"
 } >"$functions_env"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$functions_env" \
   >"$LOGS/watch.log" 2>&1 &
-children+=($!)
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$WATCH_PORT") 2>/dev/null && break
-  sleep 0.2
-done
+watch_pid=$!
+children+=($watch_pid)
+wait_for_port "$WATCH_PORT" "$watch_pid" "cargo lambda watch (see $LOGS/watch.log)"
 
 base="http://127.0.0.1:$WATCH_PORT"
 
@@ -79,6 +109,11 @@ for function in status-callback fee-callback sms-callback; do
 done
 cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' \
   >/dev/null 2>&1 || true
+cargo lambda invoke outcome-publisher --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{"Records": []}' \
+  >/dev/null 2>&1 || true
+kill -0 "$watch_pid" 2>/dev/null || fail "cargo lambda watch exited (see $LOGS/watch.log)"
+target/debug/local-stack events-pump >"$LOGS/events-pump.log" 2>&1 &
+children+=($!)
 
 echo
 echo "== Demo: cargo lambda invoke trigger-verification-call --data-file scripts/demo-call.json"
@@ -87,6 +122,8 @@ answer=$(cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.
 echo "$answer"
 session_id=$(sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p' <<<"$answer")
 if [ -n "$session_id" ]; then
+  echo "== Its outcome events, read from the app's SQS queue (the bus's rule target) as they arrive:"
+  target/debug/local-stack events "$session_id" 60 || echo "   (no final event yet: see $LOGS/events-pump.log)"
   echo "== How did it end? get-call-outcome, waiting up to 20 s for the final outcome:"
   outcome_event="{\"sessionId\": \"$session_id\", \"waitForFinalMs\": 20000}"
   echo "   cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --data-ascii '$outcome_event'"
@@ -108,8 +145,9 @@ cat <<BANNER
   trigger          cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-file scripts/demo-call.json
   outcome          cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --data-ascii '{"sessionId": "<id>", "waitForFinalMs": 15000}'
                    (or '{"idempotencyKey": "<key>"}'; the callee's last four digits pick the simulator's scenario)
+  outcome events   bus $EVENT_BUS_NAME on moto http://127.0.0.1:$MOTO_PORT → SQS queue $EVENT_BUS_NAME; follow them: target/debug/local-stack events <sessionId>
   simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls; scenario by callee suffix, see tests/voice-platform-sim/README.md)
-  logs             $LOGS/watch.log (function JSON logs), $LOGS/simulator.log, $LOGS/dynamodb.log
+  logs             $LOGS/watch.log (function JSON logs), $LOGS/events-pump.log, $LOGS/simulator.log, $LOGS/dynamodb.log, $LOGS/moto.log
 
   Try it (from another terminal):
     curl -i -X POST $base/voice/status$token_hint -H 'content-type: application/json;charset=UTF-8' --data-binary @$fixtures/status-callout.json
@@ -118,4 +156,4 @@ cat <<BANNER
     make records
 
 BANNER
-wait "${children[2]}"
+wait "$watch_pid"

@@ -46,12 +46,7 @@ impl MotoServer {
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(crate::HOME_REGION))
-            .credentials_provider(Credentials::new("local", "local", None, None, "moto"))
-            .endpoint_url(self.endpoint())
-            .load()
-            .await
+        sdk_config_at(&self.endpoint()).await
     }
 
     fn wait_ready(&mut self, limit: Duration) {
@@ -75,6 +70,17 @@ impl Drop for MotoServer {
     }
 }
 
+/// An SDK configuration for a moto server at `endpoint` (loopback only), with local credentials.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(crate::HOME_REGION))
+        .credentials_provider(Credentials::new("local", "local", None, None, "moto"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
 /// An outcome bus with a rule sending every `Call Outcome Changed` event to an SQS queue.
 pub struct OutcomeBus {
     pub name: String,
@@ -83,11 +89,20 @@ pub struct OutcomeBus {
 }
 
 impl OutcomeBus {
+    /// A bus of a new name (and its queue) on `moto`.
     pub async fn create(moto: &MotoServer) -> Self {
-        let config = moto.sdk_config().await;
-        let (events, sqs) = (aws_sdk_eventbridge::Client::new(&config), aws_sdk_sqs::Client::new(&config));
-        let name = crate::unique_name("outcomes");
-        events.create_event_bus().name(&name).send().await.expect("create bus");
+        Self::create_named(&moto.sdk_config().await, &crate::unique_name("outcomes")).await
+    }
+
+    /// The bus `name`, its rule and the queue of the same name, created unless they exist (`make run`).
+    pub async fn create_named(config: &aws_config::SdkConfig, name: &str) -> Self {
+        let (events, sqs) = (aws_sdk_eventbridge::Client::new(config), aws_sdk_sqs::Client::new(config));
+        let name = name.to_owned();
+        let created = events.create_event_bus().name(&name).send().await;
+        if let Err(e) = created {
+            let exists = e.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception());
+            assert!(exists, "create bus: {e:?}");
+        }
         let queue_url =
             sqs.create_queue().queue_name(&name).send().await.expect("create queue").queue_url.expect("url");
         let attributes = sqs

@@ -28,10 +28,16 @@ pub struct StoredSchedule {
 impl ScheduleRunner {
     /// A new schedule group on `moto`.
     pub async fn create(moto: &MotoServer) -> Self {
-        let client = Client::new(&moto.sdk_config().await);
-        let group = crate::unique_name("closeouts");
-        client.create_schedule_group().name(&group).send().await.expect("create schedule group");
-        Self { client, group }
+        Self::open(&moto.sdk_config().await, &crate::unique_name("closeouts")).await
+    }
+
+    /// The schedule group `group`, created unless it exists (`make run`).
+    pub async fn open(config: &aws_config::SdkConfig, group: &str) -> Self {
+        let client = Client::new(config);
+        if let Err(e) = client.create_schedule_group().name(group).send().await {
+            assert!(e.as_service_error().is_some_and(|e| e.is_conflict_exception()), "create schedule group: {e:?}");
+        }
+        Self { client, group: group.to_owned() }
     }
 
     /// Every schedule of the group, by due time.

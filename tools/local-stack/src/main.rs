@@ -5,8 +5,16 @@
 //! local-stack create-table          create TABLE_NAME in DynamoDB Local (idempotent)
 //! local-stack records [PK]          print every record (or one call's / SMS's) as JSON lines
 //! local-stack outcome SESSION_ID    how the call ended (or how far it has come): its CallOutcome as JSON
+//! local-stack outcome-bus           create the outcome bus (EVENT_BUS_NAME), its rule, the app's SQS queue of the
+//!                                   same name and the close-out schedule group (CLOSE_OUT_SCHEDULE_GROUP) on moto
+//! local-stack events-pump           forever: hand the table's new stream records to outcome-publisher, as Lambda's
+//!                                   event source mapping would, and fire the close-out schedules that are due
+//! local-stack events SESSION_ID [S] print the outcome events read from the app's queue as they arrive, until the
+//!                                   call's final event (or S seconds, default 60)
 //! ```
-//! Reads the same environment as the functions: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials.
+//! Reads the same environment as the functions: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials,
+//! EVENT_BUS_NAME, AWS_ENDPOINT_URL_EVENTBRIDGE (moto), CLOSE_OUT_SCHEDULE_GROUP, and LOCAL_INVOKE_URL (the
+//! `cargo lambda watch` that serves outcome-publisher).
 
 use std::process::ExitCode;
 
@@ -14,7 +22,10 @@ use serde_json::Value;
 use voice_core::adapters::DynamoStore;
 use voice_core::outcome::fold;
 
-const USAGE: &str = "usage: local-stack create-table | records [PK] | outcome SESSION_ID";
+mod events;
+
+const USAGE: &str =
+    "usage: local-stack create-table | records [PK] | outcome SESSION_ID | outcome-bus | events-pump | events SESSION_ID [SECONDS]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,19 +35,32 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let store = DynamoStore::new(DynamoStore::client_from_env(), table);
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["create-table"] => store.create_table_if_missing().await.map(|()| println!("table {} ready", store.table())),
-        ["records"] => store.all_records().await.map(print_records),
-        ["records", pk] => store.records_of(pk).await.map(print_records),
-        ["outcome", session_id] => store
-            .records_under(session_id)
-            .await
-            .map(|records| println!("{}", serde_json::to_string(&fold(session_id, &records)).unwrap_or_default())),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let result: Result<(), Box<dyn std::error::Error>> =
+        match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["create-table"] => store
+                .create_table_if_missing()
+                .await
+                .map(|()| println!("table {} ready", store.table()))
+                .map_err(Into::into),
+            ["records"] => store.all_records().await.map(print_records).map_err(Into::into),
+            ["records", pk] => store.records_of(pk).await.map(print_records).map_err(Into::into),
+            ["outcome", session_id] => store
+                .records_under(session_id)
+                .await
+                .map(|records| println!("{}", serde_json::to_string(&fold(session_id, &records)).unwrap_or_default()))
+                .map_err(Into::into),
+            ["outcome-bus"] => events::create_bus().await,
+            ["events-pump"] => events::pump_forever(store.table()).await,
+            ["events", session_id] => events::follow(session_id, 60).await,
+            ["events", session_id, seconds] => match seconds.parse() {
+                Ok(seconds) => events::follow(session_id, seconds).await,
+                Err(_) => Err("SECONDS must be a whole number".into()),
+            },
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
