@@ -52,9 +52,9 @@ test: setup ## Everything: format, clippy, unit, integration (DynamoDB Local), e
 test-unit: ## The fast inner loop: unit tests of every crate (no servers, no end-to-end binaries)
 	cargo test --workspace $(TOOLS) --lib --bins
 
-test-chaos: setup ## Load + chaos suite at full size (CHAOS_PUSHES=20000): normal, DynamoDB killed/restarted, fault proxy
+test-chaos: setup ## Load + chaos suite at full size (CHAOS_PUSHES=20000, CHAOS_CALLS=2000): normal, DynamoDB killed/restarted, fault proxy, outcome events
 	cargo build --workspace $(TOOLS) --all-targets
-	CHAOS_PUSHES=$${CHAOS_PUSHES:-20000} cargo test --workspace --test chaos -- --nocapture
+	CHAOS_PUSHES=$${CHAOS_PUSHES:-20000} CHAOS_CALLS=$${CHAOS_CALLS:-2000} cargo test --workspace $(TOOLS) --test chaos -- --nocapture
 
 test-mutants: setup ## Mutation testing of the guarantee modules (cargo-mutants; ~45 min a group): scripts/mutants.sh
 	scripts/mutants.sh $(MUTANTS_GROUPS)

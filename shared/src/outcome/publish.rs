@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use futures::StreamExt;
+
 use tokio::time::Instant;
 
 use super::events::{change_at, Change, OutcomeEvent};
@@ -20,6 +22,8 @@ use crate::telemetry::mask_numbers;
 
 /// EventBridge's limit of entries per `PutEvents`.
 pub const MAX_ENTRIES_PER_PUT: usize = 10;
+/// Calls of one batch read at the same time.
+const QUERIES_IN_FLIGHT: usize = 8;
 
 /// One record of a stream batch, as the edge read it.
 #[derive(Debug, Clone)]
@@ -92,11 +96,20 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
                 }
             }
         }
+        // The calls' Queries run side by side (a few at a time), in a stable order.
+        let reads = futures::stream::iter(by_call)
+            .map(|(session_id, inserted)| async move {
+                let records = retry::until_deadline(deadline, || self.store.call_records(&session_id)).await;
+                (session_id, inserted, records)
+            })
+            .buffered(QUERIES_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
         let mut pending = Vec::new();
-        for (session_id, inserted) in by_call {
+        for (session_id, inserted, records) in reads {
             let span = tracing::info_span!("call", sessionId = %mask_numbers(&session_id));
             let _entered = span.enter();
-            let records = match retry::until_deadline(deadline, || self.store.call_records(&session_id)).await {
+            let records = match records {
                 Ok(records) => records,
                 Err(error) => {
                     tracing::error!(error = %error, records = inserted.len(), "call not readable; its records come again");

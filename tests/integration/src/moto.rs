@@ -147,18 +147,17 @@ impl OutcomeBus {
             if messages.is_empty() {
                 return events;
             }
-            for message in messages {
+            let mut deletes = Vec::new();
+            for (n, message) in messages.iter().enumerate() {
                 events.push(serde_json::from_str(message.body().unwrap_or("null")).expect("an event envelope"));
-                if let Some(handle) = message.receipt_handle() {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .expect("delete");
-                }
+                let handle = message.receipt_handle().unwrap_or_default();
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(n.to_string())
+                    .receipt_handle(handle);
+                deletes.push(entry.build().expect("delete entry"));
             }
+            let batch = self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(deletes));
+            batch.send().await.expect("delete");
         }
     }
 }

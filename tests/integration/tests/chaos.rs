@@ -1,6 +1,6 @@
-//! Load + chaos suite (issue 5): a seeded mix of status events, merged CDR pushes (1–50 CDRs) and SMS, 30 %
+//! Load + chaos suite: a seeded mix of status events, merged CDR pushes (1–50 CDRs) and SMS, 30 %
 //! duplicate deliveries, shuffled, 64 in flight; then a full read of the table must show 0 lost, 0 duplicated,
-//! every record's raw JSON as pushed and every call's derived state right. Three runs:
+//! every record's raw JSON as pushed and every call's derived state right. Four runs:
 //!
 //! - `normal`: DynamoDB Local untouched (through the proxy without faults, which counts requests): only
 //!   PutItem requests, and on a clean run (no attempt timed out on an overloaded machine) exactly one per record
@@ -11,10 +11,13 @@
 //!   re-pushes; every 200 must have its records in the table, i.e. DynamoDB Local loses nothing it acknowledged;
 //! - `fault_proxy`: DynamoDB reached through [`FaultProxy`]: 0–20 ms latency, 3 % 500s without forwarding, 2 %
 //!   500s and 1 % dropped connections after the write happened, 0.2 % answers stalled 1.7 s (past the SDK's
-//!   1.5 s attempt timeout), retry budget 1.5 s; faults stay on for the first 3 re-push rounds.
+//!   1.5 s attempt timeout), retry budget 1.5 s; faults stay on for the first 3 re-push rounds;
+//! - `outcome_events_under_load`: `CHAOS_CALLS` calls of the same workload stored, the table's stream pumped into
+//!   outcome-publisher, close-out checks fired, every event read back from moto's SQS: exactly one final event
+//!   per call, one event per change.
 //!
 //! Size: `CHAOS_PUSHES` distinct pushes (default 1,500: the shortened run `make test` runs; `make test-chaos`
-//! runs 20,000), plus 30 % duplicate deliveries. The three tests take turns (one lock) so their figures do not
+//! runs 20,000), plus 30 % duplicate deliveries. The four tests take turns (one lock) so their figures do not
 //! disturb each other; `normal` and `fault_proxy` share the binary's warm in-memory DynamoDB Local (own
 //! tables). Each prints one `chaos[...]` summary line (run with `--nocapture` to see it).
 //!
@@ -32,11 +35,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
 use integration_tests::load::{
     deliver, repush, scan_all, verify, CountingStore, DeliveryLog, PushKind, Transport, Verification, Workload,
 };
-use integration_tests::{callback_config, client_at, free_port, local_env, unique_name, DynamoLocal, FunctionStack};
+use integration_tests::{
+    callback_config, client_at, free_port, local_env, unique_name, DynamoLocal, FunctionStack, MotoServer, OutcomeBus,
+    StreamPump, HOME_REGION,
+};
 use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::CallbackService;
@@ -48,6 +55,9 @@ const IN_FLIGHT: usize = 64;
 const DUPLICATE_SHARE: f64 = 0.30;
 const MAX_REPUSH_ROUNDS: usize = 6;
 const DEFAULT_PUSHES: usize = 1_500;
+const DEFAULT_CALLS: usize = 200;
+/// Distinct pushes per call in the generated workload (status pushes, a share of a merged CDR push, some SMS).
+const PUSHES_PER_CALL: usize = 4;
 
 /// One run at a time: the machine has 2 cores, and the figures are per run.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -57,6 +67,12 @@ fn pushes() -> usize {
         Ok(value) => value.parse().expect("CHAOS_PUSHES is a number of pushes"),
         Err(_) => DEFAULT_PUSHES,
     }
+}
+
+/// Calls of the outcome-events run (`CHAOS_CALLS`; default 200, `make test-chaos` runs 2,000): its cost is moto's
+/// PutEvents (about 0.5 s per 10 events on this machine), not ours.
+fn outcome_calls() -> usize {
+    std::env::var("CHAOS_CALLS").map_or(DEFAULT_CALLS, |value| value.parse().expect("CHAOS_CALLS is a number of calls"))
 }
 
 fn over_http() -> bool {
@@ -471,4 +487,103 @@ fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
     let problems = verify(&workload, &unanswered, &table).problems;
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].starts_with("push 0 "), "{problems:?}");
+}
+
+/// The outcome events under load: the same seeded workload (calls with their status pushes and merged CDR
+/// pushes, 30 % duplicates, shuffled, 64 in flight) stored by the callbacks, the table's DynamoDB Local stream
+/// pumped into outcome-publisher (the real binary under `cargo lambda watch`) with events on moto's bus, then
+/// both close-out checks of every call fired (as the trigger's schedules would at their deadlines), and every
+/// event read back from the app's SQS queue: every call ends with exactly one final event, and no call without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_events_under_load() {
+    let _turn = SERIAL.lock().await;
+    let wall = Instant::now();
+    let workload = Arc::new(Workload::generate(SEED, outcome_calls() * PUSHES_PER_CALL, DUPLICATE_SHARE));
+    let stage = Stage::start(None, None, Duration::from_millis(3000)).await;
+    let mut log = DeliveryLog::new(workload.deliveries.len());
+    let all: Vec<usize> = (0..workload.deliveries.len()).collect();
+    deliver(&stage.transport, &workload, &all, IN_FLIGHT, 0, &Arc::new(AtomicUsize::new(0)), &mut log).await;
+    repush(&stage.transport, &workload, IN_FLIGHT, 1..=MAX_REPUSH_ROUNDS, Duration::from_millis(200), &mut log).await;
+    assert!(log.unsuccessful().is_empty(), "every push stored");
+    let stored = wall.elapsed();
+
+    let moto = MotoServer::shared();
+    let bus = OutcomeBus::create(moto).await;
+    let moto_env = moto.function_env();
+    let mut settings: Vec<(&str, &str)> = moto_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.extend([("EVENT_BUS_NAME", bus.name.as_str()), ("RUST_LOG", "warn")]);
+    let env = local_env::function_env(&stage.table, &stage.dynamodb_endpoint, &settings);
+    let stack = FunctionStack::start(free_port(), &local_env::as_pairs(&env));
+    let publish = |event: serde_json::Value| {
+        let stack = &stack;
+        async move { stack.invoke("outcome-publisher", &event).await.expect("the publisher answers") }
+    };
+    let mut pump = StreamPump::open(&stage.dynamodb_endpoint, &stage.table, HOME_REGION).await;
+    let published_at = Instant::now();
+    let first = pump.pump(publish).await;
+    let publishing = published_at.elapsed();
+    let mut events = bus.drain().await;
+
+    // The close-out checks, provisional then final, as the schedules would fire them: for every call without a
+    // final event, and for a sample of 20 final ones, which must publish nothing more (a check of a final call
+    // writes nothing: tests/it/outcome_events.rs fires them for every call).
+    let finished: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["detail"]["final"] == true)
+        .filter_map(|e| e["detail"]["sessionId"].as_str())
+        .collect();
+    let (open, done): (Vec<&String>, Vec<&String>) =
+        workload.expected_calls.keys().partition(|session_id| !finished.contains(session_id.as_str()));
+    let checked: Vec<&String> = open.iter().copied().chain(done.iter().copied().take(20)).collect();
+    for stage_name in ["provisional", "final"] {
+        futures::stream::iter(checked.iter())
+            .map(|session_id| publish(serde_json::json!({"closeOut": stage_name, "sessionId": session_id})))
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await;
+    }
+    let closeouts = pump.pump(publish).await;
+    events.extend(bus.drain().await);
+
+    let mut by_call: std::collections::BTreeMap<&str, Vec<&serde_json::Value>> = Default::default();
+    for event in &events {
+        by_call.entry(event["detail"]["sessionId"].as_str().expect("sessionId")).or_default().push(&event["detail"]);
+    }
+    let mut still_running = 0;
+    for (session_id, expected) in &workload.expected_calls {
+        let mut published = by_call.remove(session_id.as_str()).unwrap_or_else(|| panic!("{session_id}: no event"));
+        published.sort_by_key(|e| e["version"].as_u64());
+        let finals: Vec<_> = published.iter().filter(|e| e["final"] == true).collect();
+        assert_eq!(finals.len(), 1, "{session_id}: exactly one final event: {published:?}");
+        let last = published.last().expect("an event");
+        assert_eq!(last["final"], true, "{session_id}: the final event is the last");
+        let want = if expected.is_final { expected.status.as_str() } else { "unknown" };
+        still_running += usize::from(!expected.is_final);
+        assert_eq!(last["status"], want, "{session_id}: {published:?}");
+        for pair in published.windows(2) {
+            assert!(pair[0]["version"].as_u64() < pair[1]["version"].as_u64(), "{session_id}: one event per version");
+            let change = (&pair[0]["status"], &pair[0]["final"]) != (&pair[1]["status"], &pair[1]["final"]);
+            assert!(change, "{session_id}: an event without a change: {published:?}");
+        }
+    }
+    assert!(by_call.is_empty(), "events of calls that were never made: {:?}", by_call.keys());
+    println!(
+        "chaos[outcome-events]: {} calls ({} closed out by the checks, {} checks fired), {} deliveries stored in \
+         {:.1?}; {} events ({:.2} per call), 1 final per call; stream: {} records in {} publisher invocations, \
+         {:.1?} ({:.0} records/s); close-outs: {} records, {} invocations; wall {:.1?}",
+        workload.expected_calls.len(),
+        still_running,
+        2 * checked.len(),
+        workload.deliveries.len(),
+        stored,
+        events.len(),
+        events.len() as f64 / workload.expected_calls.len() as f64,
+        first.read,
+        first.invocations,
+        publishing,
+        first.read as f64 / publishing.as_secs_f64(),
+        closeouts.read,
+        closeouts.invocations,
+        wall.elapsed()
+    );
 }
