@@ -326,6 +326,56 @@ mod tests {
         Attempt::Answered { status, body: format!(r#"{{"resultcode":"{code}","resultdesc":"x"}}"#) }
     }
 
+    /// Records the checks it is asked to schedule; refuses them all when `down`.
+    #[derive(Default)]
+    struct RecordingScheduler {
+        scheduled: Mutex<Vec<(String, CloseoutStage, OffsetDateTime)>>,
+        down: bool,
+    }
+
+    impl CloseOutScheduler for &RecordingScheduler {
+        async fn schedule(
+            &self,
+            session_id: &str,
+            stage: CloseoutStage,
+            at: OffsetDateTime,
+        ) -> Result<(), super::super::ScheduleError> {
+            if self.down {
+                return Err(super::super::ScheduleError("Scheduler is unreachable".into()));
+            }
+            self.scheduled.lock().unwrap().push((session_id.to_owned(), stage, at));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_placed_call_gets_both_close_out_checks_and_a_replay_none() {
+        let scheduler = RecordingScheduler::default();
+        let delays = CloseOutDelays { provisional: Duration::from_secs(600), last: Duration::from_secs(25_200) };
+        let s = service(RateLimits::new(0, 0), vec![]).with_close_outs(&scheduler, delays);
+        let before = OffsetDateTime::now_utc();
+        let answer = s.handle(event(Some("k-close"), "1234"), None).await.unwrap();
+        s.handle(event(Some("k-close"), "1234"), None).await.unwrap();
+        let scheduled = scheduler.scheduled.lock().unwrap().clone();
+        let stages: Vec<_> = scheduled.iter().map(|(id, stage, _)| (id.as_str(), *stage)).collect();
+        let id = answer.session_id.as_str();
+        assert_eq!(stages, [(id, CloseoutStage::Provisional), (id, CloseoutStage::Final)], "once, not on the replay");
+        let after = OffsetDateTime::now_utc();
+        for ((_, _, at), delay) in scheduled.iter().zip([600, 25_200]) {
+            let delay = time::Duration::seconds(delay);
+            assert!(*at >= before + delay && *at <= after + delay, "{at} is {delay} after the request");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scheduler_failure_never_fails_the_call() {
+        let scheduler = RecordingScheduler { down: true, ..Default::default() };
+        let delays = CloseOutDelays { provisional: Duration::from_secs(600), last: Duration::from_secs(25_200) };
+        let s = service(RateLimits::new(0, 0), vec![]).with_close_outs(&scheduler, delays);
+        let answer = s.handle(event(None, "1234"), None).await.expect("the call is placed and answered");
+        assert_eq!(answer.status, "requested");
+    }
+
     #[tokio::test]
     async fn success_stores_the_call_and_a_retried_key_replays_without_calling() {
         let s = service(RateLimits::new(0, 0), vec![]);

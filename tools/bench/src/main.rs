@@ -9,6 +9,7 @@
 //! (section 6, default 300).
 
 mod latency;
+mod outcome_events;
 mod outcome_read;
 mod pushes;
 mod report;
@@ -34,17 +35,25 @@ async fn main() {
     voice_core::telemetry::init();
     let load_before = load_average();
     let dynamodb = DynamoLocal::start(None);
-    eprintln!("bench: 1/5 DynamoDB requests per notification");
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("outcome-events") {
+        // Section 7 alone, printed (its figures are counts, the same in any build); BENCHMARKS.md is untouched.
+        let events = outcome_events::measure(&dynamodb, setting("BENCH_EVENT_CALLS", 500)).await;
+        println!("{}", report::render_outcome_events(&events));
+        return;
+    }
+    eprintln!("bench: 1/6 DynamoDB requests per notification");
     let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
-    eprintln!("bench: 2/5 handler latency");
+    eprintln!("bench: 2/6 handler latency");
     let latency = latency::measure(&dynamodb, setting("BENCH_ROUNDS", 300)).await;
-    eprintln!("bench: 3/5 cold starts");
+    eprintln!("bench: 3/6 cold starts");
     let cold_start_rounds = setting("BENCH_COLD_ROUNDS", 20);
     let cold_starts = cold_starts(&dynamodb, cold_start_rounds).await;
-    eprintln!("bench: 4/5 throughput under cargo lambda watch");
+    eprintln!("bench: 4/6 throughput under cargo lambda watch");
     let throughput = throughput::measure(&dynamodb, setting("BENCH_REQUESTS", 2000)).await;
-    eprintln!("bench: 5/5 outcome read");
+    eprintln!("bench: 5/6 outcome read");
     let outcome_read = outcome_read::measure(&dynamodb, setting("BENCH_READ_ROUNDS", 300)).await;
+    eprintln!("bench: 6/6 outcome events");
+    let outcome_events = outcome_events::measure(&dynamodb, setting("BENCH_EVENT_CALLS", 500)).await;
     let sizes_file = integration_tests::target_dir().join("bench/sizes.tsv");
     let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
     let machine = Machine {
@@ -56,8 +65,17 @@ async fn main() {
         rustc: command_output("rustc", &["--version"]),
         kernel: command_output("uname", &["-r"]),
     };
-    let report =
-        Report { machine, write_cost, latency, cold_starts, cold_start_rounds, throughput, sizes, outcome_read };
+    let report = Report {
+        machine,
+        write_cost,
+        latency,
+        cold_starts,
+        cold_start_rounds,
+        throughput,
+        sizes,
+        outcome_read,
+        outcome_events,
+    };
     let markdown = report::render(&report);
     let path = workspace_root().join("BENCHMARKS.md");
     report::write_into(&path, &markdown).expect("write BENCHMARKS.md");

@@ -50,6 +50,7 @@ pub struct Report {
     pub throughput: Vec<Throughput>,
     pub sizes: Vec<PackageSize>,
     pub outcome_read: OutcomeRead,
+    pub outcome_events: crate::outcome_events::OutcomeEvents,
 }
 
 /// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]; appended when absent) with `generated`.
@@ -82,7 +83,50 @@ pub fn render(report: &Report) -> String {
     sizes(&mut out, &report.sizes);
     throughput(&mut out, &report.throughput);
     outcome_read(&mut out, &report.outcome_read, &report.cold_starts);
+    outcome_events(&mut out, &report.outcome_events);
     out
+}
+
+/// Section 7 alone (`BENCH_ONLY=outcome-events`).
+pub fn render_outcome_events(events: &crate::outcome_events::OutcomeEvents) -> String {
+    let mut out = String::new();
+    outcome_events(&mut out, events);
+    out
+}
+
+fn outcome_events(out: &mut String, e: &crate::outcome_events::OutcomeEvents) {
+    let per_record = e.queries as f64 / e.stream_records.max(1) as f64;
+    let _ = writeln!(
+        out,
+        "### 7. Outcome events (`outcome-publisher`)\n\n\
+         Method: {} calls of the load workload (status pushes and merged CDR pushes, 30 % duplicates, shuffled, 64 \
+         in flight) stored by the callbacks in process; the table's DynamoDB Local stream read by the stream pump \
+         and handed to the publisher's code in process, its DynamoDB client through the metering proxy, its events \
+         kept by a sink that accepts them all (moto's EventBridge is in the tests, not here: its PutEvents costs \
+         about 50 ms an event on this machine). Status changes are counted independently from a full read of the \
+         table: each call's records in the order they were stored, folded one more at a time. Then the whole \
+         stream is delivered again (a re-delivery, or a late run).\n\n\
+         | measure | value | goal |\n|---|---|---|\n\
+         | stream records (INSERTs) | {} in {} batches | |\n\
+         | events published / status changes | {} / {} (**{}** calls off) | equal, 0 off: **{}** |\n\
+         | events per call | {:.2} | |\n\
+         | Queries on the wire per stream record | **{:.2}** ({} Queries) | ≤ 1 Query: **{}** |\n\
+         | `outcomeId`s new on the re-delivery | {} of {} | 0: **{}** |\n",
+        e.calls,
+        e.stream_records,
+        e.invocations,
+        e.events,
+        e.changes,
+        e.calls_off,
+        verdict(e.events == e.changes && e.calls_off == 0),
+        e.events as f64 / e.calls.max(1) as f64,
+        per_record,
+        e.queries,
+        verdict(per_record <= 1.0),
+        e.new_ids_on_redelivery,
+        e.distinct_ids,
+        verdict(e.new_ids_on_redelivery == 0),
+    );
 }
 
 /// Goal of the outcome read: within 1.15× of a raw consistent Query of the same partition.
