@@ -4,8 +4,8 @@
 # the crate once per mutant (TESTING.md has the last result, the reading of every survivor, and the timings).
 #   scripts/mutants.sh            both groups
 #   scripts/mutants.sh unit       the domain modules, against voice-core's unit tests (~45 min on 2 cores)
-#   scripts/mutants.sh dynamodb   the conditional writes of the DynamoDB adapter, against the integration tests
-#                                 that run on DynamoDB Local (~40 min)
+#   scripts/mutants.sh dynamodb   the conditional write of the DynamoDB adapter and its error classification,
+#                                 against the integration tests that run on DynamoDB Local (~30 min)
 # MUTANTS_ITERATE=1 re-tests only what the previous run of a group did not catch (after adding a test).
 # Results: target/mutants/<group>/mutants.out/{caught,missed,timeout,unviable}.txt
 set -euo pipefail
@@ -49,7 +49,7 @@ for group in "${groups[@]}"; do
     dynamodb)
       run_group dynamodb --test-package integration-tests \
         -f shared/src/adapters/dynamo.rs -f shared/src/adapters/dynamo_trigger.rs \
-        -F 'put_new|classify|claim_request|take_rate_slot|conditional_failure_item' \
+        -F 'put_new|classify|conditional_failure_item' \
         -- --test it -- guarantees write_cost callbacks_dynamodb trigger_concurrency ;;
     *) echo "unknown group: $group (unit, dynamodb)" >&2; exit 2 ;;
   esac

@@ -1,10 +1,7 @@
 //! Settings of the three callback functions.
 
-use std::time::Duration;
-
 use super::{
-    load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, ConfigError, Env,
-    DEFAULT_STORE_RETRY_BUDGET,
+    load_secret, record_ttl, region, store_retry_budget, table_name, tokens_and_credentials, ConfigError, Env,
 };
 use crate::adapters::secrets::SecretDocument;
 use crate::auth::SignatureMode;
@@ -41,11 +38,7 @@ impl CallbackConfig {
                 region: region(env)?,
                 tokens,
                 signature_mode,
-                store_retry_budget: Duration::from_millis(positive(
-                    env,
-                    "STORE_RETRY_BUDGET_MS",
-                    DEFAULT_STORE_RETRY_BUDGET.as_millis() as u64,
-                )?),
+                store_retry_budget: store_retry_budget(env)?,
                 callback_base_url: env.get("CALLBACK_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
                 credentials,
             },
@@ -57,6 +50,7 @@ impl CallbackConfig {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+    use std::time::Duration;
 
     #[test]
     fn defaults_apply_and_table_is_required() {

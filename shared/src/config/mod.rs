@@ -106,6 +106,13 @@ fn table_name(env: &impl Env) -> Result<String, ConfigError> {
     env.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))
 }
 
+/// `STORE_RETRY_BUDGET_MS`: how long storage requests keep retrying transient errors (every function that stores
+/// or reads on a request's path).
+fn store_retry_budget(env: &impl Env) -> Result<Duration, ConfigError> {
+    let millis = positive(env, "STORE_RETRY_BUDGET_MS", DEFAULT_STORE_RETRY_BUDGET.as_millis() as u64)?;
+    Ok(Duration::from_millis(millis))
+}
+
 /// The region the function runs in (Lambda sets `AWS_REGION`): stamped on every record it writes.
 fn region(env: &impl Env) -> Result<String, ConfigError> {
     env.get("AWS_REGION").ok_or(ConfigError::Missing("AWS_REGION"))

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{positive, table_name, ConfigError, Env, DEFAULT_STORE_RETRY_BUDGET};
+use super::{store_retry_budget, table_name, ConfigError, Env};
 
 #[derive(Debug, Clone)]
 pub struct OutcomeConfig {
@@ -13,20 +13,14 @@ pub struct OutcomeConfig {
 
 impl OutcomeConfig {
     pub fn load(env: &impl Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            table_name: table_name(env)?,
-            read_retry_budget: Duration::from_millis(positive(
-                env,
-                "STORE_RETRY_BUDGET_MS",
-                DEFAULT_STORE_RETRY_BUDGET.as_millis() as u64,
-            )?),
-        })
+        Ok(Self { table_name: table_name(env)?, read_retry_budget: store_retry_budget(env)? })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_STORE_RETRY_BUDGET;
 
     #[test]
     fn the_table_is_required_and_the_budget_is_the_callbacks() {

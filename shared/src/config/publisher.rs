@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{positive, record_ttl, region, table_name, ConfigError, Env, DEFAULT_STORE_RETRY_BUDGET};
+use super::{record_ttl, region, store_retry_budget, table_name, ConfigError, Env};
 
 #[derive(Debug, Clone)]
 pub struct PublisherConfig {
@@ -23,11 +23,7 @@ impl PublisherConfig {
             event_bus_name: env.get("EVENT_BUS_NAME").ok_or(ConfigError::Missing("EVENT_BUS_NAME"))?,
             region: region(env)?,
             record_ttl: record_ttl(env)?,
-            store_retry_budget: Duration::from_millis(positive(
-                env,
-                "STORE_RETRY_BUDGET_MS",
-                DEFAULT_STORE_RETRY_BUDGET.as_millis() as u64,
-            )?),
+            store_retry_budget: store_retry_budget(env)?,
         })
     }
 }
@@ -35,6 +31,7 @@ impl PublisherConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_STORE_RETRY_BUDGET;
 
     #[test]
     fn the_bus_the_table_and_the_region_are_required() {

@@ -73,7 +73,8 @@ mod tests {
 
     use super::*;
     use crate::adapters::MemoryStore;
-    use crate::records::{call_record, CallDetails, RecordBody};
+    use crate::records::write::placed_call;
+    use crate::records::{call_record, RecordBody};
 
     const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
 
@@ -86,15 +87,7 @@ mod tests {
     }
 
     async fn placed(store: &MemoryStore) {
-        let details = CallDetails {
-            session_id: SESSION,
-            callee_masked: "+86138****0001",
-            display_nbr: "+8675528000088",
-            idempotency_key: None,
-            user_data: None,
-            raw: "{}",
-        };
-        store.put_new(&call_record(&details, &stamp())).await.expect("stored");
+        store.put_new(&call_record(&placed_call(SESSION), &stamp())).await.expect("stored");
     }
 
     async fn run(store: &MemoryStore, stage: &str) -> CloseOutResult {

@@ -57,6 +57,19 @@ pub struct CallDetails<'a> {
     pub raw: &'a str,
 }
 
+/// A placed call's details for the unit tests that need a call record.
+#[cfg(test)]
+pub(crate) fn placed_call(session_id: &str) -> CallDetails<'_> {
+    CallDetails {
+        session_id,
+        callee_masked: "+86138****0001",
+        display_nbr: "+8675528000088",
+        idempotency_key: None,
+        user_data: None,
+        raw: "{}",
+    }
+}
+
 /// The call under its sessionId (`sk = call`), so its status events and CDR land beside it.
 pub fn call_record(call: &CallDetails<'_>, stamp: &Stamp) -> Record {
     let mut fields = Map::new();

@@ -7,9 +7,8 @@ use time::macros::datetime;
 use super::*;
 use crate::huawei::VoicePush;
 use crate::outcome::{CallStatus, DecidedBy};
-use crate::records::{
-    call_record, cdr_record, closeout_record, event_record, CallDetails, CloseoutStage, Record, Stamp,
-};
+use crate::records::write::placed_call;
+use crate::records::{call_record, cdr_record, closeout_record, event_record, CloseoutStage, Record, Stamp};
 
 const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
 
@@ -24,15 +23,7 @@ fn stamp(second: i64) -> Stamp {
 }
 
 fn call(second: i64) -> StoredRecord {
-    let details = CallDetails {
-        session_id: SESSION,
-        callee_masked: "+86138****0001",
-        display_nbr: "+8675528000088",
-        idempotency_key: Some("signup-42"),
-        user_data: None,
-        raw: "{}",
-    };
-    stored(call_record(&details, &stamp(second)))
+    stored(call_record(&placed_call(SESSION), &stamp(second)))
 }
 
 fn push(second: i64, body: String) -> StoredRecord {

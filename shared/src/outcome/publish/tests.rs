@@ -11,7 +11,8 @@ use time::macros::datetime;
 use super::*;
 use crate::adapters::MemoryStore;
 use crate::huawei::VoicePush;
-use crate::records::{call_record, event_record, CallDetails, Record, Stamp};
+use crate::records::write::placed_call;
+use crate::records::{call_record, event_record, Record, Stamp};
 use crate::storage::RecordStore;
 
 const REGION: &str = "eu-west-1";
@@ -42,15 +43,7 @@ fn stamp(second: i64, region: &str) -> Stamp {
 }
 
 fn call(session: &str) -> Record {
-    let details = CallDetails {
-        session_id: session,
-        callee_masked: "+86138****0001",
-        display_nbr: "+8675528000088",
-        idempotency_key: None,
-        user_data: None,
-        raw: "{}",
-    };
-    call_record(&details, &stamp(0, REGION))
+    call_record(&placed_call(session), &stamp(0, REGION))
 }
 
 fn status(session: &str, second: i64, event_type: &str, region: &str) -> Record {
