@@ -36,9 +36,12 @@ async fn main() {
     let load_before = load_average();
     let dynamodb = DynamoLocal::start(None);
     if std::env::var("BENCH_ONLY").as_deref() == Ok("outcome-events") {
-        // Section 7 alone, printed (its figures are counts, the same in any build); BENCHMARKS.md is untouched.
+        // Section 7 alone, into target/bench (its figures are counts, the same in any build); BENCHMARKS.md is untouched.
         let events = outcome_events::measure(&dynamodb, setting("BENCH_EVENT_CALLS", 500)).await;
-        println!("{}", report::render_outcome_events(&events));
+        let path = integration_tests::target_dir().join("bench/outcome-events.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, report::render_outcome_events(&events)).expect("write the section");
+        eprintln!("bench: section 7 written into {}", path.display());
         return;
     }
     eprintln!("bench: 1/6 DynamoDB requests per notification");
