@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -98,6 +99,17 @@ def check_close_out_order(template: dict) -> None:
         f"CloseOutFinalMinutes MaxValue {final['MaxValue']} is past the shortest record TTL ({ttl_min_minutes} min, "
         "RecordTtlDays MinValue): the final close-out would find the call's records expired"
     )
+
+
+def check_log_filters_match_the_code(template: dict) -> None:
+    """Every log message a metric filter counts is one the common crate writes, word for word."""
+    code = "\n".join(path.read_text() for path in (ROOT / "shared" / "src").rglob("*.rs"))
+    for name, res in (template.get("Resources") or {}).items():
+        if res.get("Type") != "AWS::Logs::MetricFilter":
+            continue
+        pattern = str((res.get("Properties") or {}).get("FilterPattern", ""))
+        for message in re.findall(r'\$\.fields\.message = "([^"]+)"', pattern):
+            assert f'"{message}"' in code, f"{name}: no log line {message!r} in shared/src"
 
 
 def _workspace_members() -> list[str]:
@@ -200,6 +212,7 @@ def main() -> int:
         os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
         checks += [
             ("binaries-are-workspace-bins", lambda: check_binaries_are_workspace_bins(template)),
+            ("log-filters-match-the-code", lambda: check_log_filters_match_the_code(template)),
             ("codeuri-is-workspace-root", lambda: check_codeuri_is_workspace_root(template, template_path)),
             ("samconfig-environments", lambda: check_samconfig_environments(config)),
             ("samconfig-overrides", lambda: check_samconfig_overrides(config, template)),
