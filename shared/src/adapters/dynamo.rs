@@ -39,11 +39,23 @@ pub(crate) fn timeouts() -> TimeoutConfig {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Stamped as `writtenRegion` on the items this adapter builds itself (the trigger's idempotency and
+    /// rate-limit records); a [`Record`] carries its own.
+    written_region: Option<String>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), written_region: None }
+    }
+
+    /// The same store, stamping `region` on the items it builds itself.
+    pub fn stamping_region(self, region: impl Into<String>) -> Self {
+        Self { written_region: Some(region.into()), ..self }
+    }
+
+    pub(crate) fn written_region(&self) -> Option<&str> {
+        self.written_region.as_deref()
     }
 
     /// The functions' client, from the Lambda environment ([`super::aws_env`]; `AWS_ENDPOINT_URL_DYNAMODB` for

@@ -70,6 +70,7 @@ impl TriggerStore for DynamoStore {
             ("inProgressUntil".into(), n(in_progress_until_ms)),
             ("expiresAt".into(), n(expires_at)),
         ]);
+        item.extend(self.written_region().map(|region| ("writtenRegion".to_owned(), s(region))));
         let result = self
             .client()
             .put_item()
@@ -164,6 +165,7 @@ impl TriggerStore for DynamoStore {
                 ("version".into(), n(version.unwrap_or(0) + 1)),
                 ("expiresAt".into(), n(now + limits.longest_window())),
             ]);
+            new_item.extend(self.written_region().map(|region| ("writtenRegion".to_owned(), s(region))));
             let put = self.client().put_item().table_name(self.table()).set_item(Some(new_item));
             let put = match version {
                 None => put.condition_expression("attribute_not_exists(pk)"),

@@ -24,7 +24,7 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
         config.fee_url,
     )
     .map_err(|e| TriggerError::ConfigurationError(error_chain(&e)))?;
-    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name);
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name).stamping_region(&config.region);
     let settings = TriggerSettings {
         defaults: config.defaults,
         limits: config.rate_limits,

@@ -95,12 +95,19 @@ fn steps(events: &[(String, bool, u64)]) -> Vec<String> {
         .collect()
 }
 
-/// Callee suffix → the events its call publishes.
-const SCENARIOS: [(&str, &[&str]); 6] = [
+/// Callee suffix → the events its call publishes (the disconnect's stateCode decides provisionally, the CDR
+/// finally: docs/huawei-protocol.md §11).
+const SCENARIOS: [(&str, &[&str]); 11] = [
     ("+8613800000001", &["calling", "ringing", "answered", "completed", "completed final"]),
     ("+8613800008101", &["calling", "ringing", "no_answer", "no_answer final"]),
     ("+8613800008102", &["calling", "busy", "busy final"]),
+    ("+8613800008004", &["calling", "ringing", "rejected", "rejected final"]),
+    ("+8613800008104", &["calling", "unreachable", "unreachable final"]),
     ("+8613800008100", &["calling", "invalid_number", "invalid_number final"]),
+    ("+8613800007001", &["calling", "blocked", "blocked final"]),
+    ("+8613800008000", &["calling", "failed", "failed final"]),
+    // stateCode 8001 says failed; the bill's only cause, SIP 486, says busy.
+    ("+8613800000486", &["calling", "failed", "busy final"]),
     // Every status push lost: only the bill speaks.
     ("+8613800000404", &["completed final"]),
     ("+8613800000777", &["calling", "ringing", "answered", "completed", "completed final"]),

@@ -31,7 +31,7 @@ async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoSt
         language_type: 2,
         allow_endless_playback: false,
     };
-    let store = DynamoLocal::shared().fresh_store().await;
+    let store = DynamoLocal::shared().fresh_store().await.stamping_region("us-east-1");
     let settings = TriggerSettings {
         defaults,
         limits,
@@ -63,6 +63,8 @@ async fn a_concurrent_duplicate_gets_idempotency_conflict_and_huawei_one_request
     let replay = service.handle(event, None).await.unwrap();
     assert_eq!((replay.session_id, replay.replayed), (session_id, true));
     assert_eq!(sim.stats().call_verify.received, 1);
+    let key_record = service.store().records_of("request#dup-1").await.unwrap();
+    assert_eq!(key_record[0]["writtenRegion"], "us-east-1", "{key_record:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,6 +80,7 @@ async fn ten_simultaneous_calls_to_one_number_place_exactly_one() {
     let rate_records: Vec<_> =
         service.store().all_records().await.unwrap().into_iter().filter(|r| r["kind"] == "ratelimit").collect();
     assert_eq!(rate_records.len(), 1);
+    assert_eq!(rate_records[0]["writtenRegion"], "us-east-1", "the trigger's bookkeeping records carry it too");
     let key = rate_records[0]["pk"].as_str().unwrap();
     assert!(key.starts_with("ratelimit#") && !key.contains("13800000031"), "keyed by a hash: {key}");
 }
