@@ -40,10 +40,10 @@ impl RateLimits {
         kept.sort_unstable();
         let mut wait = 0i64;
         for limit in &self.0 {
-            let in_window: Vec<i64> = kept.iter().copied().filter(|&t| t > now - limit.window_secs).collect();
-            if in_window.len() >= limit.calls as usize {
-                // The oldest call that must leave the window before one more fits.
-                let must_expire = in_window[in_window.len() - limit.calls as usize];
+            // The `calls`-th most recent call must have left the window before one more fits; when it already
+            // has (or there are fewer calls), this gives no wait.
+            let nth_latest = kept.len().checked_sub(limit.calls as usize).and_then(|i| kept.get(i));
+            if let Some(&must_expire) = nth_latest {
                 wait = wait.max(must_expire + limit.window_secs - now);
             }
         }
@@ -66,6 +66,12 @@ pub fn callee_key(secret: &[u8], callee: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_as_old_as_the_longest_window_is_forgotten() {
+        let limits = RateLimits::new(1, 5);
+        assert_eq!(limits.admit(10_000, &[10_000 - 3600, 10_000 - 3599]), Ok(vec![10_000 - 3599, 10_000]));
+    }
 
     #[test]
     fn one_per_minute_and_five_per_hour() {
