@@ -50,10 +50,11 @@ for group in "${groups[@]}"; do
         -f shared/src/verification/rate_limit.rs -f shared/src/outcome/derive.rs -f shared/src/outcome/codes.rs \
         -- --lib ;;
     dynamodb)
-      run_group dynamodb --test-package integration-tests \
+      # --test-workspace: cargo-mutants 25.3.1 runs --test-package's tests in the mutated package instead.
+      run_group dynamodb --test-workspace true \
         -f shared/src/adapters/dynamo.rs -f shared/src/adapters/dynamo_trigger.rs \
         -F 'put_new|classify|conditional_failure_item' \
-        -- --test it -- guarantees write_cost callbacks_dynamodb trigger_concurrency ;;
+        -- --exclude bench --test it -- guarantees write_cost callbacks_dynamodb trigger_concurrency ;;
     *) echo "unknown group: $group (unit, dynamodb)" >&2; exit 2 ;;
   esac
 done

@@ -108,7 +108,10 @@ async fn non_loopback_push_targets_are_refused_by_default() {
         let sim = start_sim(fast_config()).await;
         let (_, answer) = post_json(&sim, "/sim/sms", &json!({"url": "https://cb.example.com/sms"})).await;
         assert_eq!(answer["delivered"], false);
-        assert_eq!(get_json(&sim, "/sim/stats").await["pushes"]["sms"]["failed"], 1);
+        // At least the first attempt failed (a re-push may have failed too by the time the stats are read: the
+        // fast configuration re-pushes within milliseconds, and a loaded machine reads them late).
+        let failed = get_json(&sim, "/sim/stats").await["pushes"]["sms"]["failed"].as_u64().unwrap_or(0);
+        assert!(failed >= 1, "the refused push counts as failed: {failed}");
     })
     .await;
 }
