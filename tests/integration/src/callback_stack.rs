@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::processes;
 
@@ -98,17 +98,8 @@ impl FunctionStack {
     }
 
     fn wait_for_port(&mut self, limit: Duration) {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Ok(Some(status)) = self.watch.try_wait() {
-                panic!("cargo lambda watch exited: {status}; see {}", self.log_dir.display());
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("cargo lambda watch did not listen on {} within {limit:?}", self.port);
+        let what = format!("cargo lambda watch (see {})", self.log_dir.display());
+        processes::wait_for_port(&mut self.watch, self.port, limit, &what);
     }
 }
 

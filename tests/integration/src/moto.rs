@@ -4,7 +4,7 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
@@ -50,17 +50,7 @@ impl MotoServer {
     }
 
     fn wait_ready(&mut self, limit: Duration) {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("moto_server exited at start: {status}");
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto_server not listening on {} after {limit:?}", self.port);
+        processes::wait_for_port(&mut self.child, self.port, limit, "moto_server");
     }
 }
 

@@ -50,3 +50,19 @@ pub fn kill_group(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Waits until `port` on 127.0.0.1 accepts connections; panics when `child` (named `what`) exits first or `limit`
+/// passes (for servers whose readiness is their listening port).
+pub fn wait_for_port(child: &mut Child, port: u16, limit: std::time::Duration, what: &str) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited at start: {status}");
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{what} is not listening on {port} after {limit:?}");
+}
