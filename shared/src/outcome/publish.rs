@@ -66,12 +66,6 @@ pub struct OutcomePublisher<S, E> {
     region: String,
 }
 
-/// A record whose event is ready, with where it came from.
-struct Pending {
-    sequence_number: String,
-    event: OutcomeEvent,
-}
-
 impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
     /// `region`: this function's `AWS_REGION`; records another region wrote are that region's to publish.
     pub fn new(store: S, sink: E, region: impl Into<String>) -> Self {
@@ -105,7 +99,8 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
             .buffered(QUERIES_IN_FLIGHT)
             .collect::<Vec<_>>()
             .await;
-        let mut pending = Vec::new();
+        // The events ready to go, and the stream record each comes from.
+        let (mut events, mut sources) = (Vec::new(), Vec::new());
         for (session_id, inserted, records) in reads {
             let span = tracing::info_span!("call", sessionId = %mask_numbers(&session_id));
             let _entered = span.enter();
@@ -119,7 +114,10 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
             };
             for (sequence_number, sk) in inserted {
                 match change_at(&session_id, &records, &sk) {
-                    Change::Changed(event) => pending.push(Pending { sequence_number, event: *event }),
+                    Change::Changed(event) => {
+                        events.push(*event);
+                        sources.push(sequence_number);
+                    }
                     Change::Unchanged => report.unchanged += 1,
                     Change::NotFound => {
                         tracing::warn!(sk = %sk, "inserted record not found in its call; skipped");
@@ -128,8 +126,8 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
                 }
             }
         }
-        for chunk in pending.chunks(MAX_ENTRIES_PER_PUT) {
-            self.send(chunk, &mut report).await;
+        for (chunk, chunk_sources) in events.chunks(MAX_ENTRIES_PER_PUT).zip(sources.chunks(MAX_ENTRIES_PER_PUT)) {
+            self.send(chunk, chunk_sources, &mut report).await;
         }
         report
     }
@@ -150,29 +148,29 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
         }
     }
 
-    async fn send(&self, chunk: &[Pending], report: &mut BatchReport) {
-        let events: Vec<OutcomeEvent> = chunk.iter().map(|pending| pending.event.clone()).collect();
-        match self.sink.put_events(&events).await {
+    /// One `PutEvents` of `events`, each from the stream record of the same index in `sources`.
+    async fn send(&self, events: &[OutcomeEvent], sources: &[String], report: &mut BatchReport) {
+        match self.sink.put_events(events).await {
             Ok(entries) => {
-                for (index, pending) in chunk.iter().enumerate() {
+                for (index, (event, source)) in events.iter().zip(sources).enumerate() {
                     // An answer shorter than the request is treated as a refusal of the missing entries.
                     match entries.get(index) {
                         Some(None) => {
                             report.published += 1;
-                            let outcome = &pending.event.outcome;
-                            tracing::info!(outcomeId = %mask_numbers(&pending.event.outcome_id), status = outcome.status.as_str(), r#final = outcome.is_final, "outcome event published");
+                            let outcome = &event.outcome;
+                            tracing::info!(outcomeId = %mask_numbers(&event.outcome_id), status = outcome.status.as_str(), r#final = outcome.is_final, "outcome event published");
                         }
                         refused => {
                             let code = refused.cloned().flatten().unwrap_or_else(|| "missing entry".into());
-                            tracing::warn!(outcomeId = %mask_numbers(&pending.event.outcome_id), errorCode = %code, "outcome event refused; its record comes again");
-                            report.failed.push(pending.sequence_number.clone());
+                            tracing::warn!(outcomeId = %mask_numbers(&event.outcome_id), errorCode = %code, "outcome event refused; its record comes again");
+                            report.failed.push(source.clone());
                         }
                     }
                 }
             }
             Err(error) => {
-                tracing::error!(error = %crate::telemetry::error_chain(&error), events = chunk.len(), "PutEvents failed; the records come again");
-                report.failed.extend(chunk.iter().map(|pending| pending.sequence_number.clone()));
+                tracing::error!(error = %crate::telemetry::error_chain(&error), events = events.len(), "PutEvents failed; the records come again");
+                report.failed.extend(sources.iter().cloned());
             }
         }
     }

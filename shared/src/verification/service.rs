@@ -124,7 +124,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         let Some(key) = request.idempotency_key.as_deref() else {
             let session_id = self.place_call(request, deadline).await?;
             self.record_call(request, &session_id, deadline).await;
-            self.schedule_close_outs(&session_id).await;
+            self.schedule_close_outs(&session_id, deadline).await;
             return Ok(TriggerAnswer::requested(session_id, false));
         };
         let now_ms = epoch_ms(OffsetDateTime::now_utc());
@@ -176,7 +176,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         }
         let session_id = placed?;
         self.record_call(request, &session_id, deadline).await;
-        self.schedule_close_outs(&session_id).await;
+        self.schedule_close_outs(&session_id, deadline).await;
         Ok(TriggerAnswer::requested(session_id, false))
     }
 
@@ -239,16 +239,27 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         }
     }
 
-    /// Both close-out checks of a placed call. Best effort: the call is ringing whatever happens here, so a
-    /// failure is logged (`CLOSE-OUT NOT SCHEDULED`) and the answer stays a success.
-    async fn schedule_close_outs(&self, session_id: &str) {
+    /// Both close-out checks of a placed call, side by side, each cut off in time to answer before the
+    /// invocation's `deadline`. Best effort: the call is ringing whatever happens here, so a failure is logged
+    /// (`CLOSE-OUT NOT SCHEDULED`) and the answer stays a success.
+    async fn schedule_close_outs(&self, session_id: &str, deadline: Instant) {
         let requested_at = OffsetDateTime::now_utc();
+        let cut_off = deadline.checked_sub(retry::ANSWER_MARGIN).unwrap_or(deadline);
         let delays = self.close_out_delays;
-        for (stage, delay) in [(CloseoutStage::Provisional, delays.provisional), (CloseoutStage::Final, delays.last)] {
-            if let Err(e) = self.close_outs.schedule(session_id, stage, requested_at + delay).await {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), sessionId = %session_id, stage = stage.as_str(), "CLOSE-OUT NOT SCHEDULED");
-            }
-        }
+        let schedule = |stage: CloseoutStage, delay: Duration| async move {
+            let scheduled =
+                tokio::time::timeout_at(cut_off, self.close_outs.schedule(session_id, stage, requested_at + delay));
+            let error = match scheduled.await {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => crate::telemetry::error_chain(&e),
+                Err(_) => "no time left before the invocation's deadline".to_owned(),
+            };
+            tracing::error!(error = %error, sessionId = %session_id, stage = stage.as_str(), "CLOSE-OUT NOT SCHEDULED");
+        };
+        futures::join!(
+            schedule(CloseoutStage::Provisional, delays.provisional),
+            schedule(CloseoutStage::Final, delays.last)
+        );
     }
 
     fn expires_at(&self) -> i64 {
@@ -365,6 +376,31 @@ mod tests {
             let delay = time::Duration::seconds(delay);
             assert!(*at >= before + delay && *at <= after + delay, "{at} is {delay} after the request");
         }
+    }
+
+    /// Never answers.
+    struct HangingScheduler;
+
+    impl CloseOutScheduler for HangingScheduler {
+        async fn schedule(
+            &self,
+            _: &str,
+            _: CloseoutStage,
+            _: OffsetDateTime,
+        ) -> Result<(), super::super::ScheduleError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scheduler_that_never_answers_does_not_hold_the_answer_past_the_deadline() {
+        let delays = CloseOutDelays { provisional: Duration::from_secs(600), last: Duration::from_secs(25_200) };
+        let s = service(RateLimits::new(0, 0), vec![]).with_close_outs(HangingScheduler, delays);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let answered = tokio::time::timeout_at(deadline, s.handle(event(None, "1234"), Some(deadline))).await;
+        let answer = answered.expect("answered before the deadline").expect("a success");
+        assert_eq!(answer.status, "requested");
+        assert!(Instant::now() <= deadline - retry::ANSWER_MARGIN, "answered in time: {:?}", deadline - Instant::now());
     }
 
     #[tokio::test]
