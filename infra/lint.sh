@@ -261,6 +261,27 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
     $'Action: [lambda:InvokeFunction, lambda:UpdateFunctionCode]\n                Resource: !GetAtt OutcomePublisherFunction.Arn'
   seed schedules-outside-group iam.guard/iam_schedule_permissions \
     'schedule/${CloseOutScheduleGroup}/*' 'schedule/${TableName}/*'
+  # Operations: tracing, the health route (the status callback function, its one-key read, its throttle), the
+  # dashboard, the storage-failure alarm.
+  seed no-tracing operations.guard/functions_traced $'    Tracing: Active\n' $'    Tracing: PassThrough\n'
+  seed no-trace-writes iam.guard/iam_function_permissions \
+    $'              - Sid: WriteTraces\n                Effect: Allow\n                Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]\n                Resource: "*"\n' ''
+  seed star-beyond-traces iam.guard/iam_no_wildcard_resources 'Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]' \
+    'Action: [xray:PutTraceSegments, xray:PutTelemetryRecords, dynamodb:GetItem]'
+  seed health-proxy api.guard/health_check_path $'        paths: {}\n' \
+    $'        paths:\n          /health:\n            get:\n              x-amazon-apigateway-integration:\n                type: http_proxy\n                httpMethod: GET\n                uri: !Sub "https://dynamodb.${AWS::Region}.${AWS::URLSuffix}/"\n                payloadFormatVersion: "1.0"\n              responses: {}\n'
+  seed health-route-moved api.guard/health_check_path $'            Path: /health\n' $'            Path: /healthz\n'
+  seed health-unthrottled api.guard/health_route_throttled \
+    $'      RouteSettings:\n        "GET /health":\n          ThrottlingBurstLimit: 10\n          ThrottlingRateLimit: 5\n' ''
+  seed health-read-any-key iam.guard/iam_function_permissions \
+    $'                Condition:\n                  ForAllValues:StringEquals:\n                    dynamodb:LeadingKeys: ["health#probe"]\n' ''
+  seed health-read-call-keys iam.guard/iam_function_permissions \
+    'dynamodb:LeadingKeys: ["health#probe"]' 'dynamodb:LeadingKeys: ["health#probe", "*"]'
+  seed dashboard-global-name operations.guard/dashboard \
+    'DashboardName: !Sub "${AWS::StackName}-${AWS::Region}"' 'DashboardName: !Sub "${AWS::StackName}"'
+  seed storage-alarm-misses-sms operations.guard/storage_failure_alarm \
+    $'Value: !Ref SmsCallbackFunction\n                - Name: kind\n                  Value: sms\n                - Name: result\n                  Value: storage_failed\n' \
+    $'Value: !Ref StatusCallbackFunction\n                - Name: kind\n                  Value: sms\n                - Name: result\n                  Value: storage_failed\n'
   seed budget-over-timeout check_config $'    MaxValue: 4000\n' $'    MaxValue: 6000\n'
   seed close-out-order check_config $'    MaxValue: 59\n' $'    MaxValue: 600\n'
   seeds_total=$((policy_passed + policy_failed - seeds_before))

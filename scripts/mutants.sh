@@ -5,7 +5,7 @@
 #   scripts/mutants.sh            both groups
 #   scripts/mutants.sh unit       the domain modules, against voice-core's unit tests (~45 min on 2 cores)
 #   scripts/mutants.sh dynamodb   the conditional write of the DynamoDB adapter and its error classification,
-#                                 against the integration tests that run on DynamoDB Local (~30 min)
+#                                 against the integration tests that run on DynamoDB Local (~20 min)
 # MUTANTS_ITERATE=1 re-tests only what the previous run of a group did not catch (after adding a test).
 # Results: target/mutants/<group>/mutants.out/{caught,missed,timeout,unviable}.txt
 set -euo pipefail

@@ -5,17 +5,19 @@
 #   schedules), the six functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the code changes)
 #   and the events pump (the table's stream → outcome-publisher; due close-out checks); then one demo
 #   verification call end to end: its outcome events as they arrive, and how it ended (get-call-outcome).
+# LOCAL_DYNAMODB_PORT, LOCAL_FUNCTIONS_PORT, LOCAL_SIMULATOR_PORT and LOCAL_MOTO_PORT move the four servers (a
+# second stack beside a running one; the make run test uses free ports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DDB_PORT=8000
+DDB_PORT=${LOCAL_DYNAMODB_PORT:-8000}
 set -a
 . scripts/local.env
 set +a
 export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
-WATCH_PORT=9000
-SIM_PORT=9100
-MOTO_PORT=9200
+WATCH_PORT=${LOCAL_FUNCTIONS_PORT:-9000}
+SIM_PORT=${LOCAL_SIMULATOR_PORT:-9100}
+MOTO_PORT=${LOCAL_MOTO_PORT:-9200}
 LOGS=target/local-stack  # under target/: not watched for reloads
 mkdir -p "$LOGS"
 
@@ -48,10 +50,7 @@ trap cleanup EXIT INT TERM
 
 scripts/dynamodb-local.sh "$DDB_PORT" >"$LOGS/dynamodb.log" 2>&1 &
 children+=($!)
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$DDB_PORT/" && break
-  sleep 0.2
-done
+wait_for_port "$DDB_PORT" "$!" "DynamoDB Local"
 target/debug/local-stack create-table
 
 

@@ -1,16 +1,20 @@
-//! One place for logging: JSON lines through `tracing-subscriber`, and masking of phone numbers so that no log
-//! line carries a full number (`+8613800000021` → `+86138****0021`).
+//! One place for logging and metrics: JSON lines through `tracing-subscriber`, EMF metric lines ([`metrics`]),
+//! and masking of phone numbers so that no log line carries a full number (`+8613800000021` → `+86138****0021`).
+
+pub mod metrics;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
-/// Installs the JSON subscriber once per process (at cold start). `RUST_LOG` filters, default `info`.
+/// Installs the JSON subscriber once per process (at cold start). `RUST_LOG` filters, default `info`. Every line
+/// lists its spans from the outermost: the runtime's (`requestId`, and `xrayTraceId` when X-Ray traces the
+/// invocation), then ours (`sessionId`), so each line can be found from a request, a trace or a call.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
+        .with_current_span(false)
+        .with_span_list(true)
         .with_target(false)
         .without_time()
         .try_init();

@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use aws_sdk_dynamodb::Client;
 
 use super::aws_env;
+use crate::callbacks::HealthProbe;
 use crate::outcome::OutcomeStore;
-use crate::records::{request_pk, Record, RequestRecord, StoredRecord, REQUEST_SK};
+use crate::records::{request_pk, Record, RequestRecord, StoredRecord, HEALTH_PROBE_KEY, REQUEST_SK};
 use crate::storage::{PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 
@@ -149,6 +150,23 @@ where
     match transient {
         true => StoreError::transient(error),
         false => StoreError::rejected(error),
+    }
+}
+
+impl HealthProbe for DynamoStore {
+    /// One eventually consistent GetItem of a key that never exists: half a read unit.
+    async fn probe(&self) -> Result<(), StoreError> {
+        let (pk, sk) = HEALTH_PROBE_KEY;
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .projection_expression("pk")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::callbacks::HealthProbe;
 use crate::outcome::OutcomeStore;
 use crate::records::{
     Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_IN_PROGRESS as IN_PROGRESS,
@@ -58,6 +59,13 @@ impl RecordStore for MemoryStore {
         }
         records.insert(key, record.clone());
         Ok(PutOutcome::Created)
+    }
+}
+
+impl HealthProbe for MemoryStore {
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.read_requests.fetch_add(1, Ordering::SeqCst);
+        self.available()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The callbacks' decisions: authenticate, parse, store exactly once, answer Huawei. Pure over the
 //! [`crate::storage::RecordStore`] port. How a call ended is [`crate::outcome`]'s.
 
+pub mod health;
 pub mod service;
 
+pub use health::{check as check_health, Health, HealthProbe, HEALTH_PATH, HEALTH_TIMEOUT};
 pub use service::{Answer, CallbackError, CallbackService, CallbackSettings, Endpoint, InboundPush, MAX_BODY_BYTES};

@@ -14,6 +14,7 @@ use crate::huawei::{AppCredentials, PayloadError, SmsNotification, VoicePush};
 use crate::records::{cdr_record, event_record, is_reserved_key, sms_record, unrecognised_record, Record, Stamp};
 use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
+use crate::telemetry::metrics::{self, Dimensions, Metric};
 
 /// Largest body accepted: a full 50-CDR push is ~50 KB, so 256 KiB leaves room for Huawei adding fields, and
 /// keeps most records under DynamoDB's 400 KB item limit (see [`MAX_RECORD_BYTES`] for the others).
@@ -145,12 +146,33 @@ impl<S: RecordStore> CallbackService<S> {
         &self.store
     }
 
+    /// Handles one push and counts it (metric `Pushes`, and `PushesRefused` by error code).
     pub async fn handle(&self, endpoint: Endpoint, push: InboundPush<'_>) -> Answer {
+        let handled = self.handle_push(endpoint, push).await;
+        let result = match &handled.answer {
+            Answer::Refused(CallbackError::StorageFailed { .. }) => "storage_failed",
+            Answer::Refused(refusal) => {
+                metrics::count(Metric::PushesRefused, Dimensions::result(refusal.code()));
+                "refused"
+            }
+            _ if handled.created => "stored",
+            _ => "duplicate",
+        };
+        metrics::count(Metric::Pushes, Dimensions::kind_result(handled.kind, result));
+        handled.answer
+    }
+
+    async fn handle_push(&self, endpoint: Endpoint, push: InboundPush<'_>) -> Handled {
+        // The kind of a push refused before its body is read is its URL's.
+        let unparsed = match endpoint {
+            Endpoint::Voice => "voice",
+            Endpoint::Sms => "sms",
+        };
         match self.admit(&push) {
             Ok(()) => {}
             Err(refusal) => {
                 tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
-                return Answer::Refused(refusal);
+                return Handled::refused(unparsed, refusal);
             }
         }
         let deadline = retry::deadline_within(self.retry_budget, push.deadline);
@@ -164,7 +186,7 @@ impl<S: RecordStore> CallbackService<S> {
             Ok(Parsed::Sms(sms)) => self.store_sms(sms, stamp, deadline).await,
             Err(invalid) => {
                 tracing::warn!(status = 400, reason = %invalid, "push refused");
-                Answer::Refused(invalid.into())
+                Handled::refused(unparsed, invalid.into())
             }
         }
     }
@@ -197,11 +219,11 @@ impl<S: RecordStore> CallbackService<S> {
         }
     }
 
-    async fn store_voice(&self, push: VoicePush, stamp: Stamp, deadline: Instant) -> Answer {
+    async fn store_voice(&self, push: VoicePush, stamp: Stamp, deadline: Instant) -> Handled {
         match push {
             VoicePush::Status(event) => {
                 let record = event_record(&event, &stamp);
-                self.store_one(record, deadline, Answer::EventStored).await
+                self.store_one("status", record, deadline, Answer::EventStored).await
             }
             VoicePush::Unrecognised(event) => {
                 tracing::warn!(
@@ -209,34 +231,36 @@ impl<S: RecordStore> CallbackService<S> {
                     eventType = %event.event_type,
                     "unknown eventType: stored raw"
                 );
-                self.store_one(unrecognised_record(&event, &stamp), deadline, Answer::EventStored).await
+                self.store_one("unknown_event", unrecognised_record(&event, &stamp), deadline, Answer::EventStored)
+                    .await
             }
             VoicePush::Fee(cdrs) => self.store_cdrs(&cdrs, &stamp, deadline).await,
         }
     }
 
-    async fn store_sms(&self, sms: SmsNotification, stamp: Stamp, deadline: Instant) -> Answer {
+    async fn store_sms(&self, sms: SmsNotification, stamp: Stamp, deadline: Instant) -> Handled {
         if sms.event.notification_mode != "Notify" {
             tracing::warn!(mode = %sms.event.notification_mode, "SMS in a mode other than Notify: stored, not answered with a control body");
         }
-        self.store_one(sms_record(&sms, &stamp), deadline, Answer::SmsStored).await
+        self.store_one("sms", sms_record(&sms, &stamp), deadline, Answer::SmsStored).await
     }
 
-    async fn store_one(&self, record: Record, deadline: Instant, success: Answer) -> Answer {
+    async fn store_one(&self, kind: &'static str, record: Record, deadline: Instant, success: Answer) -> Handled {
         if too_large(&record) {
-            return refuse_too_large();
+            return Handled::refused(kind, refuse_too_large());
         }
         match self.store_record(&record, deadline).await {
-            Ok(_) => success,
-            Err(_) => Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }),
+            Ok(outcome) => Handled { kind, answer: success, created: outcome == PutOutcome::Created },
+            Err(_) => Handled::refused(kind, CallbackError::StorageFailed { failed: 1, total: 1 }),
         }
     }
 
     /// All CDRs written concurrently, each idempotent; success only when every one is stored (new or not).
-    async fn store_cdrs(&self, cdrs: &[ReceivedCdr], stamp: &Stamp, deadline: Instant) -> Answer {
+    async fn store_cdrs(&self, cdrs: &[ReceivedCdr], stamp: &Stamp, deadline: Instant) -> Handled {
         let records: Vec<Record> = cdrs.iter().map(|cdr| cdr_record(cdr, stamp)).collect();
+        metrics::record(Metric::CdrsPerPush, Dimensions::none(), records.len() as f64);
         if records.iter().any(too_large) {
-            return refuse_too_large();
+            return Handled::refused("fee", refuse_too_large());
         }
         let results = join_all(records.iter().map(|record| self.store_record(record, deadline))).await;
         let failed = results.iter().filter(|r| r.is_err()).count();
@@ -249,8 +273,8 @@ impl<S: RecordStore> CallbackService<S> {
             "fee push"
         );
         match failed {
-            0 => Answer::CdrsStored,
-            _ => Answer::Refused(CallbackError::StorageFailed { failed, total: records.len() }),
+            0 => Handled { kind: "fee", answer: Answer::CdrsStored, created: created > 0 },
+            _ => Handled::refused("fee", CallbackError::StorageFailed { failed, total: records.len() }),
         }
     }
 
@@ -302,10 +326,24 @@ fn too_large(record: &Record) -> bool {
     serde_json::to_vec(record).map_or(true, |json| json.len() > MAX_RECORD_BYTES)
 }
 
-fn refuse_too_large() -> Answer {
+fn refuse_too_large() -> CallbackError {
     let refusal = CallbackError::RecordTooLarge;
     tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
-    Answer::Refused(refusal)
+    refusal
+}
+
+/// A push handled: its kind (`status`, `fee`, `unknown_event`, `sms`, or its URL's when refused unread), the
+/// answer, and whether this delivery wrote anything new.
+struct Handled {
+    kind: &'static str,
+    answer: Answer,
+    created: bool,
+}
+
+impl Handled {
+    fn refused(kind: &'static str, refusal: CallbackError) -> Self {
+        Self { kind, answer: Answer::Refused(refusal), created: false }
+    }
 }
 
 #[cfg(test)]
@@ -362,6 +400,54 @@ mod tests {
         assert_eq!(push(&s, Endpoint::Voice, "/voice/fee", fee).await, Answer::CdrsStored);
         assert_eq!(push(&s, Endpoint::Voice, "/voice/fee", fee).await, Answer::CdrsStored);
         assert_eq!(s.store().records().len(), 2);
+    }
+
+    /// The metrics of one push: its `Pushes` (kind, result), and its `PushesRefused` code and `CdrsPerPush`.
+    async fn push_metrics(
+        s: &CallbackService<MemoryStore>,
+        endpoint: Endpoint,
+        path: &str,
+        body: &str,
+    ) -> (String, Option<String>, Option<f64>) {
+        let (_, values) = metrics::collect(push(s, endpoint, path, body)).await;
+        let pushes: Vec<String> = values
+            .iter()
+            .filter(|(_, m)| m.contains_key(&Metric::Pushes))
+            .map(|(d, m)| {
+                format!("{}/{}={}", d.kind.unwrap_or("-"), d.result.as_deref().unwrap_or("-"), m[&Metric::Pushes])
+            })
+            .collect();
+        let refused = values.iter().find(|(_, m)| m.contains_key(&Metric::PushesRefused));
+        let cdrs = values.get(&Dimensions::none()).and_then(|m| m.get(&Metric::CdrsPerPush)).copied();
+        (pushes.join(","), refused.and_then(|(d, _)| d.result.clone()), cdrs)
+    }
+
+    #[tokio::test]
+    async fn every_push_is_counted_by_kind_and_result() {
+        let s = service("tok1234567");
+        let fee = r#"{"eventType":"fee","feeLst":[{"sessionId":"a","icid":"1"},{"sessionId":"b","icid":"2"}]}"#;
+        let sms = r#"{"smsEvent":{"smsIdentifier":"m1","notificationMode":"Notify","calling":"+1","called":"+2"}}"#;
+        let other = r#"{"eventType":"somethingNew","statusInfo":{"sessionId":"s9"}}"#;
+        let status = "/voice/status/tok1234567";
+        assert_eq!(push_metrics(&s, Endpoint::Voice, status, CALLOUT).await, ("status/stored=1".into(), None, None));
+        assert_eq!(push_metrics(&s, Endpoint::Voice, status, CALLOUT).await, ("status/duplicate=1".into(), None, None));
+        assert_eq!(push_metrics(&s, Endpoint::Voice, status, fee).await, ("fee/stored=1".into(), None, Some(2.0)));
+        assert_eq!(push_metrics(&s, Endpoint::Voice, status, fee).await, ("fee/duplicate=1".into(), None, Some(2.0)));
+        assert_eq!(
+            push_metrics(&s, Endpoint::Voice, status, other).await,
+            ("unknown_event/stored=1".into(), None, None)
+        );
+        let sms_path = "/privacy-number/sms/tok1234567";
+        assert_eq!(push_metrics(&s, Endpoint::Sms, sms_path, sms).await, ("sms/stored=1".into(), None, None));
+        let refused = push_metrics(&s, Endpoint::Voice, "/voice/status/wrong", CALLOUT).await;
+        assert_eq!(refused, ("voice/refused=1".into(), Some("unauthorized".into()), None));
+        let invalid = push_metrics(&s, Endpoint::Sms, sms_path, "{").await;
+        assert_eq!(invalid, ("sms/refused=1".into(), Some("invalid_json".into()), None));
+        s.store().set_unavailable(true);
+        let failed =
+            push_metrics(&s, Endpoint::Voice, status, r#"{"eventType":"answer","statusInfo":{"sessionId":"s2"}}"#)
+                .await;
+        assert_eq!(failed, ("status/storage_failed=1".into(), None, None));
     }
 
     #[tokio::test]

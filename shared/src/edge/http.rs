@@ -7,10 +7,13 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::invocation_deadline;
 use crate::adapters::DynamoStore;
-use crate::callbacks::{Answer, CallbackService, Endpoint, InboundPush};
+use crate::callbacks::{
+    check_health, Answer, CallbackService, Endpoint, Health, HealthProbe, InboundPush, HEALTH_PATH,
+};
 use crate::config::{CallbackConfig, ConfigError, ProcessEnv};
 use crate::storage::RecordStore;
 use crate::telemetry::error_chain;
+use crate::telemetry::metrics;
 
 /// Builds the service once per cold start: configuration, secret, DynamoDB client.
 pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigError> {
@@ -21,12 +24,16 @@ pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigEr
     Ok(CallbackService::new(store, config.settings))
 }
 
-/// Handles one invocation. Never fails: every outcome is an HTTP answer.
-pub async fn answer<S: RecordStore>(
+/// Handles one invocation. Never fails: every outcome is an HTTP answer. `GET /health` (no token: Route 53 cannot
+/// send one) is the health check; everything else is a push.
+pub async fn answer<S: RecordStore + HealthProbe>(
     service: &CallbackService<S>,
     endpoint: Endpoint,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
+    if request.method() == http::Method::GET && request.uri().path() == HEALTH_PATH {
+        return Ok(render_health(metrics::emit_after(check_health(service.store())).await));
+    }
     let headers = request.headers();
     let signature_header = ["x-aksk", "x-wsse"].into_iter().find_map(|name| headers.get(name)?.to_str().ok());
     let push = InboundPush {
@@ -37,7 +44,18 @@ pub async fn answer<S: RecordStore>(
         body: request.body().as_ref(),
         deadline: request.lambda_context_ref().and_then(invocation_deadline),
     };
-    Ok(render(service.handle(endpoint, push).await))
+    Ok(render(metrics::emit_after(service.handle(endpoint, push)).await))
+}
+
+/// 200 `{"status":"healthy"}` or 503 `{"status":"unavailable"}`, never cached.
+pub fn render_health(health: Health) -> Response<Body> {
+    let status = if health == Health::Healthy { 200 } else { 503 };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::Text(format!(r#"{{"status":"{}"}}"#, health.as_str())))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 /// The response for an answer: exactly 200 on success (Huawei documents no other 2xx as success).

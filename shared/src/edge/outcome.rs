@@ -9,6 +9,7 @@ use crate::adapters::DynamoStore;
 use crate::config::{ConfigError, OutcomeConfig, ProcessEnv};
 use crate::outcome::{CallOutcome, OutcomeError, OutcomeReader};
 use crate::telemetry::error_chain;
+use crate::telemetry::metrics::{self, Dimensions, Metric};
 
 /// Reads configuration and builds the DynamoDB client. A configuration error stops the function at init.
 pub fn service_from_env() -> Result<OutcomeReader<DynamoStore>, ConfigError> {
@@ -18,7 +19,17 @@ pub fn service_from_env() -> Result<OutcomeReader<DynamoStore>, ConfigError> {
     Ok(OutcomeReader::new(store, config.read_retry_budget))
 }
 
+/// Answers one read and counts it (metric `OutcomeReads`: final, in_progress or the errorType).
 pub async fn invoke(reader: &OutcomeReader<DynamoStore>, event: LambdaEvent<Value>) -> Result<CallOutcome, Diagnostic> {
-    let deadline = invocation_deadline(&event.context);
-    reader.handle(event.payload, deadline).await.map_err(|e: OutcomeError| diagnostic(e.error_type(), &e))
+    metrics::emit_after(async {
+        let result = reader.handle(event.payload, invocation_deadline(&event.context)).await;
+        let counted = match &result {
+            Ok(outcome) if outcome.is_final => "final",
+            Ok(_) => "in_progress",
+            Err(e) => e.error_type(),
+        };
+        metrics::count(Metric::OutcomeReads, Dimensions::result(counted));
+        result.map_err(|e: OutcomeError| diagnostic(e.error_type(), &e))
+    })
+    .await
 }

@@ -17,6 +17,7 @@ use crate::outcome::{close_out, CloseOutCheck, OutcomePublisher, StreamItem};
 use crate::records::Stamp;
 use crate::storage::retry;
 use crate::telemetry::error_chain;
+use crate::telemetry::metrics;
 
 pub struct Publisher {
     publisher: OutcomePublisher<DynamoStore, EventBridgeSink>,
@@ -33,7 +34,12 @@ pub fn service_from_env() -> Result<Publisher, ConfigError> {
     Ok(Publisher { publisher: OutcomePublisher::new(store, sink, config.region.clone()), config })
 }
 
+/// Handles one event; its metrics (`EventsPublished`, `FinalOutcomes`) are written when it is done.
 pub async fn invoke(publisher: &Publisher, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    metrics::emit_after(handle(publisher, event)).await
+}
+
+async fn handle(publisher: &Publisher, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let deadline = retry::deadline_within(publisher.config.store_retry_budget, invocation_deadline(&event.context));
     if let Some(check) = CloseOutCheck::from_event(&event.payload) {
         let stamp = Stamp::new(OffsetDateTime::now_utc(), publisher.config.record_ttl, &publisher.config.region);

@@ -8,6 +8,7 @@ use super::{diagnostic, invocation_deadline};
 use crate::adapters::{CallVerifyClient, DynamoStore, SchedulerCloseOuts};
 use crate::config::{ProcessEnv, TriggerConfig};
 use crate::telemetry::error_chain;
+use crate::telemetry::metrics::{self, Dimensions, Metric};
 use crate::verification::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
 
 pub type LiveTrigger = TriggerService<DynamoStore, CallVerifyClient, Option<SchedulerCloseOuts>>;
@@ -45,11 +46,23 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
     Ok(TriggerService::new(store, api, settings).with_close_outs(close_outs, config.close_out_delays))
 }
 
+/// Answers one invoke and counts it (metric `TriggerResults`: placed, replayed or the errorType).
 pub async fn invoke(
     trigger: &Result<LiveTrigger, TriggerError>,
     event: LambdaEvent<Value>,
 ) -> Result<TriggerAnswer, Diagnostic> {
-    let trigger = trigger.as_ref().map_err(|e| diagnostic(e.error_type(), e))?;
-    let deadline = invocation_deadline(&event.context);
-    trigger.handle(event.payload, deadline).await.map_err(|e| diagnostic(e.error_type(), &e))
+    metrics::emit_after(async {
+        let result = match trigger {
+            Ok(trigger) => trigger.handle(event.payload, invocation_deadline(&event.context)).await,
+            Err(e) => Err(e.clone()),
+        };
+        let counted = match &result {
+            Ok(answer) if answer.replayed => "replayed",
+            Ok(_) => "placed",
+            Err(e) => e.error_type(),
+        };
+        metrics::count(Metric::TriggerResults, Dimensions::result(counted));
+        result.map_err(|e| diagnostic(e.error_type(), &e))
+    })
+    .await
 }

@@ -19,6 +19,7 @@ use super::OutcomeStore;
 use crate::records::{is_reserved_key, StoredRecord};
 use crate::storage::retry;
 use crate::telemetry::mask_numbers;
+use crate::telemetry::metrics::{self, Dimensions, Metric};
 
 /// EventBridge's limit of entries per `PutEvents`.
 pub const MAX_ENTRIES_PER_PUT: usize = 10;
@@ -158,6 +159,11 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
                         Some(None) => {
                             report.published += 1;
                             let outcome = &event.outcome;
+                            metrics::count(Metric::EventsPublished, Dimensions::none());
+                            if outcome.is_final {
+                                // The answer rate's numerator and denominator (README, "Metrics").
+                                metrics::count(Metric::FinalOutcomes, Dimensions::result(outcome.status.as_str()));
+                            }
                             tracing::info!(outcomeId = %mask_numbers(&event.outcome_id), status = outcome.status.as_str(), r#final = outcome.is_final, "outcome event published");
                         }
                         refused => {

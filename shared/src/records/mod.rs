@@ -33,8 +33,13 @@ pub const SMS_PREFIX: &str = "sms#";
 pub const REQUEST_PREFIX: &str = "request#";
 /// Partition key prefix of the trigger's per-callee rate-limit logs.
 pub const RATE_LIMIT_PREFIX: &str = "ratelimit#";
+/// Partition key prefix of the health check's key (`GET /health` reads it; nothing is ever stored there).
+pub const HEALTH_PREFIX: &str = "health#";
+/// The key `GET /health` reads: one cheap GetItem of an item that never exists. The template lets the status
+/// callback read this key and no other.
+pub const HEALTH_PROBE_KEY: (&str, &str) = ("health#probe", "probe");
 /// Prefixes no Huawei sessionId has.
-pub const RESERVED_PREFIXES: [&str; 3] = [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX];
+pub const RESERVED_PREFIXES: [&str; 4] = [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX, HEALTH_PREFIX];
 
 /// Whether a sessionId would land among our own records: it starts with a reserved prefix. Such a push is
 /// refused, never stored.

@@ -8,6 +8,7 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use super::StoreError;
+use crate::telemetry::metrics::{self, Dimensions, Metric};
 
 /// Time kept before the Lambda deadline to send the answer after the last storage attempt.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(300);
@@ -44,6 +45,7 @@ where
             return Err(error);
         }
         tracing::warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "transient storage error, retrying");
+        metrics::count(Metric::StorageRetries, Dimensions::none());
         tokio::time::sleep(pause).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -57,15 +59,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retries_transient_errors_until_success() {
         let calls = AtomicU32::new(0);
-        let result = until_deadline(Instant::now() + Duration::from_secs(3), || async {
+        let (result, metrics) = metrics::collect(until_deadline(Instant::now() + Duration::from_secs(3), || async {
             match calls.fetch_add(1, Ordering::SeqCst) {
                 0..=2 => Err(StoreError::transient("throttled")),
                 _ => Ok("stored"),
             }
-        })
+        }))
         .await;
         assert!(matches!(result, Ok("stored")));
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(metrics[&Dimensions::none()][&Metric::StorageRetries], 3.0, "each retry is counted");
     }
 
     #[tokio::test(start_paused = true)]

@@ -46,6 +46,8 @@ pub struct FaultConfig {
     pub stall_for: Duration,
     /// Add `ReturnConsumedCapacity: TOTAL` to each request and sum what the answers report.
     pub meter_capacity: bool,
+    /// Faults only on requests of this operation (`PutItem`, …); `None`: on every request.
+    pub only_operation: Option<&'static str>,
 }
 
 impl FaultConfig {
@@ -60,6 +62,7 @@ impl FaultConfig {
             stall: 0.0,
             stall_for: Duration::ZERO,
             meter_capacity: false,
+            only_operation: None,
         }
     }
 }
@@ -80,6 +83,8 @@ pub struct ProxyStats {
     pub upstream_errors: u64,
     /// The last forwarding error, for the report.
     pub last_upstream_error: Option<String>,
+    /// Requests by the X-Ray trace they carried (the `Root=…` of `X-Amzn-Trace-Id`; `-` when absent).
+    pub trace_roots: BTreeMap<String, u64>,
 }
 
 impl ProxyStats {
@@ -220,11 +225,18 @@ async fn serve_connection(
             .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
             .unwrap_or_else(|| "?".to_owned());
         let sequence = shared.sequence.fetch_add(1, Ordering::SeqCst);
-        let faulty = shared.faults_enabled.load(Ordering::SeqCst);
+        let faulty = shared.faults_enabled.load(Ordering::SeqCst)
+            && config.only_operation.is_none_or(|operation| operation == target);
         let (latency, fault) = decide(&config, sequence, faulty);
+        let trace_root = request
+            .header("x-amzn-trace-id")
+            .and_then(|header| header.split(';').find_map(|part| part.trim().strip_prefix("Root=")))
+            .unwrap_or("-")
+            .to_owned();
         {
             let mut stats = shared.stats.lock().unwrap_or_else(|p| p.into_inner());
             *stats.requests.entry(target.clone()).or_default() += 1;
+            *stats.trace_roots.entry(trace_root).or_default() += 1;
         }
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use time::macros::{datetime, format_description};
 use time::OffsetDateTime;
 use voice_core::adapters::DynamoStore;
-use voice_core::callbacks::{CallbackService, Endpoint};
+use voice_core::callbacks::{CallbackService, Endpoint, HealthProbe};
 use voice_core::outcome::{fold, CallStatus};
 use voice_core::records::Record;
 use voice_core::records::StoredRecord;
@@ -289,6 +289,12 @@ impl CountingStore {
     }
 }
 
+impl HealthProbe for CountingStore {
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.inner.probe().await
+    }
+}
+
 impl RecordStore for CountingStore {
     async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         self.puts.fetch_add(1, Ordering::Relaxed);
@@ -365,7 +371,7 @@ pub fn route(kind: PushKind) -> (Endpoint, &'static str) {
 }
 
 /// The callback handler's answer to one event, in process: (HTTP status, body text).
-pub async fn answer_in_process<S: RecordStore>(
+pub async fn answer_in_process<S: RecordStore + HealthProbe>(
     service: &CallbackService<S>,
     endpoint: Endpoint,
     event: lambda_http::Request,

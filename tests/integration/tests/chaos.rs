@@ -378,6 +378,7 @@ async fn fault_proxy() {
         stall: 0.002,
         stall_for: Duration::from_millis(1700),
         meter_capacity: false,
+        only_operation: None,
     };
     let stage = Stage::start(None, Some(faults), Duration::from_millis(1500)).await;
     let mut log = DeliveryLog::new(workload.deliveries.len());

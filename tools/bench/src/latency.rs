@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use voice_core::adapters::{DynamoStore, MemoryStore};
 use voice_core::auth::SignatureMode;
-use voice_core::callbacks::CallbackService;
+use voice_core::callbacks::{CallbackService, HealthProbe};
 use voice_core::storage::RecordStore;
 
 use crate::pushes::{records, Pushes};
@@ -98,7 +98,11 @@ fn raw_items(body: &str, prefix: &str) -> Vec<HashMap<String, AttributeValue>> {
 }
 
 /// The handler's time for one push; the event is built before the clock starts (the runtime does that).
-async fn timed_push<S: RecordStore>(service: &CallbackService<S>, kind: PushKind, body: &str) -> Duration {
+async fn timed_push<S: RecordStore + HealthProbe>(
+    service: &CallbackService<S>,
+    kind: PushKind,
+    body: &str,
+) -> Duration {
     let (endpoint, route) = route(kind);
     let event = request(Envelope::HttpApi, "POST", &format!("{route}/{TOKEN}"), body.as_bytes(), false);
     let started = Instant::now();

@@ -9,6 +9,7 @@
 //! (section 6, default 300).
 
 mod latency;
+mod metrics_cost;
 mod outcome_events;
 mod outcome_read;
 mod pushes;
@@ -35,6 +36,15 @@ async fn main() {
     voice_core::telemetry::init();
     let load_before = load_average();
     let dynamodb = DynamoLocal::start(None);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("metrics") {
+        // The EMF metrics' cost per push, alone, into target/bench (release build for meaningful times).
+        let cost = metrics_cost::measure(setting("BENCH_ROUNDS", 300)).await;
+        let path = integration_tests::target_dir().join("bench/metrics.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, metrics_cost::render(&cost)).expect("write the section");
+        eprintln!("bench: EMF metrics cost written into {}", path.display());
+        return;
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("outcome-events") {
         // Section 7 alone, into target/bench (its figures are counts, the same in any build); BENCHMARKS.md is untouched.
         let events = outcome_events::measure(&dynamodb, setting("BENCH_EVENT_CALLS", 500)).await;

@@ -7,15 +7,18 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::{Credentials, Region};
 use integration_tests::events::{request, Envelope};
-use integration_tests::{callback_config, fixture, DynamoLocal};
+use integration_tests::fault_proxy::{FaultConfig, FaultProxy};
+use integration_tests::{callback_config, client_at, fixture, logs_of, DynamoLocal};
 use serde_json::{json, Value};
 use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
-use voice_core::callbacks::{CallbackService, CallbackSettings, Endpoint};
+use voice_core::callbacks::{CallbackService, CallbackSettings, Endpoint, HealthProbe};
 use voice_core::edge::http::answer;
 use voice_core::records::Record;
 use voice_core::storage::{PutOutcome, RecordStore, StoreError};
+use voice_core::telemetry::metrics::{self, Dimensions, Metric};
 
 const SUCCESS_BODY: &str = r#"{"resultcode":"0","resultdesc":"Success"}"#;
 
@@ -24,6 +27,12 @@ const SUCCESS_BODY: &str = r#"{"resultcode":"0","resultdesc":"Success"}"#;
 struct FailingKey {
     inner: DynamoStore,
     failing: Mutex<Option<String>>,
+}
+
+impl HealthProbe for FailingKey {
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.inner.probe().await
+    }
 }
 
 impl RecordStore for FailingKey {
@@ -36,7 +45,11 @@ impl RecordStore for FailingKey {
     }
 }
 
-async fn post<S: RecordStore>(service: &CallbackService<S>, endpoint: Endpoint, body: &str) -> (u16, String) {
+async fn post<S: RecordStore + HealthProbe>(
+    service: &CallbackService<S>,
+    endpoint: Endpoint,
+    body: &str,
+) -> (u16, String) {
     let event = request(Envelope::HttpApi, "POST", "/voice/fee", body.as_bytes(), false);
     let response = answer(service, endpoint, event).await.expect("answer never fails");
     let text = match response.body() {
@@ -100,7 +113,13 @@ async fn a_second_delivery_with_different_bytes_never_overwrites_the_first() {
     let second = status("2026-11-21 09:09:09", "second");
     assert_eq!(post(&service, Endpoint::Voice, &first).await.0, 200);
     let stored = service.store().records_of(sid).await.unwrap();
-    assert_eq!(post(&service, Endpoint::Voice, &second).await.0, 200, "a duplicate key is acknowledged");
+    const DIFFERENT: &str = "a different payload arrived under an existing key";
+    let ((status, _), logs) = logs_of(post(&service, Endpoint::Voice, &first)).await;
+    assert_eq!(status, 200);
+    assert!(!logs.contains(DIFFERENT), "an identical re-delivery is a plain duplicate:\n{logs}");
+    let ((status, _), logs) = logs_of(post(&service, Endpoint::Voice, &second)).await;
+    assert_eq!(status, 200, "a duplicate key is acknowledged");
+    assert!(logs.contains(DIFFERENT), "the operator is told that the second payload was dropped:\n{logs}");
     let after = service.store().records_of(sid).await.unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after, stored, "every field of the first delivery kept");
@@ -116,4 +135,44 @@ async fn a_second_delivery_with_different_bytes_never_overwrites_the_first() {
         service.store().records_of(sid).await.unwrap().into_iter().filter(|r| r["kind"] == "cdr").collect();
     assert_eq!(cdrs.len(), 1);
     assert_eq!(cdrs[0]["callEndTime"], "2026-11-21 03:04:40", "the first bill kept: {}", cdrs[0]);
+}
+
+/// A push is acknowledged only after a durable write: an error DynamoDB answers is never taken for "already
+/// stored", and an error retrying cannot mend (a missing table) is not retried. (The handler futures are boxed:
+/// three of them inline overflow a test thread's stack in a debug build.)
+#[tokio::test]
+async fn a_storage_error_is_never_taken_for_a_duplicate() {
+    let settings =
+        CallbackSettings { store_retry_budget: Duration::from_millis(300), ..callback_config("", SignatureMode::Off) };
+    let dynamodb = DynamoLocal::shared();
+    let store = dynamodb.fresh_store().await;
+    let table = store.table().to_owned();
+    let proxy = FaultProxy::start(&dynamodb.endpoint(), FaultConfig { reject: 1.0, ..FaultConfig::pass_through() });
+    let failing = CallbackService::new(DynamoStore::new(client_at(&proxy.endpoint()).await, &table), settings.clone());
+    let body = fixture("huawei/status-callout.json");
+    let ((status, _), metrics) = metrics::collect(Box::pin(post(&failing, Endpoint::Voice, &body))).await;
+    assert_eq!(status, 503, "DynamoDB answered 500 InternalServerError to every write");
+    assert!(retries(&metrics) >= 1.0, "an InternalServerError is worth retrying");
+    assert!(store.all_records().await.unwrap().is_empty(), "nothing was acknowledged, nothing is stored");
+
+    let missing = CallbackService::new(DynamoStore::new(dynamodb.client().await, "no-such-table"), settings.clone());
+    let ((status, _), metrics) = metrics::collect(Box::pin(post(&missing, Endpoint::Voice, &body))).await;
+    assert_eq!(status, 503, "ResourceNotFoundException: nothing stored");
+    assert_eq!(retries(&metrics), 0.0, "a missing table is not retried");
+
+    // A request the SDK cannot even build (AWS_REGION that is no region: no endpoint to send it to).
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("not a region"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "test"))
+        .build();
+    let unbuildable =
+        CallbackService::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &table), settings);
+    let ((status, _), metrics) = metrics::collect(Box::pin(post(&unbuildable, Endpoint::Voice, &body))).await;
+    assert_eq!(status, 503);
+    assert_eq!(retries(&metrics), 0.0, "a request that cannot be built is not retried");
+}
+
+fn retries(values: &metrics::Values) -> f64 {
+    values.get(&Dimensions::none()).and_then(|m| m.get(&Metric::StorageRetries)).copied().unwrap_or(0.0)
 }

@@ -10,6 +10,7 @@ mod cold_start_harness;
 mod guarantees;
 mod hostile_input;
 mod openapi;
+mod operations_e2e;
 mod outcome_events;
 mod outcome_properties;
 mod properties;

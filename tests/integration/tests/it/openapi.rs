@@ -13,7 +13,7 @@ use serde_json::Value;
 use voice_core::adapters::MemoryStore;
 use voice_core::auth::{SignatureMode, SignatureRejection};
 use voice_core::callbacks::service::MAX_RECORD_BYTES;
-use voice_core::callbacks::{CallbackError, CallbackService, Endpoint, MAX_BODY_BYTES};
+use voice_core::callbacks::{CallbackError, CallbackService, Endpoint, HealthProbe, HEALTH_PATH, MAX_BODY_BYTES};
 use voice_core::huawei::notification::{MAX_CDRS_PER_PUSH, MAX_ICID_LEN, MAX_SESSION_ID_LEN};
 use voice_core::huawei::sms::MAX_SMS_IDENTIFIER_LEN;
 use voice_core::huawei::{CallEventKind, PayloadError};
@@ -149,7 +149,7 @@ struct Answered {
     body: String,
 }
 
-async fn send<S: RecordStore>(
+async fn send<S: RecordStore + HealthProbe>(
     service: &CallbackService<S>,
     endpoint: Endpoint,
     method: &str,
@@ -291,9 +291,15 @@ fn every_error_the_code_gives_is_documented_under_its_status() {
 fn routes_and_limits_in_the_spec_are_the_codes() {
     let spec = spec();
     let paths: BTreeSet<&str> = spec["paths"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(paths, ROUTES.iter().map(|r| r.0).collect(), "documented routes");
+    let mut routes: BTreeSet<&str> = ROUTES.iter().map(|r| r.0).collect();
+    routes.insert(HEALTH_PATH);
+    assert_eq!(paths, routes, "documented routes");
     let cargo_toml = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
     let template = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
+    let health_methods: Vec<&String> = spec["paths"][HEALTH_PATH].as_object().unwrap().keys().collect();
+    assert_eq!(health_methods, ["get"], "the health check is a GET");
+    assert!(cargo_toml.contains(&format!("\"{HEALTH_PATH}\" = \"status-callback\"")), "health: watch router");
+    assert!(template.contains(&format!("Path: {HEALTH_PATH}")), "health: not a route of infra/template.yaml");
     for (path, _, function) in ROUTES {
         let methods: Vec<&String> = spec["paths"][path].as_object().unwrap().keys().collect();
         assert_eq!(methods, ["post"], "{path}: only POST is an operation");
@@ -371,4 +377,19 @@ async fn every_example_is_a_fixture_and_is_accepted() {
         }
     }
     assert_eq!(used, callback_fixtures, "every callback fixture is an example of the spec");
+}
+
+#[tokio::test]
+async fn the_health_check_answers_as_documented() {
+    let spec = spec();
+    let responses = &spec["paths"][HEALTH_PATH]["get"]["responses"];
+    let service = memory_service(SignatureMode::Enforce);
+    for (available, status) in [(true, 200), (false, 503)] {
+        service.store().set_unavailable(!available);
+        let answered = send(&service, Endpoint::Voice, "GET", HEALTH_PATH, b"").await;
+        let documented = &responses[status.to_string()]["content"]["application/json"]["example"];
+        assert_eq!(answered.status, status, "GET /health with the store {}", if available { "up" } else { "down" });
+        let body: Value = serde_json::from_str(&answered.body).expect("JSON");
+        assert_eq!(&body, documented, "GET /health {status}: the documented example");
+    }
 }

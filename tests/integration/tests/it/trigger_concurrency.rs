@@ -3,14 +3,15 @@
 
 use std::time::Duration;
 
-use integration_tests::DynamoLocal;
+use integration_tests::fault_proxy::{FaultConfig, FaultProxy};
+use integration_tests::{client_at, DynamoLocal};
 use serde_json::json;
 use voice_core::adapters::CallVerifyClient;
 use voice_core::adapters::DynamoStore;
 use voice_core::huawei::call_verify::encode_callback_url;
 use voice_core::huawei::AppCredentials;
 use voice_core::verification::rate_limit::RateLimits;
-use voice_core::verification::{Defaults, TriggerError, TriggerService, TriggerSettings};
+use voice_core::verification::{Defaults, TriggerError, TriggerService, TriggerSettings, TriggerStore};
 use voice_platform_sim::{Config as SimConfig, RunningSim};
 
 async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoStore, CallVerifyClient>, RunningSim) {
@@ -83,4 +84,19 @@ async fn ten_simultaneous_calls_to_one_number_place_exactly_one() {
     assert_eq!(rate_records[0]["writtenRegion"], "us-east-1", "the trigger's bookkeeping records carry it too");
     let key = rate_records[0]["pk"].as_str().unwrap();
     assert!(key.starts_with("ratelimit#") && !key.contains("13800000031"), "keyed by a hash: {key}");
+}
+
+/// A rate-limit write DynamoDB fails is reported at once, as the storage error it is: only a conditional-check
+/// failure (another call took the slot meanwhile) is a race worth reading again.
+#[tokio::test]
+async fn a_failed_rate_limit_write_is_a_storage_error_not_a_race() {
+    let dynamodb = DynamoLocal::shared();
+    let table = dynamodb.fresh_store().await.table().to_owned();
+    let faults = FaultConfig { reject: 1.0, only_operation: Some("PutItem"), ..FaultConfig::pass_through() };
+    let proxy = FaultProxy::start(&dynamodb.endpoint(), faults);
+    let store = DynamoStore::new(client_at(&proxy.endpoint()).await, table);
+    let result = store.take_rate_slot("callee-key-1", &RateLimits::new(1, 5), 1_800_000_000).await;
+    let error = result.expect_err("the write failed");
+    assert!(error.is_transient() && error.to_string().contains("InternalServerError"), "{error}");
+    assert_eq!(proxy.stats().requests_of("PutItem"), 1, "one write, not read-and-retry as for a race");
 }

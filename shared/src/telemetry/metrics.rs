@@ -1,0 +1,232 @@
+//! Metrics in CloudWatch Embedded Metric Format (EMF): JSON lines on stdout that CloudWatch Logs turns into
+//! metrics, with no API call and nothing on an answer's path but one write at the end of the invocation.
+//!
+//! An edge runs each invocation inside [`emit_after`]; code below it calls [`count`] or [`record`] where a fact
+//! is known (a push stored, a retry, an event published). The values of one invocation are summed per metric and
+//! dimensions and written as one line per set of dimension values. Outside [`emit_after`] (unit tests, tools)
+//! recording does nothing. An EMF line needs `_aws` at the top level of the JSON, so it is written beside the
+//! tracing subscriber's lines, not through it. The metrics and their dimensions are listed in the README.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Write;
+use std::sync::OnceLock;
+
+use serde_json::{json, Map, Value};
+
+/// The one namespace of every metric of the bundle.
+pub const NAMESPACE: &str = "HuaweiVoice";
+
+/// Every metric the functions emit. Each has one fixed set of dimensions besides `function`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metric {
+    /// A push, by `kind` and `result` (stored, duplicate, refused, storage_failed).
+    Pushes,
+    /// A refused push, by `result` = the error code of the answer.
+    PushesRefused,
+    /// The number of CDRs of a fee push.
+    CdrsPerPush,
+    /// Storage attempts retried after a transient error.
+    StorageRetries,
+    /// A trigger invocation, by `result` (placed, replayed, or the errorType).
+    TriggerResults,
+    /// A get-call-outcome invocation, by `result` (final, in_progress, or the errorType).
+    OutcomeReads,
+    /// A final outcome event published, by `result` = the call's status.
+    FinalOutcomes,
+    /// Outcome events published.
+    EventsPublished,
+    /// A `GET /health`, by `result` (healthy, unhealthy).
+    HealthChecks,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pushes => "Pushes",
+            Self::PushesRefused => "PushesRefused",
+            Self::CdrsPerPush => "CdrsPerPush",
+            Self::StorageRetries => "StorageRetries",
+            Self::TriggerResults => "TriggerResults",
+            Self::OutcomeReads => "OutcomeReads",
+            Self::FinalOutcomes => "FinalOutcomes",
+            Self::EventsPublished => "EventsPublished",
+            Self::HealthChecks => "HealthChecks",
+        }
+    }
+}
+
+/// The dimensions of a value besides `function`: a metric is always recorded with the same ones present.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dimensions {
+    pub kind: Option<&'static str>,
+    pub result: Option<String>,
+}
+
+impl Dimensions {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn result(result: impl Into<String>) -> Self {
+        Self { kind: None, result: Some(result.into()) }
+    }
+
+    pub fn kind_result(kind: &'static str, result: impl Into<String>) -> Self {
+        Self { kind: Some(kind), result: Some(result.into()) }
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        let mut names = vec!["function"];
+        names.extend(self.kind.map(|_| "kind"));
+        names.extend(self.result.as_ref().map(|_| "result"));
+        names
+    }
+}
+
+/// One invocation's values: per dimension values, per metric, the sum.
+pub type Values = BTreeMap<Dimensions, BTreeMap<Metric, f64>>;
+
+tokio::task_local! {
+    static VALUES: RefCell<Values>;
+}
+
+/// Adds `value` to `metric` with `dimensions` in the current invocation.
+pub fn record(metric: Metric, dimensions: Dimensions, value: f64) {
+    let _outside_an_invocation = VALUES.try_with(|values| {
+        *values.borrow_mut().entry(dimensions).or_default().entry(metric).or_default() += value;
+    });
+}
+
+/// Counts one of `metric` with `dimensions` in the current invocation.
+pub fn count(metric: Metric, dimensions: Dimensions) {
+    record(metric, dimensions, 1.0);
+}
+
+/// Runs one invocation and returns what it recorded, summed, beside its output.
+pub async fn collect<F: Future>(invocation: F) -> (F::Output, Values) {
+    VALUES
+        .scope(RefCell::new(Values::new()), async {
+            let output = invocation.await;
+            (output, VALUES.with(RefCell::take))
+        })
+        .await
+}
+
+/// Runs one invocation, then writes its metrics to stdout as EMF lines. Inside another [`emit_after`] or
+/// [`collect`] (a test of an edge), the values go to that one instead.
+pub async fn emit_after<F: Future>(invocation: F) -> F::Output {
+    if VALUES.try_with(|_| ()).is_ok() {
+        return invocation.await;
+    }
+    let (output, values) = collect(invocation).await;
+    let Some(function) = function_name() else { return output };
+    let timestamp_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let lines = emf_lines(function, &values, timestamp_ms as i64);
+    if !lines.is_empty() {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        // One write: the runtime's log capture sees whole lines. A failed stdout cannot be reported anywhere.
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+    output
+}
+
+/// The EMF lines of one invocation's values: one line per set of dimension values.
+pub fn emf_lines(function: &str, values: &Values, timestamp_ms: i64) -> Vec<String> {
+    values
+        .iter()
+        .map(|(dimensions, metrics)| {
+            let definitions: Vec<Value> =
+                metrics.keys().map(|metric| json!({"Name": metric.name(), "Unit": "Count"})).collect();
+            let mut line = Map::new();
+            line.insert(
+                "_aws".into(),
+                json!({
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": NAMESPACE,
+                        "Dimensions": [dimensions.names()],
+                        "Metrics": definitions,
+                    }],
+                }),
+            );
+            line.insert("function".into(), function.into());
+            if let Some(kind) = dimensions.kind {
+                line.insert("kind".into(), kind.into());
+            }
+            if let Some(result) = &dimensions.result {
+                line.insert("result".into(), result.as_str().into());
+            }
+            for (metric, value) in metrics {
+                line.insert(metric.name().into(), json!(value));
+            }
+            Value::Object(line).to_string()
+        })
+        .collect()
+}
+
+/// The `function` dimension: the deployed function's name (Lambda sets `AWS_LAMBDA_FUNCTION_NAME`), so that two
+/// stacks in one account keep their metrics apart. Outside Lambda (a test calling an edge in process) there is
+/// no function, and nothing is written.
+fn function_name() -> Option<&'static str> {
+    static NAME: OnceLock<Option<String>> = OnceLock::new();
+    NAME.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok()).as_deref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_invocation_sums_its_values_per_metric_and_dimensions() {
+        let ((), values) = collect(async {
+            count(Metric::Pushes, Dimensions::kind_result("fee", "stored"));
+            record(Metric::CdrsPerPush, Dimensions::none(), 3.0);
+            count(Metric::StorageRetries, Dimensions::none());
+            count(Metric::StorageRetries, Dimensions::none());
+        })
+        .await;
+        let none = &values[&Dimensions::none()];
+        assert_eq!((none[&Metric::CdrsPerPush], none[&Metric::StorageRetries]), (3.0, 2.0));
+        assert_eq!(values[&Dimensions::kind_result("fee", "stored")][&Metric::Pushes], 1.0);
+        assert_eq!(values.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_edge_inside_a_collect_hands_its_values_to_it() {
+        let ((), values) = collect(emit_after(async { count(Metric::EventsPublished, Dimensions::none()) })).await;
+        assert_eq!(values[&Dimensions::none()][&Metric::EventsPublished], 1.0);
+    }
+
+    #[test]
+    fn recording_outside_an_invocation_does_nothing() {
+        count(Metric::Pushes, Dimensions::kind_result("status", "stored"));
+    }
+
+    #[tokio::test]
+    async fn a_line_is_emf_with_its_dimensions_at_the_top_level() {
+        let ((), values) = collect(async {
+            count(Metric::PushesRefused, Dimensions::result("unauthorized"));
+            count(Metric::Pushes, Dimensions::kind_result("voice", "refused"));
+        })
+        .await;
+        let lines = emf_lines("status-callback", &values, 1_700_000_000_000);
+        let parsed: Vec<Value> = lines.iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let pushes = parsed.iter().find(|line| line.get("Pushes").is_some()).unwrap();
+        assert_eq!(
+            pushes,
+            &json!({
+                "_aws": {"Timestamp": 1_700_000_000_000_i64, "CloudWatchMetrics": [{
+                    "Namespace": "HuaweiVoice",
+                    "Dimensions": [["function", "kind", "result"]],
+                    "Metrics": [{"Name": "Pushes", "Unit": "Count"}]}]},
+                "function": "status-callback", "kind": "voice", "result": "refused", "Pushes": 1.0
+            })
+        );
+        let refused = parsed.iter().find(|line| line.get("PushesRefused").is_some()).unwrap();
+        assert_eq!(refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["function", "result"]]));
+        assert_eq!((refused["result"].as_str(), refused.get("kind")), (Some("unauthorized"), None));
+    }
+}

@@ -1,0 +1,138 @@
+//! `make run` as a new user runs it (scripts/run-local.sh, here on free ports), in a test binary of its own: its
+//! `cargo lambda watch` compiles the functions, which must not slow the timing-sensitive tests of `it`.
+//! - The caller's settings reach the functions: `SIGNATURE_MODE=enforce` refuses an unsigned push with 401, and
+//!   either of two `CALLBACK_TOKENS` (a comma-separated value) is accepted with a signed push.
+//! - The demo call ends with a final outcome, and `GET /health` answers.
+//! - A stack that cannot start says so and stops, without claiming to be up.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::{free_port, processes, workspace_root};
+
+const UP: &str = "Local stack is up";
+const TOKENS: &str = "tokA1234567,tokB1234567";
+
+struct Ports {
+    dynamodb: u16,
+    functions: u16,
+    simulator: u16,
+    moto: u16,
+}
+
+fn make_run(ports: &Ports, settings: &[(&str, &str)]) -> (Child, PathBuf) {
+    let root = workspace_root();
+    let output = std::env::temp_dir().join(integration_tests::unique_name("make-run")).with_extension("log");
+    let file = std::fs::File::create(&output).expect("output file");
+    let mut command = Command::new(root.join("scripts/run-local.sh"));
+    // As `make` runs it: the project's venv (cargo-lambda, moto) first on PATH.
+    let path = format!("{}:{}", root.join(".venv/bin").display(), std::env::var("PATH").unwrap_or_default());
+    command
+        .current_dir(&root)
+        .env("PATH", path)
+        .env("LOCAL_DYNAMODB_PORT", ports.dynamodb.to_string())
+        .env("LOCAL_FUNCTIONS_PORT", ports.functions.to_string())
+        .env("LOCAL_SIMULATOR_PORT", ports.simulator.to_string())
+        .env("LOCAL_MOTO_PORT", ports.moto.to_string())
+        .envs(settings.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().expect("output file"))
+        .stderr(file);
+    (processes::spawn(command).expect("start scripts/run-local.sh"), output)
+}
+
+/// Stops the script as Ctrl-C would (its trap stops what it started), then whatever is left of its group.
+fn stop(mut child: Child) {
+    // SAFETY: plain syscall on a pid we own.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(15) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    processes::kill_group(&mut child);
+}
+
+fn free_ports() -> Ports {
+    Ports { dynamodb: free_port(), functions: free_port(), simulator: free_port(), moto: free_port() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
+    let ports = free_ports();
+    let (mut child, output) = make_run(&ports, &[("SIGNATURE_MODE", "enforce"), ("CALLBACK_TOKENS", TOKENS)]);
+    let read = || std::fs::read_to_string(&output).unwrap_or_default();
+    let started = Instant::now();
+    while !read().contains(UP) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("make run exited ({status}) before it was up:\n{}", read());
+        }
+        assert!(started.elapsed() < Duration::from_secs(900), "make run not up after 15 min:\n{}", read());
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let text = read();
+    let checks = async {
+        let outcome = text.rsplit("How did it end?").next().unwrap_or_default();
+        assert!(
+            outcome.contains(r#""final": true"#) || outcome.contains(r#""final":true"#),
+            "the demo call ended with a final outcome:\n{text}"
+        );
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+        let base = format!("http://127.0.0.1:{}", ports.functions);
+        let body =
+            std::fs::read_to_string(workspace_root().join("tests/integration/fixtures/huawei/status-callout.json"))
+                .expect("fixture");
+        let post = |token: &str, signed: bool| {
+            let mut request = http
+                .post(format!("{base}/voice/status/{token}"))
+                .header("content-type", "application/json;charset=UTF-8")
+                .body(body.clone());
+            if signed {
+                let headers =
+                    voice_platform_sim::sign("local-app-key", "local-app-secret", time::OffsetDateTime::now_utc());
+                request = request.header("authorization", headers.authorization).header("x-aksk", headers.x_aksk);
+            }
+            async move {
+                let response = request.send().await.expect("push");
+                (response.status().as_u16(), response.text().await.unwrap_or_default())
+            }
+        };
+        let (status, answer) = post("tokB1234567", false).await;
+        assert_eq!(status, 401, "SIGNATURE_MODE=enforce reached the function: {answer}\n{text}");
+        assert!(answer.contains("bad_signature"), "refused for its signature, not its token: {answer}");
+        assert_eq!(post("tokA1234567", true).await.0, 200, "the first of two tokens");
+        assert_eq!(post("tokB1234567", true).await.0, 200, "the second of two tokens");
+        assert_eq!(post("tokC1234567", true).await.0, 401, "a token not in the list");
+        let health = http.get(format!("{base}/health")).send().await.expect("health");
+        assert_eq!(health.status().as_u16(), 200);
+    };
+    let result = tokio::time::timeout(Duration::from_secs(300), checks).await;
+    stop(child);
+    result.expect("checks within 5 min");
+}
+
+#[test]
+fn a_stack_that_cannot_start_says_so_and_stops() {
+    let ports = free_ports();
+    let _taken = TcpListener::bind(("127.0.0.1", ports.simulator)).expect("take the simulator's port");
+    let (mut child, output) = make_run(&ports, &[]);
+    let started = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "make run did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&output).unwrap_or_default();
+    processes::kill_group(&mut child);
+    assert!(!status.success(), "exit status {status}:\n{text}");
+    assert!(text.contains(&format!("port {} is already in use", ports.simulator)), "{text}");
+    assert!(!text.contains(UP), "{text}");
+}
