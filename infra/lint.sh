@@ -282,6 +282,36 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed storage-alarm-misses-sms operations.guard/storage_failure_alarm \
     $'Value: !Ref SmsCallbackFunction\n                - Name: kind\n                  Value: sms\n                - Name: result\n                  Value: storage_failed\n' \
     $'Value: !Ref StatusCallbackFunction\n                - Name: kind\n                  Value: sms\n                - Name: result\n                  Value: storage_failed\n'
+  # Peer-replica writes (two regions, peer.guard): PEER_REGION on the callbacks only, under HasPeer only; their
+  # conditional PutItem on the peer's table of the same name and nothing more; no peer access for any other role; the
+  # PeerWrites alarm of every callback and its graph.
+  peer_grant=$'              - !If\n                - HasPeer\n                - Sid: StoreInPeerReplica\n                  Effect: Allow\n                  Action: dynamodb:PutItem\n                  Resource: !Sub "arn:${AWS::Partition}:dynamodb:${PeerRegion}:${AWS::AccountId}:table/${TableName}"\n                - !Ref AWS::NoValue\n'
+  seed peer-env-on-trigger peer.guard/peer_region_environment $'          VOICE_API_BASE_URL: !Ref VoiceApiBaseUrl\n' \
+    $'          VOICE_API_BASE_URL: !Ref VoiceApiBaseUrl\n          PEER_REGION: !If [HasPeer, !Ref PeerRegion, !Ref AWS::NoValue]\n'
+  seed peer-env-plain peer.guard/peer_region_environment \
+    'PEER_REGION: !If [HasPeer, !Ref PeerRegion, !Ref AWS::NoValue]' 'PEER_REGION: !Ref PeerRegion'
+  seed peer-endpoint-in-template peer.guard/peer_region_environment \
+    $'          PEER_REGION: !If [HasPeer, !Ref PeerRegion, !Ref AWS::NoValue]\n' \
+    $'          PEER_REGION: !If [HasPeer, !Ref PeerRegion, !Ref AWS::NoValue]\n          PEER_DYNAMODB_ENDPOINT: http://127.0.0.1:8001\n'
+  seed peer-grant-updates peer.guard/peer_replica_grants \
+    $'                  Action: dynamodb:PutItem\n                  Resource: !Sub "arn:${AWS::Partition}:dynamodb:${PeerRegion}' \
+    $'                  Action: [dynamodb:PutItem, dynamodb:UpdateItem]\n                  Resource: !Sub "arn:${AWS::Partition}:dynamodb:${PeerRegion}'
+  seed peer-grant-other-table peer.guard/peer_replica_grants \
+    'dynamodb:${PeerRegion}:${AWS::AccountId}:table/${TableName}' 'dynamodb:${PeerRegion}:${AWS::AccountId}:table/${OutcomeBus}'
+  seed peer-grant-unconditional peer.guard/peer_replica_grants "$peer_grant" \
+    $'              - Sid: StoreInPeerReplica\n                Effect: Allow\n                Action: dynamodb:PutItem\n                Resource: !Sub "arn:${AWS::Partition}:dynamodb:${PeerRegion}:${AWS::AccountId}:table/${TableName}"\n'
+  seed peer-grant-missing peer.guard/peer_replica_grants "$peer_grant" ''
+  seed peer-grant-trigger peer.guard/peer_replica_grants $'              - Sid: Bookkeeping\n' \
+    "$peer_grant"$'              - Sid: Bookkeeping\n'
+  seed peer-grant-publisher peer.guard/peer_replica_grants $'              - Sid: ReadCallsWriteCloseOuts\n' \
+    "$peer_grant"$'              - Sid: ReadCallsWriteCloseOuts\n'
+  seed peer-read-outcomes peer.guard/peer_replica_grants \
+    $'Action: [dynamodb:Query, dynamodb:GetItem]\n                Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}' \
+    $'Action: [dynamodb:Query, dynamodb:GetItem]\n                Resource: !Sub "arn:${AWS::Partition}:dynamodb:${PeerRegion}'
+  seed peer-alarm-misses-sms peer.guard/peer_writes_alarm \
+    $'                  Value: !Ref SmsCallbackFunction\n                - Name: result\n                  Value: failed\n' \
+    $'                  Value: !Ref StatusCallbackFunction\n                - Name: result\n                  Value: failed\n'
+  seed peer-dashboard-no-graph peer.guard/peer_writes_alarm 'MetricName=\"PeerWrites\"' 'MetricName=\"StorageRetries\"'
   seed budget-over-timeout check_config $'    MaxValue: 4000\n' $'    MaxValue: 6000\n'
   seed close-out-order check_config $'    MaxValue: 59\n' $'    MaxValue: 600\n'
   seeds_total=$((policy_passed + policy_failed - seeds_before))

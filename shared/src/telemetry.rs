@@ -9,7 +9,16 @@ use tracing_subscriber::{fmt, EnvFilter};
 /// lists its spans from the outermost: the runtime's (`requestId`, and `xrayTraceId` when X-Ray traces the
 /// invocation), then ours (`sessionId`), so each line can be found from a request, a trace or a call.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with(std::io::stdout, "info");
+}
+
+/// The same format on `writer`, `RUST_LOG` or else `default_filter` filtering: a command whose stdout is its
+/// report logs to stderr (`replay-unstored`).
+pub fn init_with<W>(writer: W, default_filter: &str)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let _ = fmt()
         .json()
         .with_env_filter(filter)
@@ -17,7 +26,32 @@ pub fn init() {
         .with_span_list(true)
         .with_target(false)
         .without_time()
+        .with_writer(writer)
         .try_init();
+}
+
+/// Test support: a log writer that keeps what is written, to read the JSON lines back.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl CapturedLogs {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// An error and every error behind it, on one line (`a: b: c`), for log lines; a cause whose text the line

@@ -68,6 +68,15 @@ impl DynamoStore {
         Client::from_conf(config.retry_config(RetryConfig::disabled()).timeout_config(timeouts()).build())
     }
 
+    /// The client of the peer region's replica (`PEER_REGION`): the functions' client, in `region`, at `endpoint`
+    /// when one is given (`PEER_DYNAMODB_ENDPOINT`, a second DynamoDB Local), else at the region's own endpoint.
+    pub fn peer_client(region: &str, endpoint: Option<&str>) -> Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_env::sdk_config());
+        config.set_endpoint_url(endpoint.map(str::to_owned));
+        let config = config.region(aws_config::Region::new(region.to_owned()));
+        Client::from_conf(config.retry_config(RetryConfig::disabled()).timeout_config(timeouts()).build())
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -143,8 +152,13 @@ where
     let transient = match &error {
         SdkError::ServiceError(service) => service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code)),
         SdkError::ConstructionFailure(_) => false,
-        // Timeouts, connection failures, unreadable responses: the write may or may not have happened, and a
-        // conditional put is safe to repeat.
+        // No answer and no timeout: the connection was refused, reset or closed; DynamoDB cannot be reached
+        // from here now.
+        SdkError::DispatchFailure(failure) if !failure.is_timeout() && !failure.is_user() => {
+            return StoreError::unreachable(error)
+        }
+        // Timeouts, unreadable responses: the write may or may not have happened, and a conditional put is safe
+        // to repeat.
         _ => true,
     };
     match transient {

@@ -2,6 +2,7 @@
 //! [`crate::storage::RecordStore`] port. How a call ended is [`crate::outcome`]'s.
 
 pub mod health;
+pub mod replay;
 pub mod service;
 
 pub use health::{check as check_health, Health, HealthProbe, HEALTH_PATH, HEALTH_TIMEOUT};

@@ -33,6 +33,16 @@ pub enum Endpoint {
     Sms,
 }
 
+impl Endpoint {
+    /// The `kind` a push is counted under when it is refused before its body is read: its URL's.
+    fn unparsed_kind(self) -> &'static str {
+        match self {
+            Self::Voice => "voice",
+            Self::Sms => "sms",
+        }
+    }
+}
+
 /// A push as the HTTP layer hands it over.
 pub struct InboundPush<'a> {
     pub method: &'a Method,
@@ -121,6 +131,8 @@ enum Parsed {
 
 pub struct CallbackService<S> {
     store: S,
+    /// The peer region's replica of the table (`PEER_REGION`): takes a record the home table failed to.
+    peer: Option<S>,
     tokens: CallbackTokens,
     signatures: SignatureVerifier,
     record_ttl: Duration,
@@ -133,6 +145,7 @@ impl<S: RecordStore> CallbackService<S> {
     pub fn new(store: S, config: CallbackSettings) -> Self {
         Self {
             store,
+            peer: None,
             tokens: config.tokens,
             signatures: SignatureVerifier::new(config.signature_mode, config.credentials),
             record_ttl: config.record_ttl,
@@ -142,44 +155,56 @@ impl<S: RecordStore> CallbackService<S> {
         }
     }
 
+    /// The same service, writing to `peer` (the other region's replica of the table) a record that the home
+    /// table still fails to store at its share of the retry budget: see [`Self::store_record`].
+    pub fn with_peer(self, peer: S) -> Self {
+        Self { peer: Some(peer), ..self }
+    }
+
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    pub fn peer(&self) -> Option<&S> {
+        self.peer.as_ref()
     }
 
     /// Handles one push and counts it (metric `Pushes`, and `PushesRefused` by error code).
     pub async fn handle(&self, endpoint: Endpoint, push: InboundPush<'_>) -> Answer {
         let handled = self.handle_push(endpoint, push).await;
-        let result = match &handled.answer {
-            Answer::Refused(CallbackError::StorageFailed { .. }) => "storage_failed",
-            Answer::Refused(refusal) => {
-                metrics::count(Metric::PushesRefused, Dimensions::result(refusal.code()));
-                "refused"
-            }
-            _ if handled.created => "stored",
-            _ => "duplicate",
-        };
-        metrics::count(Metric::Pushes, Dimensions::kind_result(handled.kind, result));
+        count_push(&handled);
         handled.answer
     }
 
     async fn handle_push(&self, endpoint: Endpoint, push: InboundPush<'_>) -> Handled {
-        // The kind of a push refused before its body is read is its URL's.
-        let unparsed = match endpoint {
-            Endpoint::Voice => "voice",
-            Endpoint::Sms => "sms",
-        };
         match self.admit(&push) {
             Ok(()) => {}
             Err(refusal) => {
                 tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
-                return Handled::refused(unparsed, refusal);
+                return Handled::refused(endpoint.unparsed_kind(), refusal);
             }
         }
-        let deadline = retry::deadline_within(self.retry_budget, push.deadline);
+        self.store_body(endpoint, push.body, push.deadline).await
+    }
+
+    /// Stores a payload that was admitted when it arrived (a replay of a push left unstored): the path of a push
+    /// after its method, token, size and signature checks. Counted like a push.
+    pub async fn store_payload(&self, endpoint: Endpoint, body: &[u8], lambda_deadline: Option<Instant>) -> Answer {
+        let handled = self.store_body(endpoint, body, lambda_deadline).await;
+        count_push(&handled);
+        handled.answer
+    }
+
+    async fn store_body(&self, endpoint: Endpoint, body: &[u8], lambda_deadline: Option<Instant>) -> Handled {
+        let unparsed = endpoint.unparsed_kind();
+        if body.len() > MAX_BODY_BYTES {
+            return Handled::refused(unparsed, CallbackError::PayloadTooLarge);
+        }
+        let deadline = retry::deadline_within(self.retry_budget, lambda_deadline);
         let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl, &self.region);
         let parsed = match endpoint {
-            Endpoint::Voice => VoicePush::parse(push.body).and_then(refuse_reserved_keys).map(Parsed::Voice),
-            Endpoint::Sms => SmsNotification::parse(push.body).map(Parsed::Sms),
+            Endpoint::Voice => VoicePush::parse(body).and_then(refuse_reserved_keys).map(Parsed::Voice),
+            Endpoint::Sms => SmsNotification::parse(body).map(Parsed::Sms),
         };
         match parsed {
             Ok(Parsed::Voice(voice)) => self.store_voice(voice, stamp, deadline).await,
@@ -283,7 +308,10 @@ impl<S: RecordStore> CallbackService<S> {
     async fn store_record(&self, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
         let span = tracing::info_span!("store", sessionId = %mask_numbers(&record.pk), sk = %record.sk);
         async {
-            let result = retry::until_deadline(deadline, || self.store.put_new(record)).await;
+            let result = match &self.peer {
+                None => retry::until_deadline(deadline, || self.store.put_new(record)).await,
+                Some(peer) => self.store_with_fallback(peer, record, deadline).await,
+            };
             match &result {
                 Ok(PutOutcome::Created) => tracing::info!("stored"),
                 Ok(PutOutcome::AlreadyStored) => tracing::info!("duplicate delivery: already stored"),
@@ -299,6 +327,59 @@ impl<S: RecordStore> CallbackService<S> {
         .instrument(span)
         .await
     }
+
+    /// The home table first, until its share of the deadline (or at once when it cannot be reached at all); then,
+    /// if it still fails with an error worth retrying (never a refusal such as a validation error), the same
+    /// conditional write to the peer region's replica with what is left. The record keeps this region as `writtenRegion`, so its outcome events are
+    /// published here once it replicates back (docs/deploy.md, "Peer-replica writes").
+    async fn store_with_fallback(
+        &self,
+        peer: &S,
+        record: &Record,
+        deadline: Instant,
+    ) -> Result<PutOutcome, StoreError> {
+        let home = retry::until_deadline_while_reachable(home_deadline(deadline), || self.store.put_new(record)).await;
+        let home_error = match home {
+            Err(error) if error.is_transient() => error,
+            settled => return settled,
+        };
+        tracing::warn!(error = %home_error, "home table failing: writing to the peer replica");
+        let result = retry::until_deadline(deadline, || peer.put_new(record)).await;
+        let counted = match &result {
+            Ok(PutOutcome::Created) => {
+                tracing::warn!("STORED IN PEER REPLICA");
+                "stored"
+            }
+            Ok(PutOutcome::AlreadyStored) => "duplicate",
+            Err(_) => "failed",
+        };
+        metrics::count(Metric::PeerWrites, Dimensions::result(counted));
+        result
+    }
+}
+
+/// How much of what is left before `deadline` the peer's write keeps for itself when the home table fails: half,
+/// at most [`PEER_SHARE_MAX`].
+fn home_deadline(deadline: Instant) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    deadline - (left / 2).min(PEER_SHARE_MAX)
+}
+
+/// The longest time kept for the peer's write: a conditional `PutItem` across regions takes tens of milliseconds,
+/// and one attempt is cut at 1.5 s (`adapters::dynamo::timeouts`).
+pub const PEER_SHARE_MAX: Duration = Duration::from_millis(1500);
+
+fn count_push(handled: &Handled) {
+    let result = match &handled.answer {
+        Answer::Refused(CallbackError::StorageFailed { .. }) => "storage_failed",
+        Answer::Refused(refusal) => {
+            metrics::count(Metric::PushesRefused, Dimensions::result(refusal.code()));
+            "refused"
+        }
+        _ if handled.created => "stored",
+        _ => "duplicate",
+    };
+    metrics::count(Metric::Pushes, Dimensions::kind_result(handled.kind, result));
 }
 
 /// A voice push whose sessionId (any of them, for a merged CDR push) would land among our own records is
@@ -450,6 +531,34 @@ mod tests {
         assert_eq!(failed, ("status/storage_failed=1".into(), None, None));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_record_the_home_table_fails_to_store_goes_to_the_peer_replica() {
+        let s = service("").with_peer(MemoryStore::default());
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", CALLOUT)).await;
+        assert_eq!(answer, Answer::EventStored);
+        assert_eq!((s.store().records().len(), s.peer().unwrap().write_requests()), (1, 0), "home healthy: no peer");
+        assert!(!values.values().any(|m| m.contains_key(&Metric::PeerWrites)));
+
+        s.store().set_unavailable(true);
+        let started = Instant::now();
+        let second = r#"{"eventType":"answer","statusInfo":{"sessionId":"s1"}}"#;
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", second)).await;
+        assert_eq!(answer, Answer::EventStored, "durable in the peer replica");
+        let peer_records = s.peer().unwrap().records();
+        assert_eq!(peer_records.iter().map(|r| r.sk.as_str()).collect::<Vec<_>>(), ["event#answer"]);
+        assert_eq!(peer_records[0].written_region, "eu-west-1", "written here, published here");
+        assert_eq!(values[&Dimensions::result("stored")][&Metric::PeerWrites], 1.0);
+        // The home table had at most half of the 200 ms budget; the peer answered at once.
+        let elapsed = started.elapsed();
+        assert!(elapsed > Duration::ZERO && elapsed <= Duration::from_millis(100), "{elapsed:?}");
+
+        s.peer().unwrap().set_unavailable(true);
+        let third = r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s1"}}"#;
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", third)).await;
+        assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }), "both down: 503");
+        assert_eq!(values[&Dimensions::result("failed")][&Metric::PeerWrites], 1.0);
+    }
+
     #[tokio::test]
     async fn refusals_write_nothing() {
         let s = service("secret-token");
@@ -518,24 +627,13 @@ mod tests {
 
     /// The log lines written while `f` runs on this thread, as JSON text.
     async fn logs_of<F: std::future::Future>(f: F) -> (F::Output, String) {
-        #[derive(Clone, Default)]
-        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Buffer::default();
+        let buffer = crate::telemetry::CapturedLogs::default();
         let writer = buffer.clone();
         let subscriber =
             tracing_subscriber::fmt().json().with_current_span(true).with_writer(move || writer.clone()).finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let output = f.await;
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = buffer.text();
         (output, text)
     }
 

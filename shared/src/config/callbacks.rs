@@ -11,6 +11,16 @@ use crate::callbacks::CallbackSettings;
 pub struct CallbackConfig {
     pub table_name: String,
     pub settings: CallbackSettings,
+    /// `PEER_REGION`: the other region's replica of the table takes what this region's table fails to store.
+    pub peer: Option<PeerReplica>,
+}
+
+/// The peer region's replica of the global table (same table name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerReplica {
+    pub region: String,
+    /// `PEER_DYNAMODB_ENDPOINT`: its endpoint override (a second DynamoDB Local in tests and local runs).
+    pub endpoint: Option<String>,
 }
 
 impl CallbackConfig {
@@ -31,11 +41,21 @@ impl CallbackConfig {
                 "enforce needs the app key and secret (VOICE_CREDENTIALS_SECRET_ID or VOICE_APP_KEY/VOICE_APP_SECRET)",
             ));
         }
+        let table_name = table_name(env)?;
+        let region = region(env)?;
+        let peer = match env.get("PEER_REGION") {
+            None => None,
+            Some(peer) if peer == region => {
+                return Err(ConfigError::invalid("PEER_REGION", "must be another region than AWS_REGION"))
+            }
+            Some(peer) => Some(PeerReplica { region: peer, endpoint: env.get("PEER_DYNAMODB_ENDPOINT") }),
+        };
         Ok(Self {
-            table_name: table_name(env)?,
+            table_name,
+            peer,
             settings: CallbackSettings {
                 record_ttl: record_ttl(env)?,
-                region: region(env)?,
+                region,
                 tokens,
                 signature_mode,
                 store_retry_budget: store_retry_budget(env)?,
@@ -72,6 +92,18 @@ mod tests {
         }
         let enforce_without_secret = [("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1"), ("SIGNATURE_MODE", "enforce")];
         assert!(CallbackConfig::from_parts(&enforce_without_secret, None).is_err());
+    }
+
+    #[test]
+    fn a_peer_region_names_the_other_replica() {
+        let base = [("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1")];
+        assert_eq!(CallbackConfig::from_parts(&base, None).unwrap().peer, None);
+        let env =
+            [base[0], base[1], ("PEER_REGION", "eu-central-1"), ("PEER_DYNAMODB_ENDPOINT", "http://127.0.0.1:8001")];
+        let peer = CallbackConfig::from_parts(&env, None).unwrap().peer.unwrap();
+        assert_eq!((peer.region.as_str(), peer.endpoint.as_deref()), ("eu-central-1", Some("http://127.0.0.1:8001")));
+        let itself = [base[0], base[1], ("PEER_REGION", "eu-west-1")];
+        assert!(matches!(CallbackConfig::from_parts(&itself, None), Err(ConfigError::Invalid { .. })));
     }
 
     #[test]

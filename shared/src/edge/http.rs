@@ -20,8 +20,15 @@ pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigEr
     let config = CallbackConfig::load(&ProcessEnv)
         .await
         .inspect_err(|e| tracing::error!(error = %error_chain(e), "bad configuration"))?;
-    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name);
-    Ok(CallbackService::new(store, config.settings))
+    let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name.clone());
+    let service = CallbackService::new(store, config.settings);
+    Ok(match config.peer {
+        Some(peer) => {
+            let client = DynamoStore::peer_client(&peer.region, peer.endpoint.as_deref());
+            service.with_peer(DynamoStore::new(client, config.table_name))
+        }
+        None => service,
+    })
 }
 
 /// Handles one invocation. Never fails: every outcome is an HTTP answer. `GET /health` (no token: Route 53 cannot
@@ -44,7 +51,8 @@ pub async fn answer<S: RecordStore + HealthProbe>(
         body: request.body().as_ref(),
         deadline: request.lambda_context_ref().and_then(invocation_deadline),
     };
-    Ok(render(metrics::emit_after(service.handle(endpoint, push)).await))
+    // Boxed, as in edge::outcome: keeps the layout of each function's `main` future shallow for the compiler.
+    Ok(render(metrics::emit_after(Box::pin(service.handle(endpoint, push))).await))
 }
 
 /// 200 `{"status":"healthy"}` or 503 `{"status":"unavailable"}`, never cached.

@@ -22,7 +22,9 @@ pub fn service_from_env() -> Result<OutcomeReader<DynamoStore>, ConfigError> {
 /// Answers one read and counts it (metric `OutcomeReads`: final, in_progress or the errorType).
 pub async fn invoke(reader: &OutcomeReader<DynamoStore>, event: LambdaEvent<Value>) -> Result<CallOutcome, Diagnostic> {
     metrics::emit_after(async {
-        let result = reader.handle(event.payload, invocation_deadline(&event.context)).await;
+        // Boxed: the read's future is deep enough that, nested in the metrics scope, its layout would overflow
+        // the compiler's query depth in the function's `main`.
+        let result = Box::pin(reader.handle(event.payload, invocation_deadline(&event.context))).await;
         let counted = match &result {
             Ok(outcome) if outcome.is_final => "final",
             Ok(_) => "in_progress",

@@ -25,8 +25,11 @@ pub type StoreCause = Arc<dyn Error + Send + Sync>;
 /// log line says what DynamoDB said.
 #[derive(Debug, Clone)]
 pub enum StoreError {
-    /// Worth retrying: throttling, a 5xx, a timeout, a connection failure.
+    /// Worth retrying: throttling, a 5xx, a timeout.
     Transient(StoreCause),
+    /// Worth retrying, and the store could not even be reached (a refused or broken connection): a peer replica
+    /// is tried at once rather than after the home table's share of the budget.
+    Unreachable(StoreCause),
     /// Retrying will not help: a validation error, a missing table, denied access.
     Rejected(StoreCause),
 }
@@ -35,6 +38,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Transient(cause) => write!(f, "storage temporarily unavailable: {}", error_chain(cause.as_ref())),
+            Self::Unreachable(cause) => write!(f, "storage unreachable: {}", error_chain(cause.as_ref())),
             Self::Rejected(cause) => write!(f, "storage refused the request: {}", error_chain(cause.as_ref())),
         }
     }
@@ -43,7 +47,7 @@ impl std::fmt::Display for StoreError {
 impl Error for StoreError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            Self::Transient(cause) | Self::Rejected(cause) => Some(cause.as_ref()),
+            Self::Transient(cause) | Self::Unreachable(cause) | Self::Rejected(cause) => Some(cause.as_ref()),
         }
     }
 }
@@ -57,8 +61,17 @@ impl StoreError {
         Self::Rejected(Arc::from(cause.into()))
     }
 
+    pub fn unreachable(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Self::Unreachable(Arc::from(cause.into()))
+    }
+
+    /// Worth retrying (unreachable included).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        matches!(self, Self::Transient(_) | Self::Unreachable(_))
+    }
+
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
     }
 }
 
@@ -80,5 +93,8 @@ mod tests {
         let source = error.source().expect("the cause is the source");
         assert_eq!(source.downcast_ref::<std::io::Error>().map(|e| e.kind()), Some(std::io::ErrorKind::TimedOut));
         assert!(!StoreError::rejected("no such table").is_transient());
+        let refused = StoreError::unreachable("connection refused");
+        assert!(refused.is_transient() && refused.is_unreachable() && !error.is_unreachable());
+        assert_eq!(refused.to_string(), "storage unreachable: connection refused");
     }
 }

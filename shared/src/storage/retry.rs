@@ -28,7 +28,24 @@ pub fn deadline_within(budget: Duration, lambda_deadline: Option<Instant>) -> In
 
 /// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`.
 /// Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step.
-pub async fn until_deadline<T, F, Fut>(deadline: Instant, mut attempt: F) -> Result<T, StoreError>
+pub async fn until_deadline<T, F, Fut>(deadline: Instant, attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    retrying(deadline, false, attempt).await
+}
+
+/// [`until_deadline`], except that an unreachable store ends the retries at once: there is a peer to try.
+pub async fn until_deadline_while_reachable<T, F, Fut>(deadline: Instant, attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    retrying(deadline, true, attempt).await
+}
+
+async fn retrying<T, F, Fut>(deadline: Instant, stop_when_unreachable: bool, mut attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
@@ -38,6 +55,7 @@ where
         let error = match attempt().await {
             Ok(value) => return Ok(value),
             Err(error) if !error.is_transient() => return Err(error),
+            Err(error) if stop_when_unreachable && error.is_unreachable() => return Err(error),
             Err(error) => error,
         };
         let pause = rand::rng().random_range(backoff / 2..=backoff);
@@ -89,6 +107,20 @@ mod tests {
         // Backoff 25, 50, 100, 200, 400 ms (halved at worst by jitter): a handful of tries, never a tight loop.
         let n = calls.load(Ordering::SeqCst);
         assert!((3..=12).contains(&n), "bounded, backed-off attempts, got {n}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_store_is_retried_unless_there_is_a_peer() {
+        let calls = AtomicU32::new(0);
+        let refused = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(StoreError::unreachable("connection refused"))
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert!(until_deadline_while_reachable(deadline, refused).await.is_err_and(|e| e.is_unreachable()));
+        assert_eq!(calls.swap(0, Ordering::SeqCst), 1, "given up at once: the peer is tried instead");
+        assert!(until_deadline(deadline, refused).await.is_err());
+        assert!(calls.load(Ordering::SeqCst) > 1, "without a peer, retried like any transient error");
     }
 
     #[tokio::test]

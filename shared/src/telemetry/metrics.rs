@@ -39,6 +39,9 @@ pub enum Metric {
     EventsPublished,
     /// A `GET /health`, by `result` (healthy, unhealthy).
     HealthChecks,
+    /// A record written to the peer region's replica because the home table failed, by `result` (stored,
+    /// duplicate, failed).
+    PeerWrites,
 }
 
 impl Metric {
@@ -53,6 +56,7 @@ impl Metric {
             Self::FinalOutcomes => "FinalOutcomes",
             Self::EventsPublished => "EventsPublished",
             Self::HealthChecks => "HealthChecks",
+            Self::PeerWrites => "PeerWrites",
         }
     }
 }
