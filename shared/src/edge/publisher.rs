@@ -36,7 +36,8 @@ pub fn service_from_env() -> Result<Publisher, ConfigError> {
 
 /// Handles one event; its metrics (`EventsPublished`, `FinalOutcomes`) are written when it is done.
 pub async fn invoke(publisher: &Publisher, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-    metrics::emit_after(handle(publisher, event)).await
+    // Boxed, as in edge::outcome: keeps the layout of the function's `main` future shallow for the compiler.
+    metrics::emit_after(Box::pin(handle(publisher, event))).await
 }
 
 async fn handle(publisher: &Publisher, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {

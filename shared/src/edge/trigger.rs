@@ -53,7 +53,8 @@ pub async fn invoke(
 ) -> Result<TriggerAnswer, Diagnostic> {
     metrics::emit_after(async {
         let result = match trigger {
-            Ok(trigger) => trigger.handle(event.payload, invocation_deadline(&event.context)).await,
+            // Boxed, as in edge::outcome: keeps the layout of the function's `main` future shallow.
+            Ok(trigger) => Box::pin(trigger.handle(event.payload, invocation_deadline(&event.context))).await,
             Err(e) => Err(e.clone()),
         };
         let counted = match &result {
