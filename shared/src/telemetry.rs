@@ -30,19 +30,20 @@ where
         .try_init();
 }
 
-/// Test support: a log writer that keeps what is written, to read the JSON lines back.
-#[cfg(test)]
+/// Test support (this crate's tests and the `test-util` feature): a log writer that keeps what is written, to read
+/// the JSON lines back.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Clone, Default)]
-pub(crate) struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 impl CapturedLogs {
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 impl std::io::Write for CapturedLogs {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);

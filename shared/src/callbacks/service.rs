@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::replay::NOT_STORED_MESSAGE;
 use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
 use crate::huawei::notification::ReceivedCdr;
 use crate::huawei::{AppCredentials, PayloadError, SmsNotification, VoicePush};
@@ -319,7 +320,7 @@ impl<S: RecordStore> CallbackService<S> {
                     error = %error,
                     kind = ?record.kind,
                     payload = %mask_numbers(&record.raw),
-                    "NOT STORED: replay this payload once storage is back"
+                    "{NOT_STORED_MESSAGE}"
                 ),
             }
             result

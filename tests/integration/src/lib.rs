@@ -85,24 +85,12 @@ pub fn free_port() -> u16 {
 
 /// The JSON log lines written while `f` runs on this thread (a current-thread test runtime runs all of it here).
 pub async fn logs_of<F: std::future::Future>(f: F) -> (F::Output, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
+    let buffer = voice_core::telemetry::CapturedLogs::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let output = f.await;
-    let text = String::from_utf8_lossy(&buffer.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
-    (output, text)
+    (output, buffer.text())
 }
 
 /// A unique name for a table, so tests sharing one DynamoDB Local never see each other's records.
