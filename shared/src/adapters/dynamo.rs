@@ -28,12 +28,22 @@ const TRANSIENT_CODES: &[&str] = &[
     "ReplicatedWriteConflictException",
 ];
 
+/// How long opening a connection to DynamoDB may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+
 /// Connect and attempt timeouts of every DynamoDB request on a push's path.
 pub(crate) fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(1000))
+        .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(Duration::from_millis(1500))
         .build()
+}
+
+/// The peer replica's timeouts: the same connect timeout, and no attempt timeout of its own. A peer write is a
+/// push's last chance and crosses regions (a new TLS connection for the first one); a retry would start that over,
+/// so one attempt keeps whatever the deadline leaves and the deadline cuts it (`storage::retry`).
+fn peer_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).disable_operation_attempt_timeout().build()
 }
 
 #[derive(Clone)]
@@ -71,10 +81,15 @@ impl DynamoStore {
     /// The client of the peer region's replica (`PEER_REGION`): the functions' client, in `region`, at `endpoint`
     /// when one is given (`PEER_DYNAMODB_ENDPOINT`, a second DynamoDB Local), else at the region's own endpoint.
     pub fn peer_client(region: &str, endpoint: Option<&str>) -> Client {
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&aws_env::sdk_config());
+        Self::peer_client_with(&aws_env::sdk_config(), region, endpoint)
+    }
+
+    /// [`Self::peer_client`] from a given configuration (its credentials and HTTP client; tests pass their own).
+    pub fn peer_client_with(sdk: &aws_config::SdkConfig, region: &str, endpoint: Option<&str>) -> Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
         config.set_endpoint_url(endpoint.map(str::to_owned));
         let config = config.region(aws_config::Region::new(region.to_owned()));
-        Client::from_conf(config.retry_config(RetryConfig::disabled()).timeout_config(timeouts()).build())
+        Client::from_conf(config.retry_config(RetryConfig::disabled()).timeout_config(peer_timeouts()).build())
     }
 
     pub fn client(&self) -> &Client {

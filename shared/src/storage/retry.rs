@@ -26,8 +26,9 @@ pub fn deadline_within(budget: Duration, lambda_deadline: Option<Instant>) -> In
     }
 }
 
-/// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`.
-/// Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step.
+/// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`. An
+/// attempt still waiting at `deadline` is cut there (a transient error): the deadline is a bound, whatever the
+/// client's own attempt timeout, so the home table's share never eats into the peer's. Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step.
 pub async fn until_deadline<T, F, Fut>(deadline: Instant, attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
@@ -52,7 +53,8 @@ where
 {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let error = match attempt().await {
+        let answer = tokio::time::timeout_at(deadline, attempt()).await.unwrap_or_else(|_| Err(deadline_reached()));
+        let error = match answer {
             Ok(value) => return Ok(value),
             Err(error) if !error.is_transient() => return Err(error),
             Err(error) if stop_when_unreachable && error.is_unreachable() => return Err(error),
@@ -67,6 +69,15 @@ where
         tokio::time::sleep(pause).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// The cause of an attempt cut at the deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer before the deadline")]
+struct DeadlineReached;
+
+fn deadline_reached() -> StoreError {
+    StoreError::transient(DeadlineReached)
 }
 
 #[cfg(test)]
@@ -121,6 +132,19 @@ mod tests {
         assert_eq!(calls.swap(0, Ordering::SeqCst), 1, "given up at once: the peer is tried instead");
         assert!(until_deadline(deadline, refused).await.is_err());
         assert!(calls.load(Ordering::SeqCst) > 1, "without a peer, retried like any transient error");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_still_waiting_at_the_deadline_is_cut_there() {
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(1500);
+        let slow = || async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            Ok::<_, StoreError>("stored")
+        };
+        let result = until_deadline(deadline, slow).await;
+        assert!(matches!(&result, Err(e) if e.is_transient() && e.to_string().ends_with("before the deadline")));
+        assert_eq!(start.elapsed(), Duration::from_millis(1500), "cut at the deadline, not after the attempt");
     }
 
     #[tokio::test]

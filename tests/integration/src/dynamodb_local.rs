@@ -140,6 +140,12 @@ pub async fn client_at(endpoint: &str) -> Client {
     Client::new(&local_config(endpoint).load().await)
 }
 
+/// The callbacks' client of the peer replica (`DynamoStore::peer_client`: its own timeouts), in `region`, at the
+/// DynamoDB Local at `endpoint`.
+pub async fn peer_client_at(endpoint: &str, region: &str) -> Client {
+    DynamoStore::peer_client_with(&local_config(endpoint).load().await, region, Some(endpoint))
+}
+
 pub(crate) fn local_config(endpoint: &str) -> aws_config::ConfigLoader {
     assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
     let env = crate::local_env::aws_env(endpoint);

@@ -16,7 +16,7 @@ pub mod stream_pump;
 mod dynamodb_local;
 
 pub use callback_stack::FunctionStack;
-pub use dynamodb_local::{client_at, DynamoLocal};
+pub use dynamodb_local::{client_at, peer_client_at, DynamoLocal};
 pub use moto::{MotoServer, OutcomeBus};
 pub use schedules::ScheduleRunner;
 pub use stream_pump::StreamPump;

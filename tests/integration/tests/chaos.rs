@@ -43,8 +43,8 @@ use integration_tests::load::{
 };
 use integration_tests::measure::Samples;
 use integration_tests::{
-    callback_config, client_at, free_port, local_env, unique_name, DynamoLocal, FunctionStack, MotoServer, OutcomeBus,
-    StreamPump, HOME_REGION,
+    callback_config, client_at, free_port, local_env, peer_client_at, unique_name, DynamoLocal, FunctionStack,
+    MotoServer, OutcomeBus, StreamPump, HOME_REGION,
 };
 use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
@@ -151,9 +151,10 @@ impl Stage {
             config.store_retry_budget = budget;
             let service = CallbackService::new(store, config);
             let service = match &peer_endpoint {
-                Some(endpoint) => {
-                    service.with_peer(CountingStore::new(DynamoStore::new(client_at(endpoint).await, &table)))
-                }
+                Some(endpoint) => service.with_peer(CountingStore::new(DynamoStore::new(
+                    peer_client_at(endpoint, PEER_REGION).await,
+                    &table,
+                ))),
                 None => service,
             };
             (Transport::InProcess(Box::new(service)), None)
