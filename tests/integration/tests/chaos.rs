@@ -601,13 +601,20 @@ async fn both_regions_down_then_replayed() {
     peer.start_again();
     stage.dynamodb = Some(home);
 
-    // Huawei re-pushes what it re-pushes (CDRs, SMS); status events are not re-pushed.
-    let not_status: Vec<usize> = log
-        .unsuccessful()
-        .into_iter()
-        .filter(|&d| workload.pushes[workload.deliveries[d]].kind != PushKind::Status)
-        .collect();
-    deliver(&stage.transport, &workload, &not_status, IN_FLIGHT, 1, &progress, &mut log).await;
+    // Huawei re-pushes what it re-pushes (CDRs and SMS, up to 6 times); status events are never re-pushed.
+    let mut rounds = 0;
+    for round in 1..=6 {
+        let not_status: Vec<usize> = log
+            .unsuccessful()
+            .into_iter()
+            .filter(|&d| workload.pushes[workload.deliveries[d]].kind != PushKind::Status)
+            .collect();
+        if not_status.is_empty() {
+            break;
+        }
+        deliver(&stage.transport, &workload, &not_status, IN_FLIGHT, round, &progress, &mut log).await;
+        rounds = round;
+    }
     let (before_replay, _, _) = stage.verify_both(&workload, &log).await;
     let lost_before = before_replay.problems.iter().filter(|p| p.starts_with("lost:")).count();
 
@@ -643,7 +650,7 @@ async fn both_regions_down_then_replayed() {
         workload: &workload,
         log: &log,
         first_pass: Duration::ZERO,
-        rounds: 1,
+        rounds,
         wall: wall.elapsed(),
         store: stage.store(),
         proxy: None,
