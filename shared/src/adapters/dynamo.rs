@@ -41,7 +41,7 @@ pub(crate) fn timeouts() -> TimeoutConfig {
 
 /// The peer replica's timeouts: the same connect timeout, and no attempt timeout of its own. A peer write is a
 /// push's last chance and crosses regions (a new TLS connection for the first one); a retry would start that over,
-/// so one attempt keeps whatever the deadline leaves and the deadline cuts it (`storage::retry`).
+/// so one attempt keeps whatever the deadline leaves and the deadline cuts it (`retry::until_deadline_cut_there`).
 fn peer_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).disable_operation_attempt_timeout().build()
 }

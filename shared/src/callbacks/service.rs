@@ -345,7 +345,7 @@ impl<S: RecordStore> CallbackService<S> {
             settled => return settled,
         };
         tracing::warn!(error = %home_error, "home table failing: writing to the peer replica");
-        let result = retry::until_deadline(deadline, || peer.put_new(record)).await;
+        let result = retry::until_deadline_cut_there(deadline, || peer.put_new(record)).await;
         let counted = match &result {
             Ok(PutOutcome::Created) => {
                 tracing::warn!("STORED IN PEER REPLICA");

@@ -26,15 +26,27 @@ pub fn deadline_within(budget: Duration, lambda_deadline: Option<Instant>) -> In
     }
 }
 
-/// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`. An
-/// attempt still waiting at `deadline` is cut there (a transient error): the deadline is a bound, whatever the
-/// client's own attempt timeout, so the home table's share never eats into the peer's. Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step.
+/// Runs `attempt` until it succeeds, fails permanently, or the next try could not finish before `deadline`.
+/// Backoff doubles from 25 ms to 400 ms with full jitter, so concurrent writers do not retry in lock-step. An
+/// attempt started before `deadline` may end after it, within the client's attempt timeout.
 pub async fn until_deadline<T, F, Fut>(deadline: Instant, attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
     retrying(deadline, false, attempt).await
+}
+
+/// [`until_deadline`] for a client without an attempt timeout of its own (the peer replica's): an attempt still
+/// waiting at `deadline` is cut there, a transient error.
+pub async fn until_deadline_cut_there<T, F, Fut>(deadline: Instant, attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    tokio::time::timeout_at(deadline, until_deadline(deadline, attempt))
+        .await
+        .unwrap_or_else(|_| Err(deadline_reached()))
 }
 
 /// [`until_deadline`], except that an unreachable store ends the retries at once: there is a peer to try.
@@ -53,8 +65,7 @@ where
 {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let answer = tokio::time::timeout_at(deadline, attempt()).await.unwrap_or_else(|_| Err(deadline_reached()));
-        let error = match answer {
+        let error = match attempt().await {
             Ok(value) => return Ok(value),
             Err(error) if !error.is_transient() => return Err(error),
             Err(error) if stop_when_unreachable && error.is_unreachable() => return Err(error),
@@ -142,7 +153,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(10)).await;
             Ok::<_, StoreError>("stored")
         };
-        let result = until_deadline(deadline, slow).await;
+        let result = until_deadline_cut_there(deadline, slow).await;
         assert!(matches!(&result, Err(e) if e.is_transient() && e.to_string().ends_with("before the deadline")));
         assert_eq!(start.elapsed(), Duration::from_millis(1500), "cut at the deadline, not after the attempt");
     }
