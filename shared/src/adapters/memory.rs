@@ -20,6 +20,8 @@ use crate::verification::TriggerStore;
 pub struct MemoryStore {
     records: Mutex<BTreeMap<(String, String), Record>>,
     unavailable: AtomicBool,
+    /// Writes wait this long before they take effect (a slow or hanging table).
+    write_delay: Mutex<std::time::Duration>,
     write_requests: AtomicUsize,
     read_requests: AtomicUsize,
     trigger: Mutex<MemoryTriggerState>,
@@ -28,6 +30,11 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// Every later write waits `delay` before it is applied (its attempt, not the caller, decides when to stop).
+    pub fn set_write_delay(&self, delay: std::time::Duration) {
+        *self.write_delay.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = delay;
     }
 
     pub fn records(&self) -> Vec<Record> {
@@ -52,6 +59,10 @@ impl MemoryStore {
 impl RecordStore for MemoryStore {
     async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         self.write_request()?;
+        let delay = *self.write_delay.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let mut records = self.lock();
         let key = (record.pk.clone(), record.sk.clone());
         if records.contains_key(&key) {

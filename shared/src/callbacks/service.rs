@@ -331,20 +331,49 @@ impl<S: RecordStore> CallbackService<S> {
 
     /// The home table first, until its share of the deadline (or at once when it cannot be reached at all); then,
     /// if it still fails with an error worth retrying (never a refusal such as a validation error), the same
-    /// conditional write to the peer region's replica with what is left. The record keeps this region as `writtenRegion`, so its outcome events are
-    /// published here once it replicates back (docs/deploy.md, "Peer-replica writes").
+    /// conditional write to the peer region's replica with what is left. A home attempt still under way when its
+    /// share ends goes on beside the peer's write, and the first durable write answers. The record keeps this
+    /// region as `writtenRegion`, so its outcome events are published here once it replicates back
+    /// (docs/deploy.md, "Peer-replica writes and replay").
     async fn store_with_fallback(
         &self,
         peer: &S,
         record: &Record,
         deadline: Instant,
     ) -> Result<PutOutcome, StoreError> {
-        let home = retry::until_deadline_while_reachable(home_deadline(deadline), || self.store.put_new(record)).await;
-        let home_error = match home {
-            Err(error) if error.is_transient() => error,
-            settled => return settled,
+        let home_until = home_deadline(deadline);
+        let home = retry::until_deadline_while_reachable(home_until, || self.store.put_new(record));
+        tokio::pin!(home);
+        let home_failed = tokio::select! {
+            answer = &mut home => match answer {
+                Err(error) if error.is_transient() => Some(error),
+                settled => return settled,
+            },
+            () = tokio::time::sleep_until(home_until) => None,
         };
-        tracing::warn!(error = %home_error, "home table failing: writing to the peer replica");
+        match &home_failed {
+            Some(error) => tracing::warn!(error = %error, "home table failing: writing to the peer replica"),
+            None => tracing::warn!("home table not answering: writing to the peer replica beside it"),
+        }
+        let peer_write = self.write_to_peer(peer, record, deadline);
+        if home_failed.is_some() {
+            return peer_write.await;
+        }
+        tokio::pin!(peer_write);
+        tokio::select! {
+            answer = &mut home => match answer {
+                Err(error) if error.is_transient() => peer_write.await,
+                settled => settled,
+            },
+            answer = &mut peer_write => match answer {
+                Ok(outcome) => Ok(outcome),
+                Err(_) => home.await,
+            },
+        }
+    }
+
+    /// The same conditional write to the peer replica, retried and cut at `deadline`, counted and logged.
+    async fn write_to_peer(&self, peer: &S, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
         let result = retry::until_deadline_cut_there(deadline, || peer.put_new(record)).await;
         let counted = match &result {
             Ok(PutOutcome::Created) => {
@@ -558,6 +587,27 @@ mod tests {
         let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", third)).await;
         assert_eq!(answer, Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 }), "both down: 503");
         assert_eq!(values[&Dimensions::result("failed")][&Metric::PeerWrites], 1.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_home_write_still_under_way_at_the_end_of_its_share_goes_on_beside_the_peer() {
+        let s = service("").with_peer(MemoryStore::default());
+        s.store().set_write_delay(Duration::from_secs(60));
+        let started = Instant::now();
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", CALLOUT)).await;
+        assert_eq!(answer, Answer::EventStored, "the peer stored it while the home write hung");
+        assert_eq!(s.peer().unwrap().records().len(), 1);
+        assert_eq!(values[&Dimensions::result("stored")][&Metric::PeerWrites], 1.0);
+        // The home table's share of the 200 ms budget is half of it; the peer answered at once.
+        assert_eq!(started.elapsed(), Duration::from_millis(100), "the peer's share was not spent waiting");
+
+        // A home write that lands while the peer is still slow answers first.
+        let s = service("").with_peer(MemoryStore::default());
+        s.store().set_write_delay(Duration::from_millis(150));
+        s.peer().unwrap().set_write_delay(Duration::from_secs(60));
+        let (answer, _) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", CALLOUT)).await;
+        assert_eq!(answer, Answer::EventStored);
+        assert_eq!((s.store().records().len(), s.peer().unwrap().records().len()), (1, 0));
     }
 
     #[tokio::test]
