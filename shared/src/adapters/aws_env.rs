@@ -7,16 +7,25 @@
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+use aws_sdk_dynamodb::config::{SharedCredentialsProvider, SharedHttpClient};
+
+use super::tls_roots;
 
 /// Region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, read when a request is signed.
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, read when a request is signed; HTTPS through the process's
+/// one client, which trusts the compiled-in roots ([`tls_roots`]) instead of reading the machine's CA store.
 pub fn sdk_config() -> SdkConfig {
+    sdk_config_with(tls_roots::sdk_http_client())
+}
+
+/// [`sdk_config`] over a given HTTP client (the TLS tests pass one with roots of their own).
+pub fn sdk_config_with(http_client: SharedHttpClient) -> SdkConfig {
     let region = non_empty_var("AWS_REGION").or_else(|| non_empty_var("AWS_DEFAULT_REGION"));
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(region.map(Region::new))
         .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+        .http_client(http_client)
         .build()
 }
 

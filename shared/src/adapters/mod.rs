@@ -1,6 +1,6 @@
 //! Adapters: the ports of the domain layers implemented on real services — DynamoDB (the table), Secrets
 //! Manager (the credentials secret), Huawei's HTTP API (callVerify), EventBridge (outcome events), EventBridge
-//! Scheduler (close-out checks) — and the AWS SDK configuration they share.
+//! Scheduler (close-out checks) — and the AWS SDK configuration and TLS roots they share.
 
 pub mod aws_env;
 pub mod dynamo;
@@ -13,6 +13,7 @@ pub mod huawei_http;
 pub mod memory;
 pub mod scheduler;
 pub mod secrets;
+pub mod tls_roots;
 
 pub use dynamo::DynamoStore;
 #[cfg(feature = "test-util")]
@@ -22,3 +23,4 @@ pub use huawei_http::CallVerifyClient;
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemoryStore;
 pub use scheduler::SchedulerCloseOuts;
+pub use tls_roots::TrustRoots;

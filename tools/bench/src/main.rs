@@ -6,12 +6,17 @@
 //!
 //! Sizes of the runs: BENCH_NOTIFICATIONS (section 1, default 200), BENCH_ROUNDS (section 2, default 300),
 //! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
-//! (section 6, default 300).
+//! (section 6, default 300), BENCH_CPU_COLD_ROUNDS and BENCH_CPU_WARM (section 8, defaults 10 and 100). At the end
+//! of a full run the regression guard (guard.rs) prints every ratio against its goal on stderr.
 
+mod cost_model;
+mod guard;
+mod lambda_cpu;
 mod latency;
 mod metrics_cost;
 mod outcome_events;
 mod outcome_read;
+mod prices;
 mod pushes;
 mod report;
 mod throughput;
@@ -54,6 +59,30 @@ async fn main() {
         eprintln!("bench: section 7 written into {}", path.display());
         return;
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("cold-start") {
+        // Section 3 alone, into target/bench (release build for meaningful times); BENCHMARKS.md is untouched.
+        let rounds = setting("BENCH_COLD_ROUNDS", 20);
+        let starts = cold_starts(&dynamodb, rounds).await;
+        let path = integration_tests::target_dir().join("bench/cold-start.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, report::render_cold_start(&starts, rounds)).expect("write the section");
+        eprintln!("bench: section 3 written into {}", path.display());
+        return;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("lambda-cpu") {
+        // Sections 8 and 9 alone, into target/bench (release build; root for the cgroups, else the quota sizes are
+        // skipped); section 1 runs too, for the cost model's write units. BENCHMARKS.md is untouched.
+        let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
+        let cpu =
+            lambda_cpu::measure(&dynamodb, setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
+        let model = cost_model::model(&cpu, &write_cost, None);
+        let path = integration_tests::target_dir().join("bench/lambda-cpu.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, report::render_lambda_cpu(&cpu, &model)).expect("write the section");
+        guard::print(&guard::cold_start_checks(&cpu));
+        eprintln!("bench: sections 8 and 9 written into {}", path.display());
+        return;
+    }
     eprintln!("bench: 1/6 DynamoDB requests per notification");
     let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
     eprintln!("bench: 2/6 handler latency");
@@ -67,6 +96,11 @@ async fn main() {
     let outcome_read = outcome_read::measure(&dynamodb, setting("BENCH_READ_ROUNDS", 300)).await;
     eprintln!("bench: 6/6 outcome events");
     let outcome_events = outcome_events::measure(&dynamodb, setting("BENCH_EVENT_CALLS", 500)).await;
+    eprintln!("bench: 8 at a Lambda-sized CPU");
+    let lambda_cpu =
+        lambda_cpu::measure(&dynamodb, setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
+    let queries_per_record = outcome_events.queries as f64 / outcome_events.stream_records.max(1) as f64;
+    let cost_model = cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record));
     let sizes_file = integration_tests::target_dir().join("bench/sizes.tsv");
     let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
     let machine = Machine {
@@ -88,11 +122,14 @@ async fn main() {
         sizes,
         outcome_read,
         outcome_events,
+        lambda_cpu,
+        cost_model,
     };
     let markdown = report::render(&report);
     let path = workspace_root().join("BENCHMARKS.md");
     report::write_into(&path, &markdown).expect("write BENCHMARKS.md");
     eprintln!("bench: written into {}", path.display());
+    guard::print(&guard::checks(&report));
 }
 
 /// Every function cold, against the hello-world floor. The trigger places real calls on the simulator.
@@ -123,10 +160,9 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
     };
     let status = pushes.clone();
     let fee = pushes.clone();
-    let sms = pushes.clone();
-    let one_bundle = pushes;
+    let sms = pushes;
     let run = integration_tests::unique_name("trigger");
-    let mut targets = vec![
+    let targets = vec![
         target(HELLO_RUNTIME, vec![], Box::new(|round| json!({"round": round}))),
         target("status-callback", env.clone(), Box::new(move |round| push("/voice/status", status.status(round)))),
         target(
@@ -144,16 +180,6 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
             ),
         ),
     ];
-    // rustls-native-certs reads the CA bundle and every file of the CA directory at init; where the machine has
-    // a directory of single certificates, this row shows what reading the bundle alone saves.
-    if let Some(bundle) = CA_BUNDLES.iter().find(|path| std::path::Path::new(path).is_file()) {
-        let mut env = env.clone();
-        env.push(("SSL_CERT_FILE".into(), (*bundle).into()));
-        let mut one =
-            target("status-callback", env, Box::new(move |r| push("/voice/status", one_bundle.status(500_000 + r))));
-        one.name = format!("status-callback, SSL_CERT_FILE={bundle}");
-        targets.push(one);
-    }
     let results = cold_start::measure(&targets, rounds).await;
     for result in &results {
         assert!(result.failures.is_empty(), "{} failed to start or answer: {:#?}", result.name, result.failures);
@@ -184,9 +210,6 @@ fn right_answer(name: &str, answer: &serde_json::Value) -> bool {
         _ => answer["statusCode"] == 200,
     }
 }
-
-/// Where Debian/Ubuntu and Amazon Linux keep their CA bundle.
-const CA_BUNDLES: [&str; 2] = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
 
 fn target(
     name: &str,

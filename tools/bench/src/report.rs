@@ -51,6 +51,8 @@ pub struct Report {
     pub sizes: Vec<PackageSize>,
     pub outcome_read: OutcomeRead,
     pub outcome_events: crate::outcome_events::OutcomeEvents,
+    pub lambda_cpu: crate::lambda_cpu::LambdaCpu,
+    pub cost_model: crate::cost_model::CostModel,
 }
 
 /// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]; appended when absent) with `generated`.
@@ -84,6 +86,15 @@ pub fn render(report: &Report) -> String {
     throughput(&mut out, &report.throughput);
     outcome_read(&mut out, &report.outcome_read, &report.cold_starts);
     outcome_events(&mut out, &report.outcome_events);
+    lambda_cpu(&mut out, &report.lambda_cpu);
+    cost_model(&mut out, &report.cost_model);
+    out
+}
+
+/// Section 3 alone (`BENCH_ONLY=cold-start`).
+pub fn render_cold_start(starts: &[ColdStart], rounds: usize) -> String {
+    let mut out = String::new();
+    cold_start(&mut out, starts, rounds);
     out
 }
 
@@ -130,7 +141,7 @@ fn outcome_events(out: &mut String, e: &crate::outcome_events::OutcomeEvents) {
 }
 
 /// Goal of the outcome read: within 1.15× of a raw consistent Query of the same partition.
-const OUTCOME_READ_RATIO_TARGET: f64 = 1.15;
+pub const OUTCOME_READ_RATIO_TARGET: f64 = 1.15;
 
 fn outcome_read(out: &mut String, read: &OutcomeRead, starts: &[ColdStart]) {
     let _ = writeln!(
@@ -361,21 +372,16 @@ fn cold_start(out: &mut String, starts: &[ColdStart], rounds: usize) {
     );
     let status = starts.iter().find(|s| s.name == "status-callback");
     if let (true, Some(floor), Some(status)) = (worst_ratio > COLD_START_RATIO_TARGET, floor, status) {
-        let one_bundle = starts.iter().find(|s| s.name.starts_with("status-callback, SSL_CERT_FILE"));
-        let certificates = one_bundle.map(|b| status.ready.p50().saturating_sub(b.ready.p50())).unwrap_or_default();
         let _ = writeln!(
             out,
-            "Gap: a callback's init is {} over the hello-world's (p50). {} of it is rustls-native-certs reading \
-             this machine's CA store — the bundle plus a directory of single certificates (the `SSL_CERT_FILE` row \
-             reads the bundle alone; on Lambda the directory holds bundles only) — and the rest is the logging \
-             subscriber, configuration and the SDK client with its TLS context. The first answer then adds {} \
-             over the hello-world's for the first DynamoDB request (a new connection, the first SigV4 signature) \
-             where the hello-world does no I/O; the trigger makes five requests (claim, rate slot, callVerify, \
-             completion, call record). A hello-world cannot be matched by a function that must store before it \
-             answers; what would bring the callbacks closer is compiled-in roots (webpki-roots) instead of reading \
-             the CA store, which the AWS SDK's default HTTPS client does not offer without replacing the client.\n",
+            "Gap: a callback's init is {} over the hello-world's (p50): the logging subscriber, configuration and \
+             the SDK client (its trust store is compiled in, so no CA file is read; BENCHMARKS.md, \"Cold start \
+             steps\"). The first answer then adds {} over the hello-world's for the first DynamoDB request (a new \
+             connection, the SDK's first operation and SigV4 signature, the TLS configuration built from the \
+             roots) where the hello-world does no I/O; the trigger makes five requests (claim, rate slot, \
+             callVerify, completion, call record). A hello-world cannot be matched by a function that must store \
+             before it answers.\n",
             ms(status.ready.p50().saturating_sub(floor.ready.p50())),
-            ms(certificates),
             ms((status.answered.p50().saturating_sub(status.ready.p50()))
                 .saturating_sub(floor.answered.p50().saturating_sub(floor.ready.p50()))),
         );
@@ -454,6 +460,185 @@ fn throughput(out: &mut String, runs: &[Throughput]) {
         first.in_flight,
         status_ms - empty_ms
     );
+}
+
+/// Sections 8 and 9 alone (`BENCH_ONLY=lambda-cpu`).
+pub fn render_lambda_cpu(cpu: &crate::lambda_cpu::LambdaCpu, model: &crate::cost_model::CostModel) -> String {
+    let mut out = String::new();
+    lambda_cpu(&mut out, cpu);
+    cost_model(&mut out, model);
+    out
+}
+
+fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
+    use crate::lambda_cpu::{EMPTY_HTTP, WARM_P99_FACTOR};
+    use integration_tests::measure::cpu_quota::{FULL_VCPU_MB, PERIOD_US};
+    let _ = writeln!(
+        out,
+        "### 8. At a Lambda-sized CPU\n\n\
+         Method: Lambda gives a function of M MB the share M / {FULL_VCPU_MB} of one vCPU; the sections above run \
+         on whole cores. Here each binary runs on the whole machine, then inside a cgroup v1 of its own with the \
+         CFS quota of its memory size (period {PERIOD_US} µs, quota = round({PERIOD_US} × M / {FULL_VCPU_MB}) µs; \
+         the process joins it between fork and exec, so its whole init runs under the quota), with \
+         `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` = M; DynamoDB Local and the platform simulator stay outside it, as AWS \
+         and Huawei are (`tests/integration/src/measure/cpu_quota.rs`, `lambda_cpu.rs`). Per size and binary: {} \
+         new processes (cold: spawn → first `next` = init, spawn → answer = answered), and the first of them kept \
+         alive for {} warm invocations one after another (event handed out → answer posted). The floors are the \
+         hello-world `bench-hello-runtime` and `{EMPTY_HTTP}`, a `lambda_http` handler that answers 200 with \
+         nothing. Billed duration follows Lambda's rule for a custom runtime: an invocation's duration rounded up \
+         to the next millisecond, and for the invocation after a cold start its init as well (spawn → answer, \
+         rounded up). Sizes run one after another, binaries interleaved within a size.\n",
+        cpu.cold_rounds, cpu.warm
+    );
+    if let Some(skipped) = &cpu.skipped {
+        let _ = writeln!(out, "**Lambda-sized rows skipped**: {skipped}. Only the whole core was measured.\n");
+    }
+    let _ = writeln!(
+        out,
+        "| CPU | binary | init p50 | answered p50 | / hello-world | warm p50 | warm p99 | billed cold (mean) | billed warm (mean) |\n\
+         |---|---|---|---|---|---|---|---|---|"
+    );
+    for size in std::iter::once(&cpu.whole_core).chain(&cpu.sized) {
+        let floor = size.run(integration_tests::measure::HELLO_RUNTIME).map(|f| f.answered.p50());
+        let cpu_label = match size.quota_us {
+            Some(quota) => format!("{} MB ({:.1} %)", size.memory_mb, quota as f64 * 100.0 / PERIOD_US as f64),
+            None => "whole core".into(),
+        };
+        for run in &size.runs {
+            let to_floor = floor.map(|f| format!("{:.2}×", ratio(run.answered.p50(), f))).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {cpu_label} | {} | {} | {} | {to_floor} | {} | {} | {:.1} ms | {:.2} ms |",
+                run.name,
+                ms(run.init.p50()),
+                ms(run.answered.p50()),
+                ms(run.warm.p50()),
+                ms(run.warm.p99()),
+                run.cold_billed_mean_ms(),
+                run.warm_billed_mean_ms(),
+            );
+        }
+    }
+    let choices = cpu.choices();
+    if choices.is_empty() {
+        let _ = writeln!(out, "\nNo memory size chosen: the Lambda-sized rows are missing.\n");
+        return;
+    }
+    let sizes: Vec<u64> = cpu.sized.iter().map(|s| s.memory_mb).collect();
+    let _ = writeln!(
+        out,
+        "\nMemory size per function: Lambda's cost of a million warm invocations at each size (mean billed \
+         duration × GB-s price + request price, `prices.rs`), marked ✓ where the warm p99 is within \
+         {WARM_P99_FACTOR}× the whole core's (the CPU share adds at most half again to the tail). This run's pick: \
+         the cheapest size that meets it, else the one with the lowest warm p99. The template sets {} MB for \
+         every function (BENCHMARKS.md, \"Memory size\"); the cost model and the goals take that size.\n\n\
+         | function | {} | cheapest | this run's pick |\n|---|{}---|---|",
+        integration_tests::measure::TEMPLATE_MEMORY_MB,
+        sizes.iter().map(|m| format!("{m} MB")).collect::<Vec<_>>().join(" | "),
+        "---|".repeat(sizes.len()),
+    );
+    for choice in &choices {
+        let cells: Vec<String> = choice
+            .per_size
+            .iter()
+            .map(|(_, usd, meets)| format!("${usd:.3}{}", if *meets { " ✓" } else { "" }))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} MB | **{} MB** |",
+            choice.function,
+            cells.join(" | "),
+            choice.cheapest_mb,
+            choice.memory_mb
+        );
+    }
+    let cold: Vec<String> = crate::guard::cold_start_checks(cpu)
+        .iter()
+        .map(|c| format!("{} {:.2}× ({})", c.what.trim_start_matches("8. "), c.value, verdict(c.met)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nCold start / hello-world at the same CPU (goal ≤ {COLD_START_RATIO_TARGET}×): {}.\n",
+        cold.join("; ")
+    );
+}
+
+fn cost_model(out: &mut String, model: &crate::cost_model::CostModel) {
+    use crate::cost_model::{
+        Work, CDR_PUSHES_PER_CALL, CLOSE_OUT_CHECKS_PER_CALL, EVENTS_PER_CALL, SERVICES, STATUS_PUSHES_PER_CALL,
+        STREAM_RECORDS_PER_CALL,
+    };
+    use crate::prices;
+    let sizes: Vec<String> = model
+        .billed
+        .iter()
+        .map(|(function, b)| format!("{function} {} MB, {:.2} ms", b.memory_mb, b.billed_ms))
+        .collect();
+    let (queries, measured) = model.publisher_queries_per_record;
+    let _ = writeln!(
+        out,
+        "### 9. The cost of a million\n\n\
+         Method: list prices of {} (on-demand, first tier, no free tier; checked {}, `tools/bench/src/prices.rs`) \
+         times this run's figures. Lambda: each function at its memory size and mean billed duration of a warm \
+         invocation {} ({}). DynamoDB: the write units of a new notification metered in section 1, the trigger's \
+         and the outcome read's units metered in section 8's pass; every write is replicated once to the global \
+         table's second region. A verification call end to end: the trigger; {STATUS_PUSHES_PER_CALL} status \
+         pushes (callout, alerting, answer, disconnect) and {CDR_PUSHES_PER_CALL} fee push of one CDR; one outcome \
+         read by sessionId; outcome-publisher once per stream record ({STREAM_RECORDS_PER_CALL} records; one \
+         invocation each is the low-traffic worst case, batching lowers it) and once per close-out check \
+         ({CLOSE_OUT_CHECKS_PER_CALL}, EventBridge Scheduler), {queries:.2} Queries per record ({}), \
+         get-call-outcome's billed duration standing in for its own; {EVENTS_PER_CALL} events of an answered \
+         call. Stream reads by Lambda, Secrets Manager (read at cold start), logs and data transfer are left out. \
+         The Powertools way adds an idempotency record's put and completion (section 1's baseline row) to every \
+         notification, both replicated; its longer handler time is not counted.\n\n\
+         | price | US$ | source |\n|---|---|---|",
+        prices::REGION,
+        prices::CHECKED,
+        if model.lambda_sized {
+            "at the size chosen in section 8"
+        } else {
+            "on the whole core at the template's 256 MB (quota skipped)"
+        },
+        sizes.join("; "),
+        if measured { "section 7 of this run" } else { "1, the upper bound, section 7 not run" },
+    );
+    for price in prices::ALL {
+        let amount = match price.unit {
+            "GB-s" => format!("{} per GB-s", price.usd),
+            unit => format!("{:.3} per million {unit}s", price.usd * 1e6),
+        };
+        let _ = writeln!(out, "| {} | {amount} | {} |", price.what, price.source);
+    }
+    let metered: Vec<String> = model
+        .metered
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {:.2} writes ({:.2} WRU) and {:.2} reads ({:.2} RRU)",
+                m.name, m.writes, m.write_units, m.reads, m.read_units
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "\nMetered per invocation on the wire (section 8's pass): {}.", metered.join("; "));
+    let _ = writeln!(
+        out,
+        "\n| per million | {} | total | the Powertools way | ours / Powertools |\n|---|{}---|---|---|",
+        SERVICES.iter().map(|s| s.label()).collect::<Vec<_>>().join(" | "),
+        "---|".repeat(SERVICES.len()),
+    );
+    for work in &model.works {
+        let cells: Vec<String> =
+            SERVICES.iter().map(|s| format!("${:.2}", Work::per_million(&work.ours, Some(*s)))).collect();
+        let (ours, theirs) = (Work::per_million(&work.ours, None), Work::per_million(&work.powertools, None));
+        let _ = writeln!(
+            out,
+            "| {} | {} | **${ours:.2}** | ${theirs:.2} | {:.2}× |",
+            work.name,
+            cells.join(" | "),
+            ours / theirs
+        );
+    }
+    let _ = writeln!(out);
 }
 
 fn verdict(met: bool) -> &'static str {

@@ -18,8 +18,8 @@ use super::runtime_api::{Invocation, RuntimeApi, Timing};
 use super::Samples;
 use crate::processes;
 
-/// The memory size of the functions in infra/template.yaml.
-const MEMORY_SIZE_MB: &str = "256";
+/// The memory size the functions report when no other is measured (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+pub(super) const MEMORY_SIZE_MB: u64 = super::TEMPLATE_MEMORY_MB;
 
 /// One function to start cold.
 pub struct Target {
@@ -105,7 +105,8 @@ async fn run_round(target: &Target, round: usize) -> Result<Round, String> {
     let log = log_path(&target.name, round);
     let invocation = Invocation::new(&target.name, (target.event)(round).to_string());
     let mut api = RuntimeApi::start(invocation).await.map_err(|e| format!("runtime API on 127.0.0.1: {e}"))?;
-    let command = command(target, api.addr, &log).map_err(|e| format!("log file {}: {e}", log.display()))?;
+    let command =
+        command(target, api.addr, &log, MEMORY_SIZE_MB).map_err(|e| format!("log file {}: {e}", log.display()))?;
     let started = Instant::now();
     let mut child = processes::spawn(command).map_err(|e| format!("spawn {}: {e}", target.binary.display()))?;
     let outcome = api.await_answer(&mut child, started).await;
@@ -122,13 +123,13 @@ async fn run_round(target: &Target, round: usize) -> Result<Round, String> {
 
 /// The process sees only the Lambda variables and its own, as on Lambda: nothing of the shell (RUST_LOG, an AWS
 /// profile, proxies) changes what is measured.
-fn command(target: &Target, api: SocketAddr, log: &Path) -> io::Result<Command> {
+pub(super) fn command(target: &Target, api: SocketAddr, log: &Path, memory_mb: u64) -> io::Result<Command> {
     let stdout = File::create(log)?;
     let stderr = stdout.try_clone()?;
     let mut command = Command::new(&target.binary);
     command
         .env_clear()
-        .envs(lambda_env(target))
+        .envs(lambda_env(target, memory_mb))
         .envs(target.env.iter().map(|(name, value)| (name, value)))
         .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
         .stdin(Stdio::null())
@@ -140,11 +141,11 @@ fn command(target: &Target, api: SocketAddr, log: &Path) -> io::Result<Command> 
 /// What Lambda sets for a `provided.al2023` function. lambda_runtime's `Config::from_env` requires the function
 /// name, memory size and version (it panics without them); the rest is for code that looks (the AWS SDK reads
 /// `AWS_EXECUTION_ENV` into its user agent). `AWS_LAMBDA_RUNTIME_API` is host:port without a scheme, as on Lambda.
-fn lambda_env(target: &Target) -> Vec<(&'static str, String)> {
+fn lambda_env(target: &Target, memory_mb: u64) -> Vec<(&'static str, String)> {
     let task_root = target.binary.parent().unwrap_or(Path::new("/")).display().to_string();
     vec![
         ("AWS_LAMBDA_FUNCTION_NAME", target.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", MEMORY_SIZE_MB.into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", target.name)),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start-bench".into()),
@@ -155,13 +156,13 @@ fn lambda_env(target: &Target) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn log_path(name: &str, round: usize) -> PathBuf {
+pub(super) fn log_path(name: &str, round: usize) -> PathBuf {
     let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     std::env::temp_dir().join(format!("cold-start-{}-{name}-round{round}.log", std::process::id()))
 }
 
 /// Peak resident set size (VmHWM) of a live process; zero when it cannot be read (the caller reports that).
-fn peak_rss_kib(pid: u32) -> u64 {
+pub(super) fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:")).unwrap_or_default();
     line.trim().trim_end_matches("kB").trim().parse().unwrap_or(0)

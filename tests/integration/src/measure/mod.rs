@@ -1,7 +1,10 @@
 //! Measuring primitives of `make bench` (tools/bench), kept in the harness so that `make test` checks them:
-//! percentiles, and cold starts of real function processes behind a fake Lambda Runtime API.
+//! percentiles, cold starts of real function processes behind a fake Lambda Runtime API, and the same processes
+//! at a Lambda-sized CPU (a cgroup quota per memory size), cold and warm.
 
 pub mod cold_start;
+pub mod cpu_quota;
+pub mod lambda_cpu;
 mod runtime_api;
 
 use std::time::Duration;
@@ -41,6 +44,10 @@ impl Samples {
         self.percentile(99.0)
     }
 }
+
+/// `MemorySize` of every function in infra/template.yaml (`Globals`; `it::openapi` checks that they agree): the
+/// size the cold starts run as and the one the cost model and the goals of `make bench` take.
+pub const TEMPLATE_MEMORY_MB: u64 = 512;
 
 /// The hello-world floor of the cold-start section (a bin of this crate).
 pub const HELLO_RUNTIME: &str = "bench-hello-runtime";

@@ -1,12 +1,14 @@
-//! A fake Lambda Runtime API for one cold-start round, on 127.0.0.1: it hands out one invocation, holds every
-//! later `next` open, and reports when the process asked for its event (init done) and when it posted the
-//! answer (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html).
+//! A fake Lambda Runtime API for one process, on 127.0.0.1: it hands out the invocations queued for it one per
+//! `next`, holds a `next` open while none is queued (as Lambda does while it freezes the process), and reports
+//! when it handed out each event (for the first: init done) and when the answer was posted
+//! (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html). A cold-start round queues one invocation; a
+//! warm series queues the next only after the previous one was answered, as Lambda hands one event at a time to
+//! an execution environment.
 
 use std::io;
 use std::net::SocketAddr;
 use std::process::Child;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -29,13 +31,11 @@ pub(super) struct Timing {
     pub(super) body: Vec<u8>,
 }
 
-/// The one invocation of a round.
+/// One invocation: its event and the ids Lambda sends with it.
 pub(super) struct Invocation {
     request_id: String,
     function_arn: String,
     event: String,
-    /// Set by the first `next`; every later `next` is held open, as Lambda does while it freezes the process.
-    delivered: AtomicBool,
 }
 
 impl Invocation {
@@ -50,7 +50,7 @@ impl Invocation {
             &request_id[20..]
         );
         let function_arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{name}");
-        Self { request_id, function_arn, event, delivered: AtomicBool::new(false) }
+        Self { request_id, function_arn, event }
     }
 
     fn path(&self, action: &str) -> String {
@@ -77,7 +77,7 @@ fn random_hex(digits: usize) -> String {
 
 /// What the process did, as the server saw it, stamped on arrival.
 enum Report {
-    /// The first `GET …/invocation/next`, answered with the event.
+    /// A `GET …/invocation/next` answered with an event, stamped when the event was handed out.
     Ready(Instant),
     /// `POST …/invocation/<id>/response`, body complete.
     Answered(Instant, Vec<u8>),
@@ -85,21 +85,52 @@ enum Report {
     Failed(String),
 }
 
-/// A fake Lambda Runtime API for one round. Dropping it stops the server and every connection.
+/// A fake Lambda Runtime API for one process. Dropping it stops the server and every connection.
 pub(super) struct RuntimeApi {
     pub(super) addr: SocketAddr,
     reports: mpsc::UnboundedReceiver<Report>,
+    /// Where invocations are queued; `None` once closed (every later `next` is then held for good).
+    queue: Option<mpsc::UnboundedSender<Arc<Invocation>>>,
     _server: JoinSet<()>,
 }
 
+/// The server's side: the queued invocations and those handed out (whose answers it accepts).
+struct Shared {
+    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Arc<Invocation>>>,
+    delivered: Mutex<Vec<Arc<Invocation>>>,
+}
+
+impl Shared {
+    fn delivered(&self, path: &str, action: &str) -> bool {
+        let delivered = self.delivered.lock().unwrap_or_else(|p| p.into_inner());
+        delivered.iter().any(|invocation| invocation.path(action) == path)
+    }
+}
+
 impl RuntimeApi {
+    /// A cold-start round: `invocation` and nothing after it.
     pub(super) async fn start(invocation: Invocation) -> io::Result<Self> {
+        let mut api = Self::open().await?;
+        api.queue_invocation(invocation);
+        api.queue = None;
+        Ok(api)
+    }
+
+    /// A server with nothing queued yet: queue invocations with [`Self::queue_invocation`].
+    pub(super) async fn open() -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (sender, reports) = mpsc::unbounded_channel();
+        let (queue, queued) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared { queue: tokio::sync::Mutex::new(queued), delivered: Mutex::new(Vec::new()) });
         let mut server = JoinSet::new();
-        server.spawn(accept(listener, Arc::new(invocation), sender));
-        Ok(Self { addr, reports, _server: server })
+        server.spawn(accept(listener, shared, sender));
+        Ok(Self { addr, reports, queue: Some(queue), _server: server })
+    }
+
+    /// Queues one invocation for the process's next `next`; false when the queue is closed.
+    pub(super) fn queue_invocation(&mut self, invocation: Invocation) -> bool {
+        self.queue.as_ref().is_some_and(|queue| queue.send(Arc::new(invocation)).is_ok())
     }
 
     /// Waits for the answer of the process spawned at `started`, or for the way it failed.
@@ -163,12 +194,12 @@ impl RuntimeApi {
 }
 
 /// Connections are tasks of this task's set, so they end with it (a held `next` included).
-async fn accept(listener: TcpListener, invocation: Arc<Invocation>, reports: mpsc::UnboundedSender<Report>) {
+async fn accept(listener: TcpListener, shared: Arc<Shared>, reports: mpsc::UnboundedSender<Report>) {
     let mut connections = JoinSet::new();
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                connections.spawn(serve(stream, invocation.clone(), reports.clone()));
+                connections.spawn(serve(stream, shared.clone(), reports.clone()));
             }
             Err(e) => {
                 let _ = reports.send(Report::Failed(format!("fake runtime API accept: {e}")));
@@ -181,7 +212,7 @@ async fn accept(listener: TcpListener, invocation: Arc<Invocation>, reports: mps
 }
 
 /// One keep-alive connection of the runtime client: requests one after another until it closes.
-async fn serve(stream: TcpStream, invocation: Arc<Invocation>, reports: mpsc::UnboundedSender<Report>) {
+async fn serve(stream: TcpStream, shared: Arc<Shared>, reports: mpsc::UnboundedSender<Report>) {
     let mut stream = BufReader::new(stream);
     loop {
         let request = match read_request(&mut stream).await {
@@ -193,13 +224,16 @@ async fn serve(stream: TcpStream, invocation: Arc<Invocation>, reports: mpsc::Un
             }
         };
         let at = Instant::now();
-        match route(&request, &invocation, at) {
-            Reply::Event(report) => {
-                let _ = reports.send(report);
+        match route(&request, &shared, at) {
+            Reply::Next => {
+                // Waits for the next queued invocation; a closed, empty queue holds this `next` for good.
+                let next = shared.queue.lock().await.recv().await;
+                let Some(invocation) = next else { return hold(&mut stream).await };
+                shared.delivered.lock().unwrap_or_else(|p| p.into_inner()).push(invocation.clone());
+                let _ = reports.send(Report::Ready(Instant::now()));
                 let headers = invocation.headers();
                 let _ = respond(&mut stream, "200 OK", &headers, invocation.event.as_bytes()).await;
             }
-            Reply::Hold => return hold(&mut stream).await,
             Reply::Accepted(report) => {
                 let _ = reports.send(report);
                 let _ = respond(&mut stream, "202 Accepted", &[], br#"{"status":"OK"}"#).await;
@@ -213,26 +247,21 @@ async fn serve(stream: TcpStream, invocation: Arc<Invocation>, reports: mpsc::Un
 }
 
 enum Reply {
-    /// Answer the `next` with the event.
-    Event(Report),
-    /// A later `next`: never answered.
-    Hold,
+    /// Answer the `next` with the next queued event, when there is one.
+    Next,
     /// 202 to a response or error post.
     Accepted(Report),
     NotFound(Report),
 }
 
 /// The Runtime API endpoints (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html).
-fn route(request: &Request, invocation: &Invocation, at: Instant) -> Reply {
+fn route(request: &Request, shared: &Shared, at: Instant) -> Reply {
     let posted = || String::from_utf8_lossy(&request.body).into_owned();
     let path = request.path.as_str();
     match request.method.as_str() {
-        "GET" if path == format!("{API}/invocation/next") => match invocation.delivered.swap(true, Ordering::SeqCst) {
-            false => Reply::Event(Report::Ready(at)),
-            true => Reply::Hold,
-        },
-        "POST" if path == invocation.path("response") => Reply::Accepted(Report::Answered(at, request.body.clone())),
-        "POST" if path == invocation.path("error") || path == format!("{API}/init/error") => {
+        "GET" if path == format!("{API}/invocation/next") => Reply::Next,
+        "POST" if shared.delivered(path, "response") => Reply::Accepted(Report::Answered(at, request.body.clone())),
+        "POST" if shared.delivered(path, "error") || path == format!("{API}/init/error") => {
             Reply::Accepted(Report::Failed(format!("posted {path}: {}", posted())))
         }
         method => Reply::NotFound(Report::Failed(format!("unexpected {method} {path}: {}", posted()))),

@@ -18,6 +18,7 @@ mod replay;
 mod schemas;
 mod signatures;
 mod storage_outage;
+mod tls_trust;
 mod trigger_concurrency;
 mod trigger_e2e;
 mod watch_http;

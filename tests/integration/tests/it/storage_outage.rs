@@ -70,15 +70,9 @@ async fn a_slow_peer_replica_is_waited_for_within_the_budget() {
         ..FaultConfig::pass_through()
     };
     let proxy = FaultProxy::start(&dynamodb.endpoint(), slow);
-    let home = DynamoStore::new(client_at(&format!("http://127.0.0.1:{}", free_port())).await, &table);
-    let peer = DynamoStore::new(peer_client_at(&proxy.endpoint(), "us-west-2").await, &table);
+    let unreachable = format!("http://127.0.0.1:{}", free_port());
+    let (status, body, took) = timed_push_with_peer(&unreachable, &proxy.endpoint(), &table).await;
     let budget = voice_core::config::DEFAULT_STORE_RETRY_BUDGET;
-    let config = CallbackSettings { store_retry_budget: budget, ..callback_config("", SignatureMode::Off) };
-    let service = CallbackService::new(home, config).with_peer(peer);
-
-    let started = Instant::now();
-    let (status, body) = status_of(&service, Endpoint::Voice, "huawei/status-callout.json").await;
-    let took = started.elapsed();
     assert_eq!(status, 200, "the peer's slow answer is a durable write: {body}");
     assert!(took >= Duration::from_millis(1700) && took < budget, "one wait for the peer, within the budget: {took:?}");
     assert_eq!(peer_table.all_records().await.expect("scan").len(), 1, "stored once, in the peer");
@@ -95,19 +89,25 @@ async fn a_failing_home_table_gives_way_to_the_peer_after_its_share() {
     let peer_table = DynamoStore::new(peer_dynamodb.client().await, &table);
     peer_table.create_table_if_missing().await.expect("peer table");
     let failing = FaultProxy::start(&dynamodb.endpoint(), FaultConfig { reject: 1.0, ..FaultConfig::pass_through() });
-    let home = DynamoStore::new(client_at(&failing.endpoint()).await, &table);
-    let peer = DynamoStore::new(peer_client_at(&peer_dynamodb.endpoint(), "us-west-2").await, &table);
+    let (status, body, took) = timed_push_with_peer(&failing.endpoint(), &peer_dynamodb.endpoint(), &table).await;
     let budget = voice_core::config::DEFAULT_STORE_RETRY_BUDGET;
-    let config = CallbackSettings { store_retry_budget: budget, ..callback_config("", SignatureMode::Off) };
-    let service = CallbackService::new(home, config).with_peer(peer);
-
-    let started = Instant::now();
-    let (status, body) = status_of(&service, Endpoint::Voice, "huawei/status-callout.json").await;
-    let took = started.elapsed();
     println!("fallback after a failing home table: {took:?}");
     assert_eq!(status, 200, "{body}");
     let home_share = budget / 2;
     assert!(took >= home_share - Duration::from_millis(450) && took < budget, "home's share, then the peer: {took:?}");
     assert!(home_table.all_records().await.expect("scan").is_empty(), "the home table took nothing");
     assert_eq!(peer_table.all_records().await.expect("scan").len(), 1, "stored once, in the peer");
+}
+
+/// One status push to callbacks with the functions' default budget, the home table at `home` and the peer replica
+/// at `peer` (the callbacks' own peer client): its status, body and time.
+async fn timed_push_with_peer(home: &str, peer: &str, table: &str) -> (u16, String, Duration) {
+    let home = DynamoStore::new(client_at(home).await, table);
+    let peer = DynamoStore::new(peer_client_at(peer, "us-west-2").await, table);
+    let budget = voice_core::config::DEFAULT_STORE_RETRY_BUDGET;
+    let config = CallbackSettings { store_retry_budget: budget, ..callback_config("", SignatureMode::Off) };
+    let service = CallbackService::new(home, config).with_peer(peer);
+    let started = Instant::now();
+    let (status, body) = status_of(&service, Endpoint::Voice, "huawei/status-callout.json").await;
+    (status, body, started.elapsed())
 }

@@ -1,0 +1,195 @@
+//! Section 9: what a million pushes of each kind, and a million verification calls end to end, cost on AWS at list
+//! prices (`prices.rs`), from this run's figures: the billed durations of section 8 at each function's chosen
+//! memory size, the DynamoDB units per request that sections 1 and 8 meter on the wire, and the events per call.
+//! Beside it, the same work done the Powertools way (three writes per notification, section 1's baseline row).
+
+use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
+use crate::prices::{self, Price};
+use crate::write_cost::WriteCost;
+use integration_tests::measure::TEMPLATE_MEMORY_MB;
+
+/// The status pushes of an answered call: callout, alerting, answer, disconnect (the fixtures
+/// `tests/integration/fixtures/huawei/status-*.json`, and the load workload's calls).
+pub const STATUS_PUSHES_PER_CALL: f64 = 4.0;
+/// One CDR push per call (Huawei may merge up to 50 CDRs into one push; a push of one is the dearest case).
+pub const CDR_PUSHES_PER_CALL: f64 = 1.0;
+/// Events of an answered call: calling, ringing, answered, completed (provisional), completed (final), as README
+/// "Outcome events" lists them.
+pub const EVENTS_PER_CALL: f64 = 5.0;
+/// Stream records of a call: the trigger's call record, the four status events, the CDR.
+pub const STREAM_RECORDS_PER_CALL: f64 = 6.0;
+/// The two one-time close-out checks the trigger schedules per call (README "Outcome events").
+pub const CLOSE_OUT_CHECKS_PER_CALL: f64 = 2.0;
+
+/// Where a line's money goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Lambda,
+    ApiGateway,
+    DynamoDb,
+    Replication,
+    Events,
+}
+
+pub const SERVICES: [Service; 5] =
+    [Service::Lambda, Service::ApiGateway, Service::DynamoDb, Service::Replication, Service::Events];
+
+impl Service {
+    pub fn label(self) -> &'static str {
+        match self {
+            Service::Lambda => "Lambda",
+            Service::ApiGateway => "API Gateway",
+            Service::DynamoDb => "DynamoDB",
+            Service::Replication => "2nd region",
+            Service::Events => "EventBridge",
+        }
+    }
+}
+
+/// One priced quantity of one unit of work.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub service: Service,
+    pub quantity: f64,
+    pub price: &'static Price,
+}
+
+impl Line {
+    fn usd(&self) -> f64 {
+        self.quantity * self.price.usd
+    }
+}
+
+/// One unit of work, ours and the Powertools way.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub name: &'static str,
+    pub ours: Vec<Line>,
+    pub powertools: Vec<Line>,
+}
+
+impl Work {
+    /// US dollars per million, for one service or (None) all.
+    pub fn per_million(lines: &[Line], service: Option<Service>) -> f64 {
+        // An empty f64 sum is -0.0; adding 0.0 keeps "$-0.00" out of the table.
+        lines.iter().filter(|l| service.is_none_or(|s| l.service == s)).map(Line::usd).sum::<f64>() * 1e6 + 0.0
+    }
+}
+
+/// Lambda figures of one function: memory size and mean billed ms of a warm invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct Billed {
+    pub memory_mb: u64,
+    pub billed_ms: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CostModel {
+    pub works: Vec<Work>,
+    /// Per function (FUNCTIONS order): what its Lambda lines use.
+    pub billed: Vec<(String, Billed)>,
+    /// Whether the sizes and durations are Lambda-sized (false: the quota was skipped, whole-core durations at
+    /// the template's 256 MB).
+    pub lambda_sized: bool,
+    /// Queries of the publisher per stream record, and whether section 7 measured it in this run.
+    pub publisher_queries_per_record: (f64, bool),
+    /// The trigger's and the outcome read's DynamoDB per invocation, as metered in section 8.
+    pub metered: Vec<crate::lambda_cpu::Metered>,
+}
+
+/// Builds the model from this run. `queries_per_record`: section 7's figure when it ran.
+pub fn model(cpu: &LambdaCpu, write_cost: &WriteCost, queries_per_record: Option<f64>) -> CostModel {
+    let lambda_sized = cpu.sized.iter().any(|s| s.memory_mb == TEMPLATE_MEMORY_MB);
+    let billed: Vec<(String, Billed)> = FUNCTIONS
+        .iter()
+        .map(|function| {
+            let sized = cpu.sized.iter().find(|s| s.memory_mb == TEMPLATE_MEMORY_MB);
+            let memory_mb = TEMPLATE_MEMORY_MB;
+            let size = sized.unwrap_or(&cpu.whole_core);
+            let billed_ms = size.run(function).map(|r| r.warm_billed_mean_ms()).unwrap_or_default();
+            ((*function).to_owned(), Billed { memory_mb, billed_ms })
+        })
+        .collect();
+    let of = |function: &str| billed.iter().find(|(f, _)| f == function).map(|(_, b)| *b).expect("a function");
+    let lambda = |b: Billed, times: f64| {
+        vec![
+            Line { service: Service::Lambda, quantity: times, price: &prices::LAMBDA_REQUEST },
+            Line {
+                service: Service::Lambda,
+                quantity: times * b.memory_mb as f64 / 1024.0 * b.billed_ms / 1000.0,
+                price: &prices::LAMBDA_ARM64_GB_SECOND,
+            },
+        ]
+    };
+    let writes = |units: f64| {
+        vec![
+            Line { service: Service::DynamoDb, quantity: units, price: &prices::DYNAMODB_WRITE_UNIT },
+            Line { service: Service::Replication, quantity: units, price: &prices::DYNAMODB_REPLICATED_WRITE_UNIT },
+        ]
+    };
+    let reads =
+        |units: f64| vec![Line { service: Service::DynamoDb, quantity: units, price: &prices::DYNAMODB_READ_UNIT }];
+    let push = |function: &str, units: f64| {
+        let mut lines = vec![Line { service: Service::ApiGateway, quantity: 1.0, price: &prices::HTTP_API_REQUEST }];
+        lines.extend(lambda(of(function), 1.0));
+        lines.extend(writes(units));
+        lines
+    };
+    let row = |index: usize| write_cost.callbacks.get(index).map(|r| r.new.write_units).unwrap_or(1.0);
+    let (status_units, cdr_units, sms_units) = (row(0), row(1), row(2));
+    // The Powertools pattern adds an idempotency record's put and completion to each notification's own write.
+    let powertools_extra = (write_cost.powertools.new.write_units - status_units).max(0.0);
+    let status = push("status-callback", status_units);
+    let cdr = push("fee-callback", cdr_units);
+    let sms = push("sms-callback", sms_units);
+    let trigger = cpu.metered("trigger-verification-call").cloned().unwrap_or_default();
+    let outcome = cpu.metered("get-call-outcome").cloned().unwrap_or_default();
+    let units_per_query = if outcome.reads > 0.0 { outcome.read_units / outcome.reads } else { 1.0 };
+    let (queries_per_record, measured) = queries_per_record.map_or((1.0, false), |q| (q, true));
+    let mut call = lambda(of("trigger-verification-call"), 1.0);
+    call.extend(writes(trigger.write_units));
+    call.extend(reads(trigger.read_units));
+    for _ in 0..STATUS_PUSHES_PER_CALL as usize {
+        call.extend(status.clone());
+    }
+    for _ in 0..CDR_PUSHES_PER_CALL as usize {
+        call.extend(cdr.clone());
+    }
+    call.extend(lambda(of("get-call-outcome"), 1.0));
+    call.extend(reads(outcome.read_units));
+    // The publisher: at low traffic one invocation per stream record (batching only lowers it), plus one per
+    // close-out check; get-call-outcome's billed duration stands in for its own (one Query, the fold, a
+    // PutEvents), which is not measured here.
+    let publisher_invocations = STREAM_RECORDS_PER_CALL + CLOSE_OUT_CHECKS_PER_CALL;
+    call.extend(lambda(of("get-call-outcome"), publisher_invocations));
+    call.extend(reads((STREAM_RECORDS_PER_CALL * queries_per_record + CLOSE_OUT_CHECKS_PER_CALL) * units_per_query));
+    call.push(Line { service: Service::Events, quantity: EVENTS_PER_CALL, price: &prices::EVENTBRIDGE_CUSTOM_EVENT });
+    call.push(Line {
+        service: Service::Events,
+        quantity: CLOSE_OUT_CHECKS_PER_CALL,
+        price: &prices::SCHEDULER_INVOCATION,
+    });
+    let with_powertools = |lines: &[Line], notifications: f64| {
+        let mut lines = lines.to_vec();
+        lines.extend(writes(powertools_extra * notifications));
+        lines
+    };
+    let notifications_per_call = STATUS_PUSHES_PER_CALL + CDR_PUSHES_PER_CALL;
+    let works = vec![
+        Work { name: "status push", powertools: with_powertools(&status, 1.0), ours: status },
+        Work { name: "fee push (1 CDR)", powertools: with_powertools(&cdr, 1.0), ours: cdr },
+        Work { name: "SMS push", powertools: with_powertools(&sms, 1.0), ours: sms },
+        Work {
+            name: "verification call, end to end",
+            powertools: with_powertools(&call, notifications_per_call),
+            ours: call,
+        },
+    ];
+    CostModel {
+        works,
+        billed,
+        lambda_sized,
+        publisher_queries_per_record: (queries_per_record, measured),
+        metered: vec![trigger, outcome],
+    }
+}

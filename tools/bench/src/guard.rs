@@ -1,0 +1,114 @@
+//! The regression guard: at the end of `make bench`, every ratio of the run against its goal, on stderr, and
+//! which goals are not met. The goals are those the sections of BENCHMARKS.md state (report.rs), plus section 8's:
+//! every function's cold start within 1.5× the hello-world's on the whole core and at its chosen memory size.
+
+use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
+use crate::ratio;
+use crate::report::{
+    Report, COLD_START_RATIO_TARGET, FEE_50_RATIO_TARGET, LATENCY_RATIO_TARGET, OUTCOME_READ_RATIO_TARGET,
+    PEAK_RSS_TARGET_MIB, ZIP_TARGET_BYTES,
+};
+use integration_tests::measure::{HELLO_RUNTIME, TEMPLATE_MEMORY_MB};
+
+/// One ratio against its goal.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub what: String,
+    pub value: f64,
+    /// `≤ 1.10`, `= 1`, …
+    pub goal: String,
+    pub met: bool,
+}
+
+fn at_most(what: impl Into<String>, value: f64, goal: f64) -> Check {
+    Check { what: what.into(), value, goal: format!("≤ {goal:.2}"), met: value <= goal }
+}
+
+fn exactly(what: impl Into<String>, value: f64, goal: f64) -> Check {
+    Check { what: what.into(), value, goal: format!("= {goal:.2}"), met: (value - goal).abs() < 1e-9 }
+}
+
+/// Every check of a full run.
+pub fn checks(report: &Report) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for row in &report.write_cost.callbacks {
+        checks.push(exactly(format!("1. {}: writes per new record", row.notification), row.new.writes, 1.0));
+        checks.push(exactly(format!("1. {}: reads per new record", row.notification), row.new.reads, 0.0));
+    }
+    let l = &report.latency;
+    checks.push(at_most(
+        "2. status push / raw PutItem, p50",
+        ratio(l.status_push.p50(), l.raw_put.p50()),
+        LATENCY_RATIO_TARGET,
+    ));
+    checks.push(at_most(
+        "2. status push / raw PutItem, p99",
+        ratio(l.status_push.p99(), l.raw_put.p99()),
+        LATENCY_RATIO_TARGET,
+    ));
+    checks.push(at_most(
+        "2. 50-CDR push / 1-CDR push, p50",
+        ratio(l.fee_push_50.p50(), l.fee_push_1.p50()),
+        FEE_50_RATIO_TARGET,
+    ));
+    if let Some(floor) = report.cold_starts.iter().find(|s| s.name == HELLO_RUNTIME) {
+        for start in report.cold_starts.iter().filter(|s| s.name != HELLO_RUNTIME) {
+            let value = ratio(start.answered.p50(), floor.answered.p50());
+            checks.push(at_most(format!("3. {} cold / hello-world, p50", start.name), value, COLD_START_RATIO_TARGET));
+            let rss = start.peak_rss_kib.iter().copied().max().unwrap_or(0) as f64 / 1024.0;
+            checks.push(at_most(format!("3. {} peak RSS, MiB", start.name), rss, PEAK_RSS_TARGET_MIB));
+        }
+    }
+    for size in report.sizes.iter().filter(|s| s.step == "as configured") {
+        let value = size.zip as f64 / ZIP_TARGET_BYTES as f64;
+        checks.push(at_most(format!("4. {} zip / 4 MiB", size.function), value, 1.0));
+    }
+    let read = &report.outcome_read;
+    let by_session = ratio(read.by_session.p50(), read.raw_query.p50());
+    checks.push(at_most("6. outcome read / raw Query, p50", by_session, OUTCOME_READ_RATIO_TARGET));
+    for (operation, per_read) in &read.requests_per_read.0 {
+        checks.push(exactly(format!("6. {operation} per read by sessionId"), *per_read, 1.0));
+    }
+    let e = &report.outcome_events;
+    checks.push(exactly("7. events / status changes", e.events as f64 / e.changes.max(1) as f64, 1.0));
+    checks.push(at_most("7. Queries per stream record", e.queries as f64 / e.stream_records.max(1) as f64, 1.0));
+    checks.push(exactly("7. new outcomeIds on re-delivery", e.new_ids_on_redelivery as f64, 0.0));
+    checks.extend(cold_start_checks(&report.lambda_cpu));
+    checks
+}
+
+/// Section 8: cold start (answered p50) within 1.5× the hello-world's at the same CPU, on the whole core and at
+/// the template's memory size.
+pub fn cold_start_checks(cpu: &LambdaCpu) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for function in FUNCTIONS {
+        let mut sizes = vec![&cpu.whole_core];
+        sizes.extend(cpu.sized.iter().filter(|s| s.memory_mb == TEMPLATE_MEMORY_MB));
+        for size in sizes {
+            let (Some(run), Some(floor)) = (size.run(function), size.run(HELLO_RUNTIME)) else { continue };
+            let value = ratio(run.answered.p50(), floor.answered.p50());
+            let what = format!("8. {function} cold / hello-world at {}, p50", size.label());
+            checks.push(at_most(what, value, COLD_START_RATIO_TARGET));
+        }
+    }
+    checks
+}
+
+/// Prints every check, then the ones not met.
+pub fn print(checks: &[Check]) {
+    eprintln!("bench: regression guard, every ratio against its goal:");
+    for check in checks {
+        let verdict = if check.met { "met" } else { "NOT MET" };
+        eprintln!("  {:<62} {:>9.2}  goal {:<7} {verdict}", check.what, check.value, check.goal);
+    }
+    let missed: Vec<&Check> = checks.iter().filter(|c| !c.met).collect();
+    match missed.len() {
+        0 => eprintln!("bench: every goal met ({} checks)", checks.len()),
+        n => {
+            eprintln!("bench: {n} of {} goals not met:", checks.len());
+            for check in missed {
+                eprintln!("  {} = {:.2} (goal {})", check.what, check.value, check.goal);
+            }
+        }
+    }
+}
