@@ -396,7 +396,7 @@ fn home_deadline(deadline: Instant) -> Instant {
 }
 
 /// The longest time kept for the peer's write: a conditional `PutItem` across regions takes tens of milliseconds,
-/// and one attempt is cut at 1.5 s (`adapters::dynamo::timeouts`).
+/// and a home attempt, cut at 1.5 s (`adapters::dynamo::timeouts`), can run that long beside it.
 pub const PEER_SHARE_MAX: Duration = Duration::from_millis(1500);
 
 fn count_push(handled: &Handled) {
