@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use futures::StreamExt;
@@ -390,15 +390,17 @@ pub fn is_success(kind: PushKind, status: u16, body: &str) -> bool {
     status == 200 && (kind != PushKind::Fee || body == FEE_SUCCESS)
 }
 
-/// Every attempt of every delivery: `attempts[delivery]` = (round, HTTP status, success).
+/// Every attempt of every delivery: `attempts[delivery]` = (round, HTTP status, success), and when the latest
+/// attempt was sent and answered (to place a failure before or after a fault the run injected).
 #[derive(Debug, Default)]
 pub struct DeliveryLog {
     pub attempts: Vec<Vec<(usize, u16, bool)>>,
+    pub latest_timing: Vec<Option<(Instant, Instant)>>,
 }
 
 impl DeliveryLog {
     pub fn new(deliveries: usize) -> Self {
-        Self { attempts: vec![Vec::new(); deliveries] }
+        Self { attempts: vec![Vec::new(); deliveries], latest_timing: vec![None; deliveries] }
     }
 
     /// Deliveries whose latest attempt did not succeed (what Huawei would push again).
@@ -448,22 +450,25 @@ pub async fn deliver(
     progress: &Arc<AtomicUsize>,
     log: &mut DeliveryLog,
 ) {
-    let outcomes: Vec<(usize, u16, bool)> = futures::stream::iter(deliveries.iter().copied())
+    let outcomes: Vec<(usize, u16, bool, (Instant, Instant))> = futures::stream::iter(deliveries.iter().copied())
         .map(|delivery| {
             let (transport, workload, progress) = (Arc::clone(transport), Arc::clone(workload), Arc::clone(progress));
             tokio::spawn(async move {
                 let push = &workload.pushes[workload.deliveries[delivery]];
+                let sent = Instant::now();
                 let (status, body) = transport.push(push).await;
+                let answered = Instant::now();
                 progress.fetch_add(1, Ordering::SeqCst);
-                (delivery, status, is_success(push.kind, status, &body))
+                (delivery, status, is_success(push.kind, status, &body), (sent, answered))
             })
         })
         .buffer_unordered(in_flight)
         .map(|joined| joined.expect("delivery task panicked"))
         .collect()
         .await;
-    for (delivery, status, success) in outcomes {
+    for (delivery, status, success, timing) in outcomes {
         log.attempts[delivery].push((round, status, success));
+        log.latest_timing[delivery] = Some(timing);
     }
 }
 

@@ -382,13 +382,13 @@ async fn normal() {
 
 /// Kills `dynamodb` once `at` deliveries are answered (bounded: gives up waiting after 5 minutes), and starts it
 /// again `restart_after` later (same port, same files) when given. Joins to (the instance, the deliveries
-/// answered when it was killed, how long it was down when restarted).
+/// answered when it was killed, when it was killed, how long it was down when restarted).
 fn kill_at_progress(
     mut dynamodb: DynamoLocal,
     progress: &Arc<AtomicUsize>,
     at: usize,
     restart_after: Option<Duration>,
-) -> std::thread::JoinHandle<(DynamoLocal, usize, Duration)> {
+) -> std::thread::JoinHandle<(DynamoLocal, usize, Instant, Duration)> {
     let watched = Arc::clone(progress);
     std::thread::spawn(move || {
         let waiting = Instant::now();
@@ -396,13 +396,14 @@ fn kill_at_progress(
             std::thread::sleep(Duration::from_millis(5));
         }
         let killed_at = watched.load(Ordering::SeqCst);
+        let kill = Instant::now();
         dynamodb.stop();
         let down = Instant::now();
         if let Some(pause) = restart_after {
             std::thread::sleep(pause);
             dynamodb.start_again();
         }
-        (dynamodb, killed_at, down.elapsed())
+        (dynamodb, killed_at, kill, down.elapsed())
     })
 }
 
@@ -425,7 +426,7 @@ async fn dynamodb_killed_and_restarted() {
     let started = Instant::now();
     deliver(&stage.transport, &workload, &all, IN_FLIGHT, 0, &progress, &mut log).await;
     let first_pass = started.elapsed();
-    let (dynamodb, killed_at, outage) =
+    let (dynamodb, killed_at, _, outage) =
         tokio::task::spawn_blocking(move || killer.join().expect("killer thread")).await.expect("join");
     stage.dynamodb = Some(dynamodb);
     let failed_first = log.unsuccessful().len();
@@ -470,6 +471,33 @@ async fn timed_status_pushes(transport: &Transport, workload: &Workload, count: 
     Samples::new(times)
 }
 
+/// Each unsuccessful delivery placed against the moment a DynamoDB was killed: its kind, answer, and when it was
+/// sent and answered (seconds, negative = before the kill). Empty when every delivery succeeded.
+fn refusals_around(workload: &Workload, log: &DeliveryLog, kill: Instant) -> String {
+    let from_kill = |at: Instant| {
+        if at >= kill {
+            at.duration_since(kill).as_secs_f64()
+        } else {
+            -kill.duration_since(at).as_secs_f64()
+        }
+    };
+    let placed: Vec<String> = log
+        .unsuccessful()
+        .into_iter()
+        .map(|d| {
+            let kind = workload.pushes[workload.deliveries[d]].kind;
+            let status = log.attempts[d].last().map_or(0, |a| a.1);
+            let (sent, answered) = log.latest_timing[d].map_or((f64::NAN, f64::NAN), |(s, a)| (from_kill(s), from_kill(a)));
+            format!("{kind:?} {status} sent {sent:+.2}s answered {answered:+.2}s")
+        })
+        .collect();
+    if placed.is_empty() {
+        String::new()
+    } else {
+        format!(" unsuccessful_vs_kill=[{}]", placed.join("; "))
+    }
+}
+
 /// The home region's DynamoDB killed at 40 % of the deliveries and left down; the peer region's replica alive.
 /// Nothing is answered 503: what the home table can no longer take goes to the peer replica, stamped with the
 /// home region (its events are published at home once it replicates back). Every acknowledged record is in at
@@ -495,8 +523,9 @@ async fn home_killed_peer_alive() {
     let started = Instant::now();
     deliver(&stage.transport, &workload, &all, IN_FLIGHT, 0, &progress, &mut log).await;
     let first_pass = started.elapsed();
-    let (mut dynamodb, killed_at, _) =
+    let (mut dynamodb, killed_at, kill, _) =
         tokio::task::spawn_blocking(move || killer.join().expect("killer thread")).await.expect("join");
+    let refused = refusals_around(&workload, &log, kill);
     // Home still down: the same kind of push, timed again, now goes to the peer.
     let fallback = timed_status_pushes(&stage.transport, &workload, 20).await;
     let answers = log.statuses();
@@ -529,7 +558,7 @@ async fn home_killed_peer_alive() {
         direct.p50().as_secs_f64() * 1000.0,
         fallback.p50().as_secs_f64() * 1000.0,
         budget.as_millis(),
-    );
+    ) + &refused;
     println!("{line}");
     let created = (created(home_store), created(peer_store));
     drop(stage);
