@@ -487,7 +487,8 @@ fn refusals_around(workload: &Workload, log: &DeliveryLog, kill: Instant) -> Str
         .map(|d| {
             let kind = workload.pushes[workload.deliveries[d]].kind;
             let status = log.attempts[d].last().map_or(0, |a| a.1);
-            let (sent, answered) = log.latest_timing[d].map_or((f64::NAN, f64::NAN), |(s, a)| (from_kill(s), from_kill(a)));
+            let (sent, answered) =
+                log.latest_timing[d].map_or((f64::NAN, f64::NAN), |(s, a)| (from_kill(s), from_kill(a)));
             format!("{kind:?} {status} sent {sent:+.2}s answered {answered:+.2}s")
         })
         .collect();
