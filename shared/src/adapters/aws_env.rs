@@ -13,20 +13,24 @@ use super::tls_roots;
 
 /// Region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, read when a request is signed; HTTPS through the process's
-/// one client, which trusts the compiled-in roots ([`tls_roots`]) instead of reading the machine's CA store.
+/// one client, which trusts the compiled-in roots of AWS ([`tls_roots::aws_roots`]) instead of reading the
+/// machine's CA store.
 pub fn sdk_config() -> SdkConfig {
-    sdk_config_with(tls_roots::sdk_http_client())
+    sdk_config_with(tls_roots::sdk_http_client(region().as_deref()))
 }
 
 /// [`sdk_config`] over a given HTTP client (the TLS tests pass one with roots of their own).
 pub fn sdk_config_with(http_client: SharedHttpClient) -> SdkConfig {
-    let region = non_empty_var("AWS_REGION").or_else(|| non_empty_var("AWS_DEFAULT_REGION"));
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(region.map(Region::new))
+        .region(region().map(Region::new))
         .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
         .http_client(http_client)
         .build()
+}
+
+fn region() -> Option<String> {
+    non_empty_var("AWS_REGION").or_else(|| non_empty_var("AWS_DEFAULT_REGION"))
 }
 
 /// The endpoint override the SDKs define: `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `DYNAMODB`), else

@@ -1,16 +1,22 @@
-//! The certificate authorities every HTTPS client of the functions trusts: Mozilla's root program, compiled in
-//! (the `webpki-root-certs` crate), plus the certificates of the PEM file `SSL_CERT_FILE` names, if it is set.
+//! The certificate authorities the functions' HTTPS clients trust, compiled in (the `webpki-root-certs` crate, Mozilla's
+//! root program), plus the certificates of the PEM file `SSL_CERT_FILE` names, if it is set:
+//! - the Huawei client trusts the whole list;
+//! - the AWS SDK's client trusts Amazon Trust Services' five roots, which every AWS endpoint's certificate chains
+//!   to (in China's regions, whose endpoints this project has not checked, the whole list).
 //!
 //! The SDK's default HTTPS client and reqwest's default verifier both read the machine's CA store at start-up,
 //! a bundle and a directory of single certificates, which was the largest part of a cold start's init
 //! (BENCHMARKS.md, "Cold start steps"). Amazon Linux's CA bundle is built from the same Mozilla list, so the
-//! compiled-in roots trust what the machine's store trusted, without reading it.
+//! compiled-in roots trust what the machine's store trusted, without reading it. The SDK parses its roots again when
+//! it opens its first connection, on the first invocation's path: five roots instead of about 150 take that from
+//! about 1.5 ms to almost nothing.
 
 use std::sync::OnceLock;
 
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use base64::Engine;
+use memchr::memmem::Finder;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
@@ -38,6 +44,21 @@ impl TrustRoots {
         Self { certificates: webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec() }
     }
 
+    /// Amazon Trust Services' roots out of the compiled-in list: the five its repository (amazontrust.com/repository)
+    /// asks a custom trust store to hold. AWS moved its service endpoints to certificates of its own authority
+    /// from 2018 on (DynamoDB among the first); a root cross-signed by Starfield's G2 is kept for older chains.
+    /// Picked by name at start-up, one fast scan of the list (parsing every root to read its subject would
+    /// cost what the smaller list saves).
+    pub fn amazon() -> Self {
+        let names: Vec<Finder<'_>> = AMAZON_TRUST_SERVICES_NAMES.iter().map(Finder::new).collect();
+        let certificates = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter(|der| names.iter().any(|name| name.find(der).is_some()))
+            .cloned()
+            .collect();
+        Self { certificates }
+    }
+
     /// These roots and every certificate of `pem` (one or more `BEGIN CERTIFICATE` blocks). Each is checked here,
     /// because the SDK's client panics on a root it cannot use, when it opens its first connection.
     pub fn with_pem(mut self, pem: &[u8]) -> Result<Self, RootsError> {
@@ -58,7 +79,12 @@ impl TrustRoots {
     /// The bundled roots plus those of the file `SSL_CERT_FILE` names, if it is set (one file read). A file that
     /// cannot be used is logged and left out: the bundled roots still serve every AWS and Huawei endpoint.
     pub fn from_env() -> Self {
-        let roots = Self::bundled();
+        Self::bundled().with_env_file()
+    }
+
+    /// These roots plus those of `SSL_CERT_FILE`, as [`TrustRoots::from_env`].
+    fn with_env_file(self) -> Self {
+        let roots = self;
         let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) else { return roots };
         let path = path.to_string_lossy().into_owned();
         let added = std::fs::read(&path)
@@ -107,17 +133,35 @@ impl TrustRoots {
     }
 }
 
+/// What the names of Amazon Trust Services' five roots hold, and no other root's: `Amazon Root CA 1` to `4`, and
+/// Starfield's `Starfield Services Root Certificate Authority - G2` (Starfield's other roots lack "Services").
+const AMAZON_TRUST_SERVICES_NAMES: [&str; 2] =
+    ["Amazon Root CA ", "Starfield Services Root Certificate Authority - G2"];
+
 /// The process's roots ([`TrustRoots::from_env`]), built once.
 pub fn process_roots() -> &'static TrustRoots {
     static ROOTS: OnceLock<TrustRoots> = OnceLock::new();
     ROOTS.get_or_init(TrustRoots::from_env)
 }
 
+/// The roots the SDK's client trusts in `region`: Amazon Trust Services' ([`TrustRoots::amazon`]), or in China's
+/// regions (`cn-`, another partition) the whole list; plus `SSL_CERT_FILE`'s either way.
+pub fn aws_roots(region: Option<&str>) -> TrustRoots {
+    compiled_in_aws_roots(region).with_env_file()
+}
+
+fn compiled_in_aws_roots(region: Option<&str>) -> TrustRoots {
+    match region {
+        Some(region) if region.starts_with("cn-") => TrustRoots::bundled(),
+        _ => TrustRoots::amazon(),
+    }
+}
+
 /// The SDK HTTPS client of the process, built once and shared by every SDK client (one connection pool, one
-/// TLS configuration).
-pub fn sdk_http_client() -> SharedHttpClient {
+/// TLS configuration), trusting [`aws_roots`] of the function's region.
+pub fn sdk_http_client(region: Option<&str>) -> SharedHttpClient {
     static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
-    CLIENT.get_or_init(|| process_roots().sdk_http_client()).clone()
+    CLIENT.get_or_init(|| aws_roots(region).sdk_http_client()).clone()
 }
 
 #[cfg(test)]
@@ -126,6 +170,19 @@ mod tests {
 
     fn holds_subject(roots: &TrustRoots, name: &str) -> bool {
         roots.certificates().iter().any(|der| der.windows(name.len()).any(|w| w == name.as_bytes()))
+    }
+
+    #[test]
+    fn the_aws_roots_are_amazon_trust_services_five_and_china_keeps_the_whole_list() {
+        // Without SSL_CERT_FILE's additions, which the machine running the tests may set.
+        let amazon = compiled_in_aws_roots(Some("us-east-1"));
+        assert_eq!(amazon.certificates().len(), 5, "{:?}", amazon.certificates().len());
+        let five = ["Amazon Root CA 1", "Amazon Root CA 2", "Amazon Root CA 3", "Amazon Root CA 4"];
+        for name in five.into_iter().chain(["Starfield Services Root Certificate Authority - G2"]) {
+            assert!(holds_subject(&amazon, name), "{name} is missing from the AWS roots");
+        }
+        assert_eq!(compiled_in_aws_roots(None).certificates(), amazon.certificates());
+        assert_eq!(compiled_in_aws_roots(Some("cn-north-1")).certificates(), TrustRoots::bundled().certificates());
     }
 
     #[test]
