@@ -83,29 +83,28 @@ async fn main() {
         eprintln!("bench: sections 8 and 9 written into {}", path.display());
         return;
     }
+    // Every section gets a DynamoDB Local of its own. One instance for all of them slowed down section after
+    // section (2026-11-30: cold starts 44 ms instead of 12, 28 pushes/s under cargo lambda watch, and in another
+    // run every write of section 6 timing out), while each section alone ran at its usual speed: each takes
+    // thousands of records with their stream images into an instance whose heap is 256 MB.
+    drop(dynamodb);
+    let fresh = || DynamoLocal::start(None);
     eprintln!("bench: 1/6 DynamoDB requests per notification");
-    let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
+    let write_cost = write_cost::measure(&fresh(), setting("BENCH_NOTIFICATIONS", 200)).await;
     eprintln!("bench: 2/6 handler latency");
-    let latency = latency::measure(&dynamodb, setting("BENCH_ROUNDS", 300)).await;
+    let latency = latency::measure(&fresh(), setting("BENCH_ROUNDS", 300)).await;
     eprintln!("bench: 3/6 cold starts");
     let cold_start_rounds = setting("BENCH_COLD_ROUNDS", 20);
-    let cold_starts = cold_starts(&dynamodb, cold_start_rounds).await;
+    let cold_starts = cold_starts(&fresh(), cold_start_rounds).await;
     eprintln!("bench: 4/6 throughput under cargo lambda watch");
-    let throughput = throughput::measure(&dynamodb, setting("BENCH_REQUESTS", 2000)).await;
+    let throughput = throughput::measure(&fresh(), setting("BENCH_REQUESTS", 2000)).await;
     eprintln!("bench: 5/6 outcome read");
-    let outcome_read = outcome_read::measure(&dynamodb, setting("BENCH_READ_ROUNDS", 300)).await;
-    // Sections 6 and 8 each get a DynamoDB Local of their own: in one run of 2026-11-30 the instance that had taken
-    // sections 1 to 5 stopped answering (every write of section 6 timed out), while section 6 alone passed.
-    drop(dynamodb);
+    let outcome_read = outcome_read::measure(&fresh(), setting("BENCH_READ_ROUNDS", 300)).await;
     eprintln!("bench: 6/6 outcome events");
-    let outcome_events = outcome_events::measure(&DynamoLocal::start(None), setting("BENCH_EVENT_CALLS", 500)).await;
+    let outcome_events = outcome_events::measure(&fresh(), setting("BENCH_EVENT_CALLS", 500)).await;
     eprintln!("bench: 8 at a Lambda-sized CPU");
-    let lambda_cpu = lambda_cpu::measure(
-        &DynamoLocal::start(None),
-        setting("BENCH_CPU_COLD_ROUNDS", 10),
-        setting("BENCH_CPU_WARM", 100),
-    )
-    .await;
+    let lambda_cpu =
+        lambda_cpu::measure(&fresh(), setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
     let queries_per_record = outcome_events.queries as f64 / outcome_events.stream_records.max(1) as f64;
     let cost_model = cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record));
     let sizes_file = integration_tests::target_dir().join("bench/sizes.tsv");
