@@ -103,10 +103,15 @@ impl TrustRoots {
     /// An HTTPS client for the AWS SDK (rustls with aws-lc, as the SDK's default client) that trusts these roots
     /// and nothing else. The SDK takes roots as PEM only, so they are handed over as one PEM text.
     pub fn sdk_http_client(&self) -> SharedHttpClient {
+        // Building it only fails on a root the SDK cannot take; every root was checked before (`with_pem`), so
+        // this is a bug, and said so: the SDK's default context trusts the machine's store instead.
         let context = TlsContext::builder()
             .with_trust_store(TrustStore::empty().with_pem_certificate(self.pem()))
             .build()
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the compiled-in roots gave no TLS context: the machine's CA store is trusted");
+                TlsContext::default()
+            });
         aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
             .tls_context(context)
