@@ -62,38 +62,20 @@ impl TrustRoots {
     /// These roots and every certificate of `pem` (one or more `BEGIN CERTIFICATE` blocks). Each is checked here,
     /// because the SDK's client panics on a root it cannot use, when it opens its first connection.
     pub fn with_pem(mut self, pem: &[u8]) -> Result<Self, RootsError> {
-        let mut added = 0;
-        for (index, certificate) in CertificateDer::pem_slice_iter(pem).enumerate() {
-            let certificate = certificate.map_err(|e| RootsError::Pem { index, reason: e.to_string() })?;
-            webpki::anchor_from_trusted_cert(&certificate)
-                .map_err(|e| RootsError::Anchor { index, reason: e.to_string() })?;
-            self.certificates.push(certificate);
-            added += 1;
-        }
-        if added == 0 {
-            return Err(RootsError::NoCertificate);
-        }
+        self.certificates.extend(checked_certificates(pem)?);
         Ok(self)
     }
 
-    /// The bundled roots plus those of the file `SSL_CERT_FILE` names, if it is set (one file read). A file that
-    /// cannot be used is logged and left out: the bundled roots still serve every AWS and Huawei endpoint.
+    /// The bundled roots plus those of the file `SSL_CERT_FILE` names, if it is set. A file that cannot be used
+    /// is logged and left out: the compiled-in roots still serve every AWS and Huawei endpoint.
     pub fn from_env() -> Self {
         Self::bundled().with_env_file()
     }
 
-    /// These roots plus those of `SSL_CERT_FILE`, as [`TrustRoots::from_env`].
-    fn with_env_file(self) -> Self {
-        let roots = self;
-        let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) else { return roots };
-        let path = path.to_string_lossy().into_owned();
-        let added = std::fs::read(&path)
-            .map_err(|source| RootsError::Read { path: path.clone(), source })
-            .and_then(|pem| roots.clone().with_pem(&pem));
-        added.unwrap_or_else(|e| {
-            tracing::error!(error = %e, file = %path, "SSL_CERT_FILE ignored: only the bundled roots are trusted");
-            roots
-        })
+    /// These roots plus those of `SSL_CERT_FILE` ([`env_file_certificates`]).
+    fn with_env_file(mut self) -> Self {
+        self.certificates.extend_from_slice(env_file_certificates());
+        self
     }
 
     pub fn certificates(&self) -> &[CertificateDer<'static>] {
@@ -138,12 +120,44 @@ impl TrustRoots {
     }
 }
 
+/// Every certificate of `pem`, each checked to be usable as a trust anchor; at least one.
+fn checked_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, RootsError> {
+    let mut certificates = Vec::new();
+    for (index, certificate) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let certificate = certificate.map_err(|e| RootsError::Pem { index, reason: e.to_string() })?;
+        webpki::anchor_from_trusted_cert(&certificate)
+            .map_err(|e| RootsError::Anchor { index, reason: e.to_string() })?;
+        certificates.push(certificate);
+    }
+    if certificates.is_empty() {
+        return Err(RootsError::NoCertificate);
+    }
+    Ok(certificates)
+}
+
+/// The certificates of the PEM file `SSL_CERT_FILE` names (none when it is unset), read, checked and, when
+/// unusable, logged once per process: the trigger's Huawei and AWS clients both add them.
+fn env_file_certificates() -> &'static [CertificateDer<'static>] {
+    static ADDED: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ADDED.get_or_init(|| {
+        let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) else { return Vec::new() };
+        let path = path.to_string_lossy().into_owned();
+        let added = std::fs::read(&path)
+            .map_err(|source| RootsError::Read { path: path.clone(), source })
+            .and_then(|pem| checked_certificates(&pem));
+        added.unwrap_or_else(|e| {
+            tracing::error!(error = %e, file = %path, "SSL_CERT_FILE ignored: only the compiled-in roots are trusted");
+            Vec::new()
+        })
+    })
+}
+
 /// What the names of Amazon Trust Services' five roots hold, and no other root's: `Amazon Root CA 1` to `4`, and
 /// Starfield's `Starfield Services Root Certificate Authority - G2` (Starfield's other roots lack "Services").
 const AMAZON_TRUST_SERVICES_NAMES: [&str; 2] =
     ["Amazon Root CA ", "Starfield Services Root Certificate Authority - G2"];
 
-/// The process's roots ([`TrustRoots::from_env`]), built once.
+/// The roots of the process's Huawei client ([`TrustRoots::from_env`]: the whole compiled-in list), built once.
 pub fn process_roots() -> &'static TrustRoots {
     static ROOTS: OnceLock<TrustRoots> = OnceLock::new();
     ROOTS.get_or_init(TrustRoots::from_env)
