@@ -44,9 +44,10 @@ impl TrustRoots {
         Self { certificates: webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec() }
     }
 
-    /// Amazon Trust Services' roots out of the compiled-in list: the five its repository (amazontrust.com/repository)
-    /// asks a custom trust store to hold. AWS moved its service endpoints to certificates of its own authority
-    /// from 2018 on (DynamoDB among the first); a root cross-signed by Starfield's G2 is kept for older chains.
+    /// Amazon Trust Services' roots out of the compiled-in list: the five that authority asks a custom trust store
+    /// to hold. AWS moved its service endpoints to certificates of its own authority from 2018 on (DynamoDB among
+    /// the first); a root cross-signed by Starfield's G2 is kept for older chains (BENCHMARKS.md, "Cold start
+    /// steps", step 3).
     /// Picked by name at start-up, one fast scan of the list (parsing every root to read its subject would
     /// cost what the smaller list saves).
     pub fn amazon() -> Self {
