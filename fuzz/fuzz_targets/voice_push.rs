@@ -28,7 +28,7 @@ fuzz_target!(|body: &[u8]| {
             assert_eq!(record.pk, event.info.session_id);
             let _ = mask_numbers(&record.raw);
         }
-        Ok(VoicePush::Fee(cdrs)) => {
+        Ok(VoicePush::Fee(FeeList { cdrs, .. })) => {
             assert!((1..=MAX_CDRS_PER_PUSH).contains(&cdrs.len()));
             for cdr in &cdrs {
                 check_session_id(&cdr.cdr.session_id);

@@ -12,10 +12,11 @@ use aws_sdk_dynamodb::Client;
 
 use super::aws_env;
 use crate::callbacks::HealthProbe;
-use crate::outcome::OutcomeStore;
-use crate::records::{request_pk, Record, RequestRecord, StoredRecord, HEALTH_PROBE_KEY, REQUEST_SK};
+use crate::outcome::{OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS};
+use crate::records::{request_pk, same_payload, Record, RequestRecord, StoredRecord, HEALTH_PROBE_KEY, REQUEST_SK};
 use crate::storage::{PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
+use crate::telemetry::metrics::{self, Dimensions, Metric};
 
 /// Error codes DynamoDB documents as retryable.
 const TRANSIENT_CODES: &[&str] = &[
@@ -100,11 +101,38 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Every record under one partition key (one call, or one SMS), typed, in sort-key order: one consistent
-    /// Query (more pages only past 1 MB).
+    /// The records under one partition key (one call, or one SMS), typed, in sort-key order: consistent Query
+    /// pages of [`CALL_READ_PAGE_SIZE`], at most [`MAX_CALL_RECORDS`] records (see there for what is left out).
     pub async fn records_under(&self, pk: &str) -> Result<Vec<StoredRecord>, StoreError> {
-        let items = self.query_partition(pk).await?;
-        items.into_iter().map(|item| serde_dynamo::from_item(item).map_err(StoreError::rejected)).collect()
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .consistent_read(true)
+                .limit(CALL_READ_PAGE_SIZE)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items.unwrap_or_default() {
+                records.push(serde_dynamo::from_item(item).map_err(StoreError::rejected)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(records);
+            }
+            if records.len() >= MAX_CALL_RECORDS {
+                records.truncate(MAX_CALL_RECORDS);
+                metrics::count(Metric::CallReadsTruncated, Dimensions::none());
+                tracing::warn!(pk = %mask_numbers(pk), read = records.len(), "call read stopped at its bound; later records left out");
+                return Ok(records);
+            }
+        }
     }
 
     pub(crate) async fn query_partition(&self, pk: &str) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
@@ -144,14 +172,10 @@ impl RecordStore for DynamoStore {
                     _ => None,
                 };
                 let stored_raw = stored_raw.and_then(|raw| raw.as_s().ok());
-                if stored_raw.is_some_and(|stored| stored != &record.raw) {
-                    tracing::warn!(
-                        pk = %mask_numbers(&record.pk),
-                        sk = %record.sk,
-                        "a different payload arrived under an existing key; the first one is kept"
-                    );
-                }
-                Ok(PutOutcome::AlreadyStored)
+                Ok(match stored_raw {
+                    Some(stored) if !same_payload(stored, &record.raw) => PutOutcome::Conflicting,
+                    _ => PutOutcome::AlreadyStored,
+                })
             }
             Err(e) => Err(classify(e)),
         }

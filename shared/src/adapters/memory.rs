@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use crate::callbacks::HealthProbe;
 use crate::outcome::OutcomeStore;
 use crate::records::{
-    Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_IN_PROGRESS as IN_PROGRESS,
-    REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,
+    same_payload, Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED,
+    REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED,
+    REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,
 };
 use crate::storage::{PutOutcome, RecordStore, StoreError};
 use crate::verification::idempotency::{Claim, Completion};
@@ -22,6 +23,8 @@ pub struct MemoryStore {
     unavailable: AtomicBool,
     /// Writes wait this long before they take effect (a slow or hanging table).
     write_delay: Mutex<std::time::Duration>,
+    /// Writes of records whose sort key starts with this fail as an outage would.
+    failing_sort_key_prefix: Mutex<Option<String>>,
     write_requests: AtomicUsize,
     read_requests: AtomicUsize,
     trigger: Mutex<MemoryTriggerState>,
@@ -35,6 +38,11 @@ impl MemoryStore {
     /// Every later write waits `delay` before it is applied (its attempt, not the caller, decides when to stop).
     pub fn set_write_delay(&self, delay: std::time::Duration) {
         *self.write_delay.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = delay;
+    }
+
+    /// Every later write of a record whose sort key starts with `prefix` fails as in an outage; the others work.
+    pub fn fail_writes_of_sort_keys_starting_with(&self, prefix: &str) {
+        *self.failing_sort_key_prefix.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(prefix.into());
     }
 
     pub fn records(&self) -> Vec<Record> {
@@ -63,10 +71,17 @@ impl RecordStore for MemoryStore {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let failing = self.failing_sort_key_prefix.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        if failing.is_some_and(|prefix| record.sk.starts_with(&prefix)) {
+            return Err(StoreError::transient("this sort key's writes fail"));
+        }
         let mut records = self.lock();
         let key = (record.pk.clone(), record.sk.clone());
-        if records.contains_key(&key) {
-            return Ok(PutOutcome::AlreadyStored);
+        if let Some(stored) = records.get(&key) {
+            return Ok(match same_payload(&stored.raw, &record.raw) {
+                true => PutOutcome::AlreadyStored,
+                false => PutOutcome::Conflicting,
+            });
         }
         records.insert(key, record.clone());
         Ok(PutOutcome::Created)

@@ -205,12 +205,14 @@ pub fn verdict(kind: Option<&str>, payload: &str) -> Verdict {
     match kind {
         Some("Cdr") => return Verdict::NotReplayable(Reason::Cdr),
         Some("Sms") => return Verdict::NotReplayable(Reason::Sms),
+        Some("Quarantine") => return quarantine_verdict(payload),
         _ => {}
     }
     let session_id = match VoicePush::parse(payload.as_bytes()) {
         Ok(VoicePush::Fee(_)) => return Verdict::NotReplayable(Reason::Cdr),
         Ok(VoicePush::Status(event)) => event.info.session_id,
         Ok(VoicePush::Unrecognised(event)) => event.session_id,
+        Ok(VoicePush::Quarantined(_)) => return quarantine_verdict(payload),
         // Only a line without a known kind may hold an SMS notification.
         Err(_)
             if !matches!(kind, Some("Event" | "Unrecognised"))
@@ -224,6 +226,26 @@ pub fn verdict(kind: Option<&str>, payload: &str) -> Verdict {
         return Verdict::NotReplayable(Reason::MaskedSessionId);
     }
     Verdict::Replay(Replayable { endpoint: Endpoint::Voice, body: payload.as_bytes().to_vec() })
+}
+
+/// A quarantine record left unstored: its element is a whole status push (replayed: Huawei does not re-push
+/// one; it goes to quarantine again, or to a record of its own once it parses), or a `feeLst` element or an SMS
+/// push, which Huawei re-pushes like any unacknowledged bill or SMS.
+fn quarantine_verdict(payload: &str) -> Verdict {
+    let Ok(Value::Object(element)) = serde_json::from_str::<Value>(payload) else {
+        return Verdict::NotReplayable(Reason::Cdr);
+    };
+    let is_fee_push = element.get("eventType").and_then(Value::as_str).is_some_and(|t| t.trim() == "fee")
+        || element.contains_key("feeLst");
+    match () {
+        _ if element.contains_key("smsEvent") => Verdict::NotReplayable(Reason::Sms),
+        _ if is_fee_push => Verdict::NotReplayable(Reason::Cdr),
+        _ if element.contains_key("eventType") || element.contains_key("statusInfo") => {
+            Verdict::Replay(Replayable { endpoint: Endpoint::Voice, body: payload.as_bytes().to_vec() })
+        }
+        // A `feeLst` element on its own.
+        _ => Verdict::NotReplayable(Reason::Cdr),
+    }
 }
 
 /// `sessionId/sk` of the `store` span: in the span list (`telemetry::init`), else the current span.

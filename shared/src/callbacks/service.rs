@@ -10,9 +10,13 @@ use tracing::Instrument;
 
 use super::replay::NOT_STORED_MESSAGE;
 use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
-use crate::huawei::notification::ReceivedCdr;
-use crate::huawei::{AppCredentials, PayloadError, SmsNotification, VoicePush};
-use crate::records::{cdr_record, event_record, is_reserved_key, sms_record, unrecognised_record, Record, Stamp};
+use crate::huawei::{
+    AppCredentials, FeeList, PayloadError, QuarantineSource, Quarantined, SmsNotification, SmsPush, VoicePush,
+};
+use crate::records::{
+    cdr_record, conflict_record, event_record, is_reserved_key, quarantine_record, sms_record, unrecognised_record,
+    Record, RecordKind, Stamp,
+};
 use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 use crate::telemetry::metrics::{self, Dimensions, Metric};
@@ -125,11 +129,6 @@ pub struct CallbackSettings {
     pub credentials: Option<AppCredentials>,
 }
 
-enum Parsed {
-    Voice(VoicePush),
-    Sms(SmsNotification),
-}
-
 pub struct CallbackService<S> {
     store: S,
     /// The peer region's replica of the table (`PEER_REGION`): takes a record the home table failed to.
@@ -203,15 +202,14 @@ impl<S: RecordStore> CallbackService<S> {
         }
         let deadline = retry::deadline_within(self.retry_budget, lambda_deadline);
         let stamp = Stamp::new(OffsetDateTime::now_utc(), self.record_ttl, &self.region);
-        let parsed = match endpoint {
-            Endpoint::Voice => VoicePush::parse(body).and_then(refuse_reserved_keys).map(Parsed::Voice),
-            Endpoint::Sms => SmsNotification::parse(body).map(Parsed::Sms),
+        let kept = match endpoint {
+            Endpoint::Voice => VoicePush::parse(body).map(|push| voice_records(push, &stamp)),
+            Endpoint::Sms => SmsNotification::parse(body).map(|push| sms_records(push, &stamp)),
         };
-        match parsed {
-            Ok(Parsed::Voice(voice)) => self.store_voice(voice, stamp, deadline).await,
-            Ok(Parsed::Sms(sms)) => self.store_sms(sms, stamp, deadline).await,
+        match kept {
+            Ok(kept) => self.store_all(kept, deadline).await,
             Err(invalid) => {
-                tracing::warn!(status = 400, reason = %invalid, "push refused");
+                tracing::warn!(status = 400, reason = %mask_numbers(&invalid.to_string()), "push refused");
                 Handled::refused(unparsed, invalid.into())
             }
         }
@@ -245,68 +243,53 @@ impl<S: RecordStore> CallbackService<S> {
         }
     }
 
-    async fn store_voice(&self, push: VoicePush, stamp: Stamp, deadline: Instant) -> Handled {
-        match push {
-            VoicePush::Status(event) => {
-                let record = event_record(&event, &stamp);
-                self.store_one("status", record, deadline, Answer::EventStored).await
-            }
-            VoicePush::Unrecognised(event) => {
-                tracing::warn!(
-                    sessionId = %mask_numbers(&event.session_id),
-                    eventType = %event.event_type,
-                    "unknown eventType: stored raw"
-                );
-                self.store_one("unknown_event", unrecognised_record(&event, &stamp), deadline, Answer::EventStored)
-                    .await
-            }
-            VoicePush::Fee(cdrs) => self.store_cdrs(&cdrs, &stamp, deadline).await,
-        }
-    }
-
-    async fn store_sms(&self, sms: SmsNotification, stamp: Stamp, deadline: Instant) -> Handled {
-        if sms.event.notification_mode != "Notify" {
-            tracing::warn!(mode = %sms.event.notification_mode, "SMS in a mode other than Notify: stored, not answered with a control body");
-        }
-        self.store_one("sms", sms_record(&sms, &stamp), deadline, Answer::SmsStored).await
-    }
-
-    async fn store_one(&self, kind: &'static str, record: Record, deadline: Instant, success: Answer) -> Handled {
-        if too_large(&record) {
-            return Handled::refused(kind, refuse_too_large());
-        }
-        match self.store_record(&record, deadline).await {
-            Ok(outcome) => Handled { kind, answer: success, created: outcome == PutOutcome::Created },
-            Err(_) => Handled::refused(kind, CallbackError::StorageFailed { failed: 1, total: 1 }),
-        }
-    }
-
-    /// All CDRs written concurrently, each idempotent; success only when every one is stored (new or not).
-    async fn store_cdrs(&self, cdrs: &[ReceivedCdr], stamp: &Stamp, deadline: Instant) -> Handled {
-        let records: Vec<Record> = cdrs.iter().map(|cdr| cdr_record(cdr, stamp)).collect();
-        metrics::record(Metric::CdrsPerPush, Dimensions::none(), records.len() as f64);
+    /// Every record a push keeps, written concurrently, each idempotent; success only when every one is durably
+    /// stored (new or not), in its own record or in quarantine.
+    async fn store_all(&self, kept: Kept, deadline: Instant) -> Handled {
+        let Kept { kind, records, success } = kept;
         if records.iter().any(too_large) {
-            return Handled::refused("fee", refuse_too_large());
+            return Handled::refused(kind, refuse_too_large());
         }
         let results = join_all(records.iter().map(|record| self.store_record(record, deadline))).await;
         let failed = results.iter().filter(|r| r.is_err()).count();
         let created = results.iter().filter(|r| matches!(r, Ok(PutOutcome::Created))).count();
-        tracing::info!(
-            cdrs = records.len(),
-            created,
-            already_stored = records.len() - created - failed,
-            failed,
-            "fee push"
-        );
-        match failed {
-            0 => Handled { kind: "fee", answer: Answer::CdrsStored, created: created > 0 },
-            _ => Handled::refused("fee", CallbackError::StorageFailed { failed, total: records.len() }),
+        for (record, result) in records.iter().zip(&results) {
+            if record.kind == RecordKind::Quarantine && matches!(result, Ok(PutOutcome::Created)) {
+                metrics::count(Metric::Quarantined, Dimensions::none());
+            }
         }
+        if records.len() > 1 {
+            tracing::info!(
+                records = records.len(),
+                created,
+                already_stored = records.len() - created - failed,
+                failed,
+                "{kind} push"
+            );
+        }
+        match failed {
+            0 => Handled { kind, answer: success, created: created > 0 },
+            _ => Handled::refused(kind, CallbackError::StorageFailed { failed, total: records.len() }),
+        }
+    }
+
+    /// One record, made durable ([`Self::put_durably`]). A different payload under its key is kept beside the
+    /// first as a conflict record, itself made durable before the push is answered.
+    async fn store_record(&self, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
+        let outcome = self.put_durably(record, deadline).await?;
+        if outcome != PutOutcome::Conflicting {
+            return Ok(outcome);
+        }
+        let conflict = conflict_record(record);
+        if self.put_durably(&conflict, deadline).await? == PutOutcome::Created {
+            metrics::count(Metric::ConflictingDuplicates, Dimensions::none());
+        }
+        Ok(PutOutcome::Conflicting)
     }
 
     /// One record, retried within the deadline. A final failure is logged at error level with the masked
     /// payload, so the notification can be replayed by hand.
-    async fn store_record(&self, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
+    async fn put_durably(&self, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
         let span = tracing::info_span!("store", sessionId = %mask_numbers(&record.pk), sk = %record.sk);
         async {
             let result = match &self.peer {
@@ -316,6 +299,10 @@ impl<S: RecordStore> CallbackService<S> {
             match &result {
                 Ok(PutOutcome::Created) => tracing::info!("stored"),
                 Ok(PutOutcome::AlreadyStored) => tracing::info!("duplicate delivery: already stored"),
+                Ok(PutOutcome::Conflicting) => tracing::warn!(
+                    kind = ?record.kind,
+                    "CONFLICTING DUPLICATE: a different payload under a stored key; the first stays, this one is kept as a conflict record"
+                ),
                 Err(error) => tracing::error!(
                     error = %error,
                     kind = ?record.kind,
@@ -380,7 +367,7 @@ impl<S: RecordStore> CallbackService<S> {
                 tracing::warn!("STORED IN PEER REPLICA");
                 "stored"
             }
-            Ok(PutOutcome::AlreadyStored) => "duplicate",
+            Ok(PutOutcome::AlreadyStored | PutOutcome::Conflicting) => "duplicate",
             Err(_) => "failed",
         };
         metrics::count(Metric::PeerWrites, Dimensions::result(counted));
@@ -412,21 +399,101 @@ fn count_push(handled: &Handled) {
     metrics::count(Metric::Pushes, Dimensions::kind_result(handled.kind, result));
 }
 
-/// A voice push whose sessionId (any of them, for a merged CDR push) would land among our own records is
-/// refused as a whole, before anything is written.
-fn refuse_reserved_keys(push: VoicePush) -> Result<VoicePush, PayloadError> {
-    let reserved = match &push {
-        VoicePush::Status(event) => is_reserved_key(&event.info.session_id),
-        VoicePush::Unrecognised(event) => is_reserved_key(&event.session_id),
-        VoicePush::Fee(cdrs) => cdrs.iter().any(|received| is_reserved_key(&received.cdr.session_id)),
-    };
-    match reserved {
-        true => Err(PayloadError::InvalidField {
-            field: "sessionId",
-            reason: "must not start with a reserved key prefix".into(),
-        }),
-        false => Ok(push),
+/// The records a push keeps, its kind (for the `Pushes` metric) and its answer once they are all durable.
+struct Kept {
+    kind: &'static str,
+    records: Vec<Record>,
+    success: Answer,
+}
+
+/// A voice push's records: its event, its CDRs, or what had to be quarantined. A sessionId that would land among
+/// our own records is quarantined, like one that is not a key at all.
+fn voice_records(push: VoicePush, stamp: &Stamp) -> Kept {
+    let status = |records| Kept { kind: "status", records, success: Answer::EventStored };
+    match push {
+        VoicePush::Status(event) if is_reserved_key(&event.info.session_id) => {
+            status(vec![quarantine(&reserved(QuarantineSource::Status, event.raw), stamp)])
+        }
+        VoicePush::Status(event) => {
+            note_dropped_fields(&event.info.session_id, &event.dropped_fields);
+            status(vec![event_record(&event, stamp)])
+        }
+        VoicePush::Unrecognised(event) if is_reserved_key(&event.session_id) => {
+            status(vec![quarantine(&reserved(QuarantineSource::Status, event.raw), stamp)])
+        }
+        VoicePush::Unrecognised(event) => {
+            tracing::warn!(
+                sessionId = %mask_numbers(&event.session_id),
+                eventType = %event.event_type,
+                "unknown eventType: stored raw"
+            );
+            Kept {
+                kind: "unknown_event",
+                records: vec![unrecognised_record(&event, stamp)],
+                success: Answer::EventStored,
+            }
+        }
+        VoicePush::Quarantined(element) => status(vec![quarantine(&element, stamp)]),
+        VoicePush::Fee(FeeList { cdrs, mut quarantined }) => {
+            metrics::record(Metric::CdrsPerPush, Dimensions::none(), (cdrs.len() + quarantined.len()) as f64);
+            let mut records = Vec::with_capacity(cdrs.len() + quarantined.len());
+            for received in cdrs {
+                if is_reserved_key(&received.cdr.session_id) {
+                    quarantined.push(reserved(QuarantineSource::Fee, received.raw));
+                } else {
+                    note_dropped_fields(&received.cdr.session_id, &received.dropped_fields);
+                    records.push(cdr_record(&received, stamp));
+                }
+            }
+            records.extend(quarantined.iter().map(|element| quarantine(element, stamp)));
+            Kept { kind: "fee", records, success: Answer::CdrsStored }
+        }
     }
+}
+
+fn sms_records(push: SmsPush, stamp: &Stamp) -> Kept {
+    let record = match push {
+        SmsPush::Notification(sms) => {
+            if sms.event.notification_mode != "Notify" {
+                tracing::warn!(mode = %sms.event.notification_mode, "SMS in a mode other than Notify: stored, not answered with a control body");
+            }
+            note_dropped_fields(&sms.event.sms_identifier, &sms.dropped_fields);
+            sms_record(&sms, stamp)
+        }
+        SmsPush::Quarantined(element) => quarantine(&element, stamp),
+    };
+    Kept { kind: "sms", records: vec![record], success: Answer::SmsStored }
+}
+
+/// An element whose sessionId starts with one of our reserved prefixes.
+fn reserved(source: QuarantineSource, raw: String) -> Quarantined {
+    let reason =
+        PayloadError::InvalidField { field: "sessionId", reason: "must not start with a reserved key prefix".into() };
+    Quarantined { source, reason, raw }
+}
+
+/// The quarantine record of an element, logged (its key and reason, never its content).
+fn quarantine(element: &Quarantined, stamp: &Stamp) -> Record {
+    let record = quarantine_record(element, stamp);
+    tracing::warn!(
+        key = %record.pk,
+        source = element.source.as_str(),
+        reason = %mask_numbers(&element.reason.to_string()),
+        "QUARANTINED: a push element whose identity cannot be a key, kept whole"
+    );
+    record
+}
+
+/// Counts (`FieldsDropped`, by field) and logs the fields of a record that did not parse and were left out of its
+/// typed attributes (they stay in its raw JSON).
+fn note_dropped_fields(id: &str, fields: &[String]) {
+    if fields.is_empty() {
+        return;
+    }
+    for field in fields {
+        metrics::count(Metric::FieldsDropped, Dimensions::field(field.as_str()));
+    }
+    tracing::warn!(sessionId = %mask_numbers(id), fields = ?fields, "fields that do not parse: dropped from the typed record, kept raw");
 }
 
 /// Whether a record may not fit in one DynamoDB item. Its JSON text is never smaller than DynamoDB's measure of
@@ -638,26 +705,155 @@ mod tests {
             push(&s, Endpoint::Sms, "/privacy-number/sms/secret-token", CALLOUT).await,
             Answer::Refused(CallbackError::InvalidPayload(PayloadError::MissingField("smsEvent")))
         ));
-        // A sessionId that would land among our own records, alone or inside a merged CDR push.
+        assert_eq!(s.store().write_requests(), 0);
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", CALLOUT).await, Answer::EventStored);
+    }
+
+    #[tokio::test]
+    async fn a_session_id_with_a_reserved_prefix_is_quarantined_never_stored_under_it() {
+        let s = service("");
         let reserved = [
-            r#"{"eventType":"answer","statusInfo":{"sessionId":"request#abc"}}"#,
-            r#"{"eventType":"recordReady","statusInfo":{"sessionId":"ratelimit#abc"}}"#,
-            r#"{"eventType":"fee","feeLst":[{"sessionId":"ok-1"},{"sessionId":"sms#abc"}]}"#,
+            (r#"{"eventType":"answer","statusInfo":{"sessionId":"request#abc"}}"#, Answer::EventStored),
+            (r#"{"eventType":"recordReady","statusInfo":{"sessionId":"ratelimit#abc"}}"#, Answer::EventStored),
+            (r#"{"eventType":"fee","feeLst":[{"sessionId":"ok-1"},{"sessionId":"sms#abc"}]}"#, Answer::CdrsStored),
         ];
-        for body in reserved {
+        for (body, answer) in reserved {
+            let (got, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", body)).await;
+            assert_eq!(got, answer, "{body}");
+            assert_eq!(values[&Dimensions::none()][&Metric::Quarantined], 1.0, "{body}");
+        }
+        let keys: Vec<(String, RecordKind)> = s.store().records().into_iter().map(|r| (r.pk, r.kind)).collect();
+        assert!(
+            keys.iter()
+                .all(|(pk, kind)| pk == "ok-1" || (pk.starts_with("quarantine#") && *kind == RecordKind::Quarantine)),
+            "{keys:?}"
+        );
+        assert_eq!(keys.len(), 4, "three quarantined, and the good CDR beside them: {keys:?}");
+    }
+
+    #[tokio::test]
+    async fn a_merged_push_with_one_malformed_cdr_keeps_every_bill() {
+        let s = service("");
+        // 50 CDRs: one with a text where an integer belongs, one with an object, one with no sessionId, one with an
+        // icid over 256 bytes; the rest well-formed.
+        let mut cdrs: Vec<String> =
+            (0..46).map(|i| format!(r#"{{"sessionId":"s{i}","icid":"i{i}","callOutUnaswRsn":17}}"#)).collect();
+        cdrs.push(r#"{"sessionId":"bad-code","icid":"b1","callOutUnaswRsn":"N/A","ulFailReason":518}"#.into());
+        cdrs.push(r#"{"sessionId":"bad-object","icid":"b2","sipStatusCode":{"code":486}}"#.into());
+        cdrs.push(r#"{"icid":"no-session","callOutUnaswRsn":17}"#.into());
+        cdrs.push(format!(r#"{{"sessionId":"long-icid","icid":"{}"}}"#, "i".repeat(300)));
+        let body = format!(r#"{{"eventType":"fee","feeLst":[{}]}}"#, cdrs.join(","));
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/fee", &body)).await;
+        assert_eq!(answer, Answer::CdrsStored, "acknowledged: every element is durably kept");
+        let records = s.store().records();
+        assert_eq!(records.len(), 50, "each element in a record of its own");
+        assert_eq!(records.iter().filter(|r| r.kind == RecordKind::Cdr).count(), 48);
+        assert_eq!(records.iter().filter(|r| r.kind == RecordKind::Quarantine).count(), 2);
+        let bad_code = records.iter().find(|r| r.pk == "bad-code").expect("the malformed bill is kept");
+        assert_eq!(
+            (bad_code.fields.get("callOutUnaswRsn"), bad_code.fields.get("ulFailReason")),
+            (None, Some(&518.into()))
+        );
+        assert!(bad_code.raw.contains(r#""callOutUnaswRsn":"N/A""#));
+        let dropped = |field: &str| values.get(&Dimensions::field(field)).map(|m| m[&Metric::FieldsDropped]);
+        assert_eq!((dropped("callOutUnaswRsn"), dropped("sipStatusCode")), (Some(1.0), Some(1.0)));
+        assert_eq!(values[&Dimensions::none()][&Metric::Quarantined], 2.0);
+
+        // Huawei's re-push of the same bytes changes nothing and counts no new quarantine.
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/fee", &body)).await;
+        assert_eq!(answer, Answer::CdrsStored);
+        assert_eq!(s.store().records().len(), 50);
+        assert!(!values.values().any(|m| m.contains_key(&Metric::Quarantined)));
+    }
+
+    #[tokio::test]
+    async fn a_status_push_with_an_unparseable_code_is_stored_and_logged_masked() {
+        let s = service("");
+        let body = r#"{"eventType":"disconnect","statusInfo":{"sessionId":"+8613800000001_1","stateCode":"busy"}}"#;
+        let (answer, logs) = logs_of(push(&s, Endpoint::Voice, "/voice/status", body)).await;
+        assert_eq!(answer, Answer::EventStored, "salvaged, not refused");
+        let record = &s.store().records()[0];
+        assert_eq!((record.sk.as_str(), record.fields.get("stateCode")), ("event#disconnect", None));
+        let warning = logs.lines().find(|line| line.contains("do not parse")).expect("a warning");
+        assert!(warning.contains("WARN") && warning.contains("stateCode"), "{warning}");
+        assert!(!logs.contains("13800000001"), "{logs}");
+    }
+
+    #[tokio::test]
+    async fn a_push_with_nothing_to_keep_is_still_refused() {
+        let s = service("");
+        for body in ["{", "[]", r#"{"eventType":"answer"}"#, r#"{"eventType":"fee"}"#, r#"{"note":"hello"}"#] {
             assert!(
                 matches!(
-                    push(&s, Endpoint::Voice, "/voice/status/secret-token", body).await,
-                    Answer::Refused(CallbackError::InvalidPayload(PayloadError::InvalidField {
-                        field: "sessionId",
-                        ..
-                    }))
+                    push(&s, Endpoint::Voice, "/voice/status", body).await,
+                    Answer::Refused(CallbackError::InvalidPayload(_))
                 ),
                 "{body}"
             );
         }
+        assert!(matches!(
+            push(&s, Endpoint::Sms, "/privacy-number/sms", r#"{"appKey":"k"}"#).await,
+            Answer::Refused(CallbackError::InvalidPayload(_))
+        ));
         assert_eq!(s.store().write_requests(), 0);
-        assert_eq!(push(&s, Endpoint::Voice, "/voice/status/secret-token", CALLOUT).await, Answer::EventStored);
+    }
+
+    #[tokio::test]
+    async fn an_sms_without_a_usable_identifier_is_quarantined() {
+        let s = service("");
+        let body = r#"{"smsEvent":{"smsIdentifier":"","notificationMode":"Notify","calling":"+8613800000001"}}"#;
+        assert_eq!(push(&s, Endpoint::Sms, "/privacy-number/sms", body).await, Answer::SmsStored);
+        let records = s.store().records();
+        assert_eq!((records.len(), records[0].kind, records[0].raw.as_str()), (1, RecordKind::Quarantine, body));
+    }
+
+    #[tokio::test]
+    async fn a_second_different_payload_under_a_stored_key_is_kept_beside_it_and_counted() {
+        let s = service("");
+        let forged = r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s1","stateCode":8101}}"#;
+        let real = r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s1","stateCode":8102,"stateDesc":"busy"}}"#;
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status", forged).await, Answer::EventStored);
+        let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", real)).await;
+        assert_eq!(answer, Answer::EventStored);
+        assert_eq!(values[&Dimensions::none()][&Metric::ConflictingDuplicates], 1.0);
+        let records = s.store().records();
+        assert_eq!(records.len(), 2);
+        let first = records.iter().find(|r| r.sk == "event#disconnect").unwrap();
+        assert_eq!(first.raw, forged, "first-writer-wins stays");
+        let conflict = records.iter().find(|r| r.kind == RecordKind::Conflict).expect("the later payload is kept");
+        assert_eq!((conflict.pk.as_str(), conflict.raw.as_str()), ("s1", real));
+        assert!(conflict.sk.starts_with("conflict#event#disconnect#"), "{}", conflict.sk);
+
+        // The same later payload again, and the first again: nothing new, nothing counted.
+        for body in [real, forged, &forged.replace(':', ": ")] {
+            let (answer, values) = metrics::collect(push(&s, Endpoint::Voice, "/voice/status", body)).await;
+            assert_eq!(answer, Answer::EventStored);
+            assert!(!values.values().any(|m| m.contains_key(&Metric::ConflictingDuplicates)), "{body}");
+        }
+        assert_eq!(s.store().records().len(), 2);
+
+        // The outcome is folded from the first payload alone, exactly once.
+        let stored: Vec<crate::records::StoredRecord> = s
+            .store()
+            .records()
+            .iter()
+            .map(|r| serde_json::from_value(serde_json::to_value(r).unwrap()).unwrap())
+            .collect();
+        let outcome = crate::outcome::fold("s1", &stored);
+        assert_eq!((outcome.version, outcome.provider.state_code), (1, Some(8101)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_conflict_record_that_cannot_be_stored_fails_the_push() {
+        let s = service("");
+        let first = r#"{"eventType":"answer","statusInfo":{"sessionId":"s1","userData":"a"}}"#;
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status", first).await, Answer::EventStored);
+        s.store().fail_writes_of_sort_keys_starting_with("conflict#");
+        let later = r#"{"eventType":"answer","statusInfo":{"sessionId":"s1","userData":"b"}}"#;
+        assert_eq!(
+            push(&s, Endpoint::Voice, "/voice/status", later).await,
+            Answer::Refused(CallbackError::StorageFailed { failed: 1, total: 1 })
+        );
     }
 
     #[tokio::test(start_paused = true)]

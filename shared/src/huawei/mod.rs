@@ -9,11 +9,13 @@ pub mod signature;
 pub mod sms;
 
 pub use credentials::AppCredentials;
-pub use notification::{CallEventKind, Cdr, StatusEvent, StatusInfo, UnrecognisedEvent, VoicePush};
-pub use sms::{SmsEvent, SmsNotification};
+pub use notification::{
+    CallEventKind, Cdr, FeeList, QuarantineSource, Quarantined, StatusEvent, StatusInfo, UnrecognisedEvent, VoicePush,
+};
+pub use sms::{SmsEvent, SmsNotification, SmsPush};
 
 /// Why a push body was refused. Each variant becomes a `400` with a short JSON error.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PayloadError {
     #[error("body is not valid JSON: {0}")]
     InvalidJson(String),

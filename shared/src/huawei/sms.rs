@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::lenient::opt_int;
-use super::notification::{invalid, parse_object, typed};
+use super::lenient::{json_kind, opt_int};
+use super::notification::{invalid, parse_object, salvage, QuarantineSource, Quarantined};
 use super::PayloadError;
 
 /// `smsIdentifier` is `String(1-64)`; `notificationMode` `String(1-8)`.
@@ -46,33 +46,63 @@ pub struct SmsNotification {
     pub app_key: Option<String>,
     pub event: SmsEvent,
     pub raw: String,
+    /// Fields (of `smsEvent`, or `appKey`) that did not parse: left out of the typed view, kept in `raw`.
+    pub dropped_fields: Vec<String>,
+}
+
+/// A privacy-number SMS push: a notification, or (no usable `smsIdentifier`/`notificationMode`, the record's
+/// key) the whole push kept in quarantine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SmsPush {
+    /// Boxed: a notification has many more fields than a quarantined push.
+    Notification(Box<SmsNotification>),
+    Quarantined(Quarantined),
 }
 
 impl SmsNotification {
-    pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
+    /// Parses a push to the SMS notification address. Refuses only a body that is not a JSON object or has no
+    /// `smsEvent`; see [`super::VoicePush::parse`] for what is salvaged.
+    pub fn parse(body: &[u8]) -> Result<SmsPush, PayloadError> {
         let root = parse_object(body)?;
-        let app_key = match root.get("appKey") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(key)) => Some(key.clone()),
-            Some(_) => return Err(invalid("appKey", "expected a string".into())),
+        let raw = || String::from_utf8_lossy(body).into_owned();
+        let quarantined =
+            |reason| SmsPush::Quarantined(Quarantined { source: QuarantineSource::Sms, reason, raw: raw() });
+        let event_value = match root.get("smsEvent") {
+            None | Some(Value::Null) => return Err(PayloadError::MissingField("smsEvent")),
+            Some(value) => value,
         };
-        let event_value = root.get("smsEvent").ok_or(PayloadError::MissingField("smsEvent"))?;
-        let event: SmsEvent = typed("smsEvent", event_value).map_err(|e| match e {
-            PayloadError::InvalidField { reason, .. } if reason.contains("missing field `smsIdentifier`") => {
-                PayloadError::MissingField("smsEvent.smsIdentifier")
+        let identity = ["smsIdentifier", "notificationMode"];
+        let checked = match event_value.as_object() {
+            None => Err(invalid("smsEvent", "expected an object".into())),
+            Some(event) => bounded(event, "smsIdentifier", MAX_SMS_IDENTIFIER_LEN)
+                .and_then(|()| bounded(event, "notificationMode", MAX_NOTIFICATION_MODE_LEN)),
+        };
+        if let Err(reason) = checked {
+            return Ok(quarantined(reason));
+        }
+        let (event, mut dropped_fields) = match salvage::<SmsEvent>(event_value, &identity) {
+            Ok(salvaged) => salvaged,
+            Err(reason) => return Ok(quarantined(reason)),
+        };
+        let app_key = match root.get("appKey") {
+            Some(Value::String(key)) => Some(key.clone()),
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                dropped_fields.push("appKey".into());
+                None
             }
-            PayloadError::InvalidField { reason, .. } if reason.contains("missing field `notificationMode`") => {
-                PayloadError::MissingField("smsEvent.notificationMode")
-            }
-            other => other,
-        })?;
-        bounded("smsEvent.smsIdentifier", &event.sms_identifier, MAX_SMS_IDENTIFIER_LEN)?;
-        bounded("smsEvent.notificationMode", &event.notification_mode, MAX_NOTIFICATION_MODE_LEN)?;
-        Ok(Self { app_key, event, raw: String::from_utf8_lossy(body).into_owned() })
+        };
+        Ok(SmsPush::Notification(Box::new(Self { app_key, event, raw: raw(), dropped_fields })))
     }
 }
 
-fn bounded(field: &'static str, value: &str, max: usize) -> Result<(), PayloadError> {
+/// A key field of `smsEvent`: a string of 1 to `max` printable characters.
+fn bounded(event: &Map<String, Value>, field: &'static str, max: usize) -> Result<(), PayloadError> {
+    let value = match event.get(field) {
+        None | Some(Value::Null) => return Err(PayloadError::MissingField(field)),
+        Some(Value::String(value)) => value,
+        Some(other) => return Err(invalid(field, format!("expected a string, got {}", json_kind(other)))),
+    };
     let ok = !value.trim().is_empty() && value.len() <= max && !value.chars().any(char::is_control);
     ok.then_some(()).ok_or_else(|| invalid(field, format!("must be 1 to {max} printable characters")))
 }
@@ -132,36 +162,72 @@ mod tests {
 
     const NOTIFY: &str = r#"{"appKey":"k","smsEvent":{"smsIdentifier":"id-1","notificationMode":"Notify","calling":"+8613800000001","virtualNumber":"+8613800000000","event":"Text SMS ","timeStamp":"2020-12-23T09:06:16.450Z","extInfo":{"extParas":[{"key":"splitNum","value":"0"},{"key":"direction","value":"2"}]},"sendResult":2}}"#;
 
+    fn notification(body: &str) -> SmsNotification {
+        match SmsNotification::parse(body.as_bytes()) {
+            Ok(SmsPush::Notification(sms)) => *sms,
+            other => panic!("{body}: expected a notification, got {other:?}"),
+        }
+    }
+
+    fn quarantined(body: &str) -> PayloadError {
+        match SmsNotification::parse(body.as_bytes()) {
+            Ok(SmsPush::Quarantined(q)) => {
+                assert_eq!((q.source, q.raw.as_str()), (QuarantineSource::Sms, body));
+                q.reason
+            }
+            other => panic!("{body}: expected quarantine, got {other:?}"),
+        }
+    }
+
     #[test]
     fn parses_documented_notify_with_trailing_space_event() {
-        let sms = SmsNotification::parse(NOTIFY.as_bytes()).unwrap();
+        let sms = notification(NOTIFY);
         assert_eq!(sms.event.sms_identifier, "id-1");
         assert_eq!(sms.event.event.as_deref(), Some("Text SMS"));
         assert_eq!(sms.event.ext_paras.get("direction"), Some(&Value::from("2")));
         assert_eq!(sms.event.send_result, Some(2));
+        assert!(sms.dropped_fields.is_empty());
     }
 
     #[test]
     fn ext_paras_may_be_an_object() {
         let body =
             r#"{"smsEvent":{"smsIdentifier":"i","notificationMode":"Notify","extInfo":{"extParas":{"splitNum":"2"}}}}"#;
-        let sms = SmsNotification::parse(body.as_bytes()).unwrap();
-        assert_eq!(sms.event.ext_paras.get("splitNum"), Some(&Value::from("2")));
+        assert_eq!(notification(body).event.ext_paras.get("splitNum"), Some(&Value::from("2")));
     }
 
     #[test]
-    fn key_fields_are_required_and_bounded() {
-        let cases = [
-            (r#"{"appKey":"k"}"#, PayloadError::MissingField("smsEvent")),
-            (r#"{"smsEvent":{"notificationMode":"Notify"}}"#, PayloadError::MissingField("smsEvent.smsIdentifier")),
-            (r#"{"smsEvent":{"smsIdentifier":"i"}}"#, PayloadError::MissingField("smsEvent.notificationMode")),
-        ];
-        for (body, expected) in cases {
-            assert_eq!(SmsNotification::parse(body.as_bytes()), Err(expected), "{body}");
-        }
+    fn only_a_push_without_sms_event_is_refused() {
+        assert_eq!(SmsNotification::parse(br#"{"appKey":"k"}"#), Err(PayloadError::MissingField("smsEvent")));
+        assert_eq!(SmsNotification::parse(br#"{"smsEvent":null}"#), Err(PayloadError::MissingField("smsEvent")));
+        assert!(matches!(SmsNotification::parse(b"[]"), Err(PayloadError::NotAnObject)));
+    }
+
+    #[test]
+    fn a_push_without_a_usable_key_is_quarantined_whole() {
+        let missing = quarantined(r#"{"smsEvent":{"notificationMode":"Notify"}}"#);
+        assert_eq!(missing, PayloadError::MissingField("smsIdentifier"));
+        assert_eq!(
+            quarantined(r#"{"smsEvent":{"smsIdentifier":"i"}}"#),
+            PayloadError::MissingField("notificationMode")
+        );
         let long = format!(r#"{{"smsEvent":{{"smsIdentifier":"{}","notificationMode":"Notify"}}}}"#, "i".repeat(65));
-        assert!(matches!(SmsNotification::parse(long.as_bytes()), Err(PayloadError::InvalidField { .. })));
-        let wrong = r#"{"smsEvent":{"smsIdentifier":"i","notificationMode":"Notify","extInfo":{"extParas":7}}}"#;
-        assert!(matches!(SmsNotification::parse(wrong.as_bytes()), Err(PayloadError::InvalidField { .. })));
+        assert!(matches!(quarantined(&long), PayloadError::InvalidField { field: "smsIdentifier", .. }));
+        let number = quarantined(r#"{"smsEvent":{"smsIdentifier":8613800000001,"notificationMode":"Notify"}}"#);
+        assert!(!number.to_string().contains("8613800000001"), "{number}");
+        assert!(matches!(
+            quarantined(r#"{"smsEvent":"Notify"}"#),
+            PayloadError::InvalidField { field: "smsEvent", .. }
+        ));
+    }
+
+    #[test]
+    fn a_field_that_does_not_parse_is_dropped_and_kept_raw() {
+        let body = r#"{"appKey":7,"smsEvent":{"smsIdentifier":"i","notificationMode":"Notify","extInfo":{"extParas":7},"sendResult":"N/A","calling":"+8613800000001"}}"#;
+        let sms = notification(body);
+        assert_eq!(sms.dropped_fields, ["extInfo", "sendResult", "appKey"]);
+        assert_eq!((sms.event.send_result, sms.app_key.as_deref()), (None, None));
+        assert_eq!(sms.event.calling.as_deref(), Some("+8613800000001"), "the fields that parse are kept");
+        assert_eq!(sms.raw, body);
     }
 }

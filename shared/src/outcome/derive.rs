@@ -41,9 +41,11 @@ impl<'a> CallRecords<'a> {
 
 /// Folds the records of the call `session_id` (those read under its partition key), in any order.
 pub fn fold<'a>(session_id: &str, records: impl IntoIterator<Item = &'a StoredRecord>) -> CallOutcome {
-    // One record per sort key, as the table holds them: a repeated record counts once.
+    // One record per sort key, as the table holds them: a repeated record counts once. A conflict record (a later,
+    // different payload under a key already stored) is kept for people to see, never folded, nor counted in the
+    // version: the first payload alone decides, exactly once.
     let mut by_key: BTreeMap<&str, &StoredRecord> = BTreeMap::new();
-    for record in records {
+    for record in records.into_iter().filter(|record| !matches!(record.body, RecordBody::Conflict(_))) {
         by_key.entry(record.sk.as_str()).or_insert(record);
     }
     let mut call = CallRecords::default();

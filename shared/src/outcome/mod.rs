@@ -15,7 +15,9 @@ pub use closeout::{close_out, CloseOutCheck, CloseOutResult};
 pub use derive::fold;
 pub use events::{OutcomeEvent, EVENT_DETAIL_TYPE, EVENT_SOURCE};
 pub use publish::{BatchReport, EventSink, OutcomePublisher, SinkError, StreamItem};
-pub use read::{OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore};
+pub use read::{
+    OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS,
+};
 
 /// The outcome categories (docs/huawei-protocol.md §11.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

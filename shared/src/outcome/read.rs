@@ -93,9 +93,21 @@ impl OutcomeRequest {
     }
 }
 
+/// Records asked for per page of a call's read: a call has about ten records (its call record, up to six events,
+/// its bill, two close-outs), so one request reads it whole.
+pub const CALL_READ_PAGE_SIZE: i32 = 100;
+
+/// The most records one read of a call takes (three pages). Past it, the read stops and the outcome is folded
+/// from what was read: in sort-key order `call`, `cdr#…` and `closeout#…` come before `conflict#…` and
+/// `event#…`, so a flood of unknown event types (or of conflicting payloads) under one sessionId leaves out only
+/// events of its own kind, never the records that decide a final outcome. Counted (`CallReadsTruncated`) and
+/// logged.
+pub const MAX_CALL_RECORDS: usize = 300;
+
 /// The reads `get-call-outcome` needs.
 pub trait OutcomeStore: Send + Sync {
-    /// Every record of one call: one consistent Query on its partition key.
+    /// The records of one call, at most [`MAX_CALL_RECORDS`] in sort-key order: consistent Query pages of
+    /// [`CALL_READ_PAGE_SIZE`] on its partition key.
     fn call_records(&self, session_id: &str) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
 
     /// The trigger's record of an idempotency key: one consistent GetItem.

@@ -8,12 +8,14 @@
 //! | unknown eventType | sessionId | `event#<eventType>` | `unrecognised` |
 //! | call placed by the trigger | sessionId | `call` | `call` |
 //! | close-out of a call not final at a deadline | sessionId | `closeout#provisional`, `closeout#final` | `closeout` |
+//! | a second, different payload under a key already stored | the first's `pk` | `conflict#<first's sk>#<hash of the payload>` | `conflict` |
 //! | SMS | `sms#<smsIdentifier>` | `mode#<notificationMode>` | `sms` |
+//! | push element whose identity cannot be a key | `quarantine#<sha256 of its bytes>` | `quarantine` | `quarantine` |
 //! | idempotency key | `request#<idempotencyKey>` | `request` | `request` |
 //! | rate-limit log of a callee | `ratelimit#<hmac of the number>` | `ratelimit` | `ratelimit` |
 //!
-//! A Huawei sessionId never starts with one of the reserved prefixes (`sms#`, `request#`, `ratelimit#`), so
-//! one Query on a sessionId reads exactly one call's records.
+//! A Huawei sessionId never starts with one of the reserved prefixes ([`RESERVED_PREFIXES`]), so one Query on a
+//! sessionId reads exactly one call's records (a push whose sessionId does is quarantined, never stored under it).
 
 pub mod read;
 pub mod write;
@@ -25,7 +27,11 @@ use serde_json::{Map, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 pub use read::{CallRecord, CdrRecord, CloseoutRecord, EventRecord, RecordBody, RequestRecord, StoredRecord};
-pub use write::{call_record, cdr_record, closeout_record, event_record, sms_record, unrecognised_record, CallDetails};
+pub use read::{ConflictRecord, QuarantineRecord};
+pub use write::{
+    call_record, cdr_record, closeout_record, conflict_record, event_record, quarantine_record, same_payload,
+    sms_record, unrecognised_record, CallDetails,
+};
 
 /// Partition key prefix of SMS notifications (they carry no sessionId).
 pub const SMS_PREFIX: &str = "sms#";
@@ -38,11 +44,14 @@ pub const HEALTH_PREFIX: &str = "health#";
 /// The key `GET /health` reads: one cheap GetItem of an item that never exists. The template lets the status
 /// callback read this key and no other.
 pub const HEALTH_PROBE_KEY: (&str, &str) = ("health#probe", "probe");
+/// Partition key prefix of quarantined push elements (kept whole: their identity could not be a key).
+pub const QUARANTINE_PREFIX: &str = "quarantine#";
 /// Prefixes no Huawei sessionId has.
-pub const RESERVED_PREFIXES: [&str; 4] = [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX, HEALTH_PREFIX];
+pub const RESERVED_PREFIXES: [&str; 5] =
+    [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX, HEALTH_PREFIX, QUARANTINE_PREFIX];
 
 /// Whether a sessionId would land among our own records: it starts with a reserved prefix. Such a push is
-/// refused, never stored.
+/// quarantined, never stored under that key.
 pub fn is_reserved_key(session_id: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|prefix| session_id.starts_with(prefix))
 }
@@ -79,6 +88,11 @@ impl CloseoutStage {
         }
     }
 }
+
+/// Sort key of a quarantine record.
+pub const QUARANTINE_SK: &str = "quarantine";
+/// Prefix of the sort key of a conflict record.
+pub const CONFLICT_SK_PREFIX: &str = "conflict#";
 
 /// Sort key of an idempotency record.
 pub const REQUEST_SK: &str = "request";
@@ -162,6 +176,11 @@ pub enum RecordKind {
     Call,
     /// The close-out of a call still not final at one of its deadlines.
     Closeout,
+    /// A second, different payload that arrived under the key of a record already stored (which stays as it
+    /// is): kept beside it, never folded into the call's outcome.
+    Conflict,
+    /// A push element whose identity could not be a key, kept whole under `quarantine#<sha256 of it>`.
+    Quarantine,
 }
 
 /// When a record was received, in which region, and when DynamoDB may expire it.

@@ -32,6 +32,9 @@ pub enum RecordBody {
     Unrecognised(UnrecognisedRecord),
     Call(CallRecord),
     Closeout(CloseoutRecord),
+    /// Never folded into a call's outcome.
+    Conflict(ConflictRecord),
+    Quarantine(QuarantineRecord),
     Request(RequestRecord),
     #[serde(rename = "ratelimit")]
     RateLimit(RateLimitRecord),
@@ -105,6 +108,25 @@ pub struct CloseoutRecord {
     pub status: Option<String>,
 }
 
+/// A later, different payload under a key already stored (`sk = conflict#<the first's sk>#<hash>`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictRecord {
+    /// The sort key of the record it differs from.
+    pub conflicts_with: String,
+    pub raw: String,
+}
+
+/// A push element kept whole (`pk = quarantine#<sha256 of it>`): where it came from, why, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuarantineRecord {
+    /// `status`, `fee` (one `feeLst` element) or `sms`.
+    pub source: String,
+    pub reason: String,
+    pub raw: String,
+}
+
 /// An idempotency record (`pk = request#<key>`): in progress, or completed with an outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,7 +159,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::huawei::{SmsNotification, VoicePush};
+    use crate::huawei::{FeeList, SmsNotification, SmsPush, VoicePush};
     use crate::records::{
         call_record, cdr_record, event_record, sms_record, unrecognised_record, CallDetails, Record, Stamp,
     };
@@ -175,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_cdr_reads_back_with_every_code_family() {
-        let VoicePush::Fee(cdrs) = voice(
+        let VoicePush::Fee(FeeList { cdrs, .. }) = voice(
             r#"{"eventType":"fee","feeLst":[{"sessionId":"s@x","icid":"i1","callOutStartTime":"2019-01-24 03:04:10","callOutAlertingTime":"2019-01-24 03:04:20","callEndTime":"2019-01-24 03:04:40","ulFailReason":518,"sipStatusCode":"486","callOutUnaswRsn":17,"userData":"u"}]}"#,
         ) else {
             panic!("a fee push")
@@ -198,6 +220,7 @@ mod tests {
             br#"{"appKey":"k","smsEvent":{"smsIdentifier":"id9","notificationMode":"Notify","timeStamp":"2020-12-23T09:06:16.450Z"}}"#,
         )
         .expect("an SMS");
+        let SmsPush::Notification(sms) = sms else { panic!("a notification") };
         let RecordBody::Sms(read) = round_trip(&sms_record(&sms, &stamp())).body else { panic!("an SMS") };
         assert_eq!(
             (read.sms_identifier.as_str(), read.notification_mode.as_str(), read.app_key.as_deref()),

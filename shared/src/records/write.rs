@@ -4,9 +4,14 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{cdr_sk, event_sk, sms_pk, sms_sk, CloseoutStage, Record, RecordKind, Stamp, CALL_SK};
+use sha2::{Digest, Sha256};
+
+use super::{
+    cdr_sk, event_sk, sms_pk, sms_sk, CloseoutStage, Record, RecordKind, Stamp, CALL_SK, CONFLICT_SK_PREFIX,
+    QUARANTINE_PREFIX, QUARANTINE_SK,
+};
 use crate::huawei::lenient::normalised_time;
-use crate::huawei::notification::{ReceivedCdr, StatusEvent, UnrecognisedEvent};
+use crate::huawei::notification::{Quarantined, ReceivedCdr, StatusEvent, UnrecognisedEvent};
 use crate::huawei::SmsNotification;
 
 pub fn event_record(event: &StatusEvent, stamp: &Stamp) -> Record {
@@ -95,6 +100,44 @@ pub fn closeout_record(session_id: &str, stage: CloseoutStage, frozen_status: &s
     stamp.record(session_id, stage.sk().into(), RecordKind::Closeout, fields, &raw.to_string())
 }
 
+/// A push element kept whole because its identity could not be a key: under `quarantine#<sha256 of its bytes>`,
+/// so that Huawei's re-push of the same bytes lands on the same record. `source` says how to read it again.
+pub fn quarantine_record(element: &Quarantined, stamp: &Stamp) -> Record {
+    let pk = format!("{QUARANTINE_PREFIX}{}", hex::encode(Sha256::digest(element.raw.as_bytes())));
+    let mut fields = Map::new();
+    fields.insert("source".into(), element.source.as_str().into());
+    fields.insert("reason".into(), element.reason.to_string().into());
+    stamp.record(&pk, QUARANTINE_SK.into(), RecordKind::Quarantine, fields, &element.raw)
+}
+
+/// The later of two different payloads under one key, kept beside the first (which stays as it is): under the
+/// first's `pk`, with a sort key naming the first's and the hash of this payload, so that a re-push of the same
+/// payload lands on the same conflict record. Stamped as the later record was.
+pub fn conflict_record(later: &Record) -> Record {
+    let digest = hex::encode(&Sha256::digest(later.raw.as_bytes())[..16]);
+    let mut fields = Map::new();
+    fields.insert("conflictsWith".into(), later.sk.clone().into());
+    fields.insert("conflictingKind".into(), serde_json::to_value(later.kind).unwrap_or(Value::Null));
+    Record {
+        sk: format!("{CONFLICT_SK_PREFIX}{}#{digest}", later.sk),
+        kind: RecordKind::Conflict,
+        fields,
+        ..later.clone()
+    }
+}
+
+/// Whether a payload already stored (`stored_raw`) is the one that arrived again: the same JSON value (a
+/// re-delivery may differ in spacing or key order), or, when either is not JSON, the same text.
+pub fn same_payload(stored_raw: &str, arrived_raw: &str) -> bool {
+    if stored_raw == arrived_raw {
+        return true;
+    }
+    match (serde_json::from_str::<Value>(stored_raw), serde_json::from_str::<Value>(arrived_raw)) {
+        (Ok(stored), Ok(arrived)) => stored == arrived,
+        _ => false,
+    }
+}
+
 fn typed_fields(typed: &impl Serialize) -> Map<String, Value> {
     match serde_json::to_value(typed) {
         Ok(Value::Object(map)) => map,
@@ -111,7 +154,7 @@ fn insert_time(fields: &mut Map<String, Value>, name: &str, huawei_time: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::huawei::VoicePush;
+    use crate::huawei::{FeeList, SmsPush, VoicePush};
     use std::time::Duration;
     use time::macros::datetime;
 
@@ -135,7 +178,7 @@ mod tests {
     #[test]
     fn cdr_keys_by_session_and_icid() {
         let body = br#"{"eventType":"fee","feeLst":[{"sessionId":"a","icid":"i1","callOutAnswerTime":"2019-01-24 03:04:31"},{"sessionId":"b"},{"sessionId":"c","callOutAnswerTime":""}]}"#;
-        let VoicePush::Fee(cdrs) = VoicePush::parse(body).unwrap() else { panic!() };
+        let VoicePush::Fee(FeeList { cdrs, .. }) = VoicePush::parse(body).unwrap() else { panic!() };
         let records: Vec<Record> = cdrs.iter().map(|c| cdr_record(c, &stamp())).collect();
         assert_eq!((records[0].pk.as_str(), records[0].sk.as_str()), ("a", "cdr#i1"));
         assert_eq!((records[1].pk.as_str(), records[1].sk.as_str()), ("b", "cdr#"));
@@ -145,9 +188,52 @@ mod tests {
     }
 
     #[test]
+    fn a_quarantined_element_is_keyed_by_the_hash_of_its_bytes() {
+        let body = br#"{"eventType":"fee","feeLst":[{"icid":"2"},{"sessionId":"a"}]}"#;
+        let VoicePush::Fee(fee) = VoicePush::parse(body).unwrap() else { panic!() };
+        let record = quarantine_record(&fee.quarantined[0], &stamp());
+        // sha256 of `{"icid":"2"}`
+        let expected = format!("quarantine#{}", hex::encode(Sha256::digest(br#"{"icid":"2"}"#)));
+        assert_eq!(
+            (record.pk.as_str(), record.sk.as_str(), record.kind),
+            (expected.as_str(), "quarantine", RecordKind::Quarantine)
+        );
+        assert_eq!((record.fields["source"].as_str(), record.raw.as_str()), (Some("fee"), r#"{"icid":"2"}"#));
+        assert_eq!(record.fields["reason"], "missing required field `sessionId`");
+        let again = VoicePush::parse(body).unwrap();
+        let VoicePush::Fee(again) = again else { panic!() };
+        assert_eq!(quarantine_record(&again.quarantined[0], &stamp()).pk, record.pk, "a re-push lands on it");
+    }
+
+    #[test]
+    fn a_conflict_sits_beside_the_first_record_keyed_by_its_payload() {
+        let parse = |body: &str| {
+            let VoicePush::Status(event) = VoicePush::parse(body.as_bytes()).unwrap() else { panic!() };
+            event_record(&event, &stamp())
+        };
+        let first = parse(r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":8101}}"#);
+        let later = parse(r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":8102}}"#);
+        let conflict = conflict_record(&later);
+        assert_eq!((conflict.pk.as_str(), conflict.kind), ("s", RecordKind::Conflict));
+        assert!(conflict.sk.starts_with("conflict#event#disconnect#"), "{}", conflict.sk);
+        assert_eq!(conflict.raw, later.raw);
+        assert_ne!(conflict_record(&first).sk, conflict.sk, "one conflict record per payload");
+        assert_eq!(conflict.fields["conflictsWith"], "event#disconnect");
+    }
+
+    #[test]
+    fn the_same_payload_is_the_same_json_value() {
+        assert!(same_payload(r#"{"a":1,"b":"x"}"#, r#"{ "b": "x", "a": 1 }"#));
+        assert!(!same_payload(r#"{"a":1}"#, r#"{"a":2}"#));
+        assert!(same_payload("not json", "not json"));
+        assert!(!same_payload("not json", "not json "));
+    }
+
+    #[test]
     fn sms_keys_by_identifier_and_mode() {
         let body = br#"{"appKey":"k","smsEvent":{"smsIdentifier":"id9","notificationMode":"Notify","timeStamp":"2020-12-23T09:06:16.450Z"}}"#;
-        let record = sms_record(&SmsNotification::parse(body).unwrap(), &stamp());
+        let Ok(SmsPush::Notification(sms)) = SmsNotification::parse(body) else { panic!() };
+        let record = sms_record(&sms, &stamp());
         assert_eq!((record.pk.as_str(), record.sk.as_str()), ("sms#id9", "mode#Notify"));
         assert_eq!(record.fields["appKey"], "k");
     }

@@ -14,8 +14,11 @@ use crate::telemetry::error_chain;
 pub enum PutOutcome {
     /// This delivery wrote the record.
     Created,
-    /// A record with this key was already there; nothing changed.
+    /// A record with this key and the same payload was already there; nothing changed.
     AlreadyStored,
+    /// A record with this key holds a different payload (a correction, or a forged push that came first); nothing
+    /// changed: the first stays. Known at no extra cost, from the failed conditional write.
+    Conflicting,
 }
 
 /// The error a store's client reported, kept as it was (shared, so that a [`StoreError`] stays `Clone`).

@@ -42,6 +42,14 @@ pub enum Metric {
     /// A record written to the peer region's replica because the home table failed, by `result` (stored,
     /// duplicate, failed).
     PeerWrites,
+    /// A field of a push that did not parse, dropped from the typed record (kept in its raw JSON), by `field`.
+    FieldsDropped,
+    /// A quarantine record created: a push element whose identity could not be a key, kept whole.
+    Quarantined,
+    /// A conflict record created: a second, different payload under a key already stored.
+    ConflictingDuplicates,
+    /// A read of a call stopped at its bound (`outcome::MAX_CALL_RECORDS`).
+    CallReadsTruncated,
 }
 
 impl Metric {
@@ -57,6 +65,10 @@ impl Metric {
             Self::EventsPublished => "EventsPublished",
             Self::HealthChecks => "HealthChecks",
             Self::PeerWrites => "PeerWrites",
+            Self::FieldsDropped => "FieldsDropped",
+            Self::Quarantined => "Quarantined",
+            Self::ConflictingDuplicates => "ConflictingDuplicates",
+            Self::CallReadsTruncated => "CallReadsTruncated",
         }
     }
 }
@@ -66,6 +78,8 @@ impl Metric {
 pub struct Dimensions {
     pub kind: Option<&'static str>,
     pub result: Option<String>,
+    /// A field name of Huawei's payload (only known fields: an unknown one never fails to parse).
+    pub field: Option<String>,
 }
 
 impl Dimensions {
@@ -74,17 +88,22 @@ impl Dimensions {
     }
 
     pub fn result(result: impl Into<String>) -> Self {
-        Self { kind: None, result: Some(result.into()) }
+        Self { result: Some(result.into()), ..Self::default() }
     }
 
     pub fn kind_result(kind: &'static str, result: impl Into<String>) -> Self {
-        Self { kind: Some(kind), result: Some(result.into()) }
+        Self { kind: Some(kind), result: Some(result.into()), ..Self::default() }
+    }
+
+    pub fn field(field: impl Into<String>) -> Self {
+        Self { field: Some(field.into()), ..Self::default() }
     }
 
     fn names(&self) -> Vec<&'static str> {
         let mut names = vec!["function"];
         names.extend(self.kind.map(|_| "kind"));
         names.extend(self.result.as_ref().map(|_| "result"));
+        names.extend(self.field.as_ref().map(|_| "field"));
         names
     }
 }
@@ -162,6 +181,9 @@ pub fn emf_lines(function: &str, values: &Values, timestamp_ms: i64) -> Vec<Stri
             }
             if let Some(result) = &dimensions.result {
                 line.insert("result".into(), result.as_str().into());
+            }
+            if let Some(field) = &dimensions.field {
+                line.insert("field".into(), field.as_str().into());
             }
             for (metric, value) in metrics {
                 line.insert(metric.name().into(), json!(value));

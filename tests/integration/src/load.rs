@@ -301,7 +301,7 @@ impl RecordStore for CountingStore {
         let result = self.inner.put_new(record).await;
         let counter = match &result {
             Ok(PutOutcome::Created) => &self.created,
-            Ok(PutOutcome::AlreadyStored) => &self.already_stored,
+            Ok(PutOutcome::AlreadyStored | PutOutcome::Conflicting) => &self.already_stored,
             Err(_) => &self.failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);

@@ -49,7 +49,7 @@ use integration_tests::{
 use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::CallbackService;
-use voice_core::huawei::{SmsNotification, VoicePush};
+use voice_core::huawei::{FeeList, SmsNotification, SmsPush, VoicePush};
 use voice_core::records::{cdr_record, event_record, sms_record, Stamp};
 use voice_core::telemetry::mask_numbers;
 
@@ -786,7 +786,7 @@ fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
         let written = if sk.starts_with("cdr#") {
             let push = serde_json::json!({"eventType": "fee", "feeLst": [raw]}).to_string();
             match VoicePush::parse(push.as_bytes()) {
-                Ok(VoicePush::Fee(cdrs)) => cdr_record(&cdrs[0], &stamp),
+                Ok(VoicePush::Fee(FeeList { cdrs, .. })) => cdr_record(&cdrs[0], &stamp),
                 other => panic!("a CDR: {other:?}"),
             }
         } else if sk.starts_with("event#") {
@@ -795,7 +795,10 @@ fn verify_names_lost_duplicated_altered_and_unacknowledged_records() {
                 other => panic!("a status event: {other:?}"),
             }
         } else {
-            sms_record(&SmsNotification::parse(raw.to_string().as_bytes()).expect("an SMS"), &stamp)
+            match SmsNotification::parse(raw.to_string().as_bytes()) {
+                Ok(SmsPush::Notification(sms)) => sms_record(&sms, &stamp),
+                other => panic!("an SMS: {other:?}"),
+            }
         };
         assert_eq!((&written.pk, &written.sk), (pk, sk), "the generator's key is the writer's");
         serde_json::to_value(written).expect("a record is JSON")

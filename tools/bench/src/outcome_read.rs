@@ -128,7 +128,7 @@ pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
     for body in bodies {
         match VoicePush::parse(body.as_bytes()).expect("a valid push") {
             VoicePush::Status(event) => records.push(event_record(&event, &stamp)),
-            VoicePush::Fee(cdrs) => records.extend(cdrs.iter().map(|cdr| cdr_record(cdr, &stamp))),
+            VoicePush::Fee(FeeList { cdrs, .. }) => records.extend(cdrs.iter().map(|cdr| cdr_record(cdr, &stamp))),
             VoicePush::Unrecognised(event) => records.push(voice_core::records::unrecognised_record(&event, &stamp)),
         }
     }

@@ -59,7 +59,7 @@ pub fn records(body: &str) -> Vec<Record> {
     let stamp = Stamp::new(OffsetDateTime::now_utc(), std::time::Duration::from_secs(7 * 86_400), "eu-west-1");
     match VoicePush::parse(body.as_bytes()) {
         Ok(VoicePush::Status(event)) => vec![event_record(&event, &stamp)],
-        Ok(VoicePush::Fee(cdrs)) => cdrs.iter().map(|cdr| cdr_record(cdr, &stamp)).collect(),
+        Ok(VoicePush::Fee(FeeList { cdrs, .. })) => cdrs.iter().map(|cdr| cdr_record(cdr, &stamp)).collect(),
         other => panic!("not a status or fee push: {other:?}"),
     }
 }

@@ -29,8 +29,8 @@ fn call(second: i64) -> StoredRecord {
 fn push(second: i64, body: String) -> StoredRecord {
     match VoicePush::parse(body.as_bytes()).expect("a valid push") {
         VoicePush::Status(event) => stored(event_record(&event, &stamp(second))),
-        VoicePush::Fee(cdrs) => stored(cdr_record(&cdrs[0], &stamp(second))),
-        VoicePush::Unrecognised(_) => panic!("a known push"),
+        VoicePush::Fee(crate::huawei::FeeList { cdrs, .. }) => stored(cdr_record(&cdrs[0], &stamp(second))),
+        VoicePush::Unrecognised(_) | VoicePush::Quarantined(_) => panic!("a known push"),
     }
 }
 

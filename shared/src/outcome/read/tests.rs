@@ -29,8 +29,10 @@ fn reader() -> OutcomeReader<MemoryStore> {
 async fn store_push(store: &MemoryStore, body: &str) {
     match VoicePush::parse(body.as_bytes()).expect("a valid push") {
         VoicePush::Status(event) => store.put_new(&event_record(&event, &stamp())).await.map(|_| ()),
-        VoicePush::Fee(cdrs) => store.put_new(&cdr_record(&cdrs[0], &stamp())).await.map(|_| ()),
-        VoicePush::Unrecognised(_) => panic!("a known push"),
+        VoicePush::Fee(crate::huawei::FeeList { cdrs, .. }) => {
+            store.put_new(&cdr_record(&cdrs[0], &stamp())).await.map(|_| ())
+        }
+        VoicePush::Unrecognised(_) | VoicePush::Quarantined(_) => panic!("a known push"),
     }
     .expect("stored");
 }

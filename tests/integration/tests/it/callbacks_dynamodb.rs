@@ -273,33 +273,6 @@ async fn bad_input_gets_a_clear_answer_and_writes_nothing() {
         (
             "POST",
             Endpoint::Voice,
-            "/voice/status/tok-1",
-            "missing sessionId",
-            br#"{"eventType":"answer","statusInfo":{}}"#.to_vec(),
-            false,
-            400,
-        ),
-        (
-            "POST",
-            Endpoint::Voice,
-            "/voice/status/tok-1",
-            "wrong type",
-            br#"{"eventType":"answer","statusInfo":{"sessionId":7}}"#.to_vec(),
-            false,
-            400,
-        ),
-        (
-            "POST",
-            Endpoint::Voice,
-            "/voice/status/tok-1",
-            "bad stateCode",
-            br#"{"eventType":"disconnect","statusInfo":{"sessionId":"s","stateCode":"x"}}"#.to_vec(),
-            false,
-            400,
-        ),
-        (
-            "POST",
-            Endpoint::Voice,
             "/voice/fee/tok-1",
             "empty feeLst",
             br#"{"eventType":"fee","feeLst":[]}"#.to_vec(),
@@ -310,27 +283,9 @@ async fn bad_input_gets_a_clear_answer_and_writes_nothing() {
         (
             "POST",
             Endpoint::Voice,
-            "/voice/fee/tok-1",
-            "feeLst not a list",
-            br#"{"eventType":"fee","feeLst":"x"}"#.to_vec(),
-            false,
-            400,
-        ),
-        (
-            "POST",
-            Endpoint::Voice,
             "/voice/status/tok-1",
             "unknown event without session",
             br#"{"eventType":"hold"}"#.to_vec(),
-            false,
-            400,
-        ),
-        (
-            "POST",
-            Endpoint::Sms,
-            "/privacy-number/sms/tok-1",
-            "sms without identifier",
-            br#"{"smsEvent":{"notificationMode":"Notify"}}"#.to_vec(),
             false,
             400,
         ),
@@ -357,6 +312,144 @@ async fn bad_input_gets_a_clear_answer_and_writes_nothing() {
         200,
         "the same table still works"
     );
+}
+
+/// What used to be refused as a whole but holds something to keep: answered 200 (or `resultcode 0`) and kept,
+/// salvaged or in quarantine (README, "Hostile input").
+#[tokio::test]
+async fn salvageable_input_is_kept_not_refused() {
+    let service = service("tok-1").await;
+    // (endpoint, path, what, body, the kind of the one record it must make)
+    let cases: [(Endpoint, &str, &str, &str, &str); 5] = [
+        (
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "missing sessionId",
+            r#"{"eventType":"answer","statusInfo":{}}"#,
+            "quarantine",
+        ),
+        (
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "sessionId not a string",
+            r#"{"eventType":"answer","statusInfo":{"sessionId":7}}"#,
+            "quarantine",
+        ),
+        (
+            Endpoint::Voice,
+            "/voice/status/tok-1",
+            "bad stateCode",
+            r#"{"eventType":"disconnect","statusInfo":{"sessionId":"s-bad","stateCode":"x"}}"#,
+            "event",
+        ),
+        (Endpoint::Voice, "/voice/fee/tok-1", "feeLst not a list", r#"{"eventType":"fee","feeLst":"x"}"#, "quarantine"),
+        (
+            Endpoint::Sms,
+            "/privacy-number/sms/tok-1",
+            "sms without identifier",
+            r#"{"smsEvent":{"notificationMode":"Notify"}}"#,
+            "quarantine",
+        ),
+    ];
+    for (endpoint, path, what, body, kind) in cases {
+        let before = record_count(&service).await;
+        let (status, answer_body) = post(&service, endpoint, path, body).await;
+        assert_eq!(status, 200, "{what}: {answer_body}");
+        let records = service.store().all_records().await.unwrap();
+        assert_eq!(records.len(), before + 1, "{what}: one record");
+        assert!(records.iter().any(|r| r["kind"] == kind && r["raw"] == body), "{what}: kept as {kind}");
+    }
+    let bad_code = service.store().records_of("s-bad").await.unwrap();
+    assert_eq!((bad_code[0].get("stateCode"), bad_code[0]["eventType"].as_str()), (None, Some("disconnect")));
+}
+
+/// Issue 22's bill-loss path, against DynamoDB: one merged push of 50 with malformed CDRs is acknowledged with
+/// every element kept.
+#[tokio::test]
+async fn a_merged_push_with_malformed_cdrs_keeps_every_bill() {
+    let service = service("").await;
+    let mut cdrs: Vec<String> =
+        (0..47).map(|i| format!(r#"{{"sessionId":"m{i}","icid":"i{i}","callOutUnaswRsn":17}}"#)).collect();
+    cdrs.push(r#"{"sessionId":"m-na","icid":"na","callOutUnaswRsn":"N/A","callOutAnswerTime":""}"#.into());
+    cdrs.push(r#"{"sessionId":"m-obj","icid":"obj","ulFailReason":{"code":518}}"#.into());
+    cdrs.push(r#"{"icid":"orphan","callOutUnaswRsn":17}"#.into());
+    let body = format!(r#"{{"eventType":"fee","feeLst":[{}]}}"#, cdrs.join(","));
+    for delivery in 1..=2 {
+        assert_eq!(
+            post(&service, Endpoint::Voice, "/voice/fee", &body).await,
+            (200, SUCCESS_BODY.into()),
+            "delivery {delivery}"
+        );
+    }
+    let records = service.store().all_records().await.unwrap();
+    assert_eq!(records.len(), 50, "every element in a record of its own, once");
+    assert_eq!(records.iter().filter(|r| r["kind"] == "cdr").count(), 49);
+    let quarantined: Vec<&Value> = records.iter().filter(|r| r["kind"] == "quarantine").collect();
+    assert_eq!(
+        (quarantined.len(), quarantined[0]["raw"].as_str()),
+        (1, Some(r#"{"callOutUnaswRsn":17,"icid":"orphan"}"#))
+    );
+    assert_eq!(quarantined[0]["source"], "fee");
+    // The malformed bill is typed as far as it parses, and its outcome reads the dropped code as absent.
+    let na = service.store().records_under("m-na").await.unwrap();
+    let outcome = fold("m-na", &na);
+    assert!(outcome.is_final, "a bill is final even with a code that does not parse");
+    assert_eq!(outcome.provider.call_out_unasw_rsn, None);
+}
+
+#[tokio::test]
+async fn a_conflicting_payload_is_kept_beside_the_first() {
+    let service = service("").await;
+    let sid = "conflict-1";
+    let forged =
+        format!(r#"{{"eventType":"fee","feeLst":[{{"sessionId":"{sid}","icid":"c1","callOutUnaswRsn":17}}]}}"#);
+    let real = format!(
+        r#"{{"eventType":"fee","feeLst":[{{"sessionId":"{sid}","icid":"c1","callOutAnswerTime":"2019-01-24 03:04:31","callEndTime":"2019-01-24 03:04:41"}}]}}"#
+    );
+    assert_eq!(post(&service, Endpoint::Voice, "/voice/fee", &forged).await.0, 200);
+    for delivery in 1..=2 {
+        assert_eq!(
+            post(&service, Endpoint::Voice, "/voice/fee", &real).await,
+            (200, SUCCESS_BODY.into()),
+            "delivery {delivery}"
+        );
+    }
+    let records = service.store().records_of(sid).await.unwrap();
+    let sks: Vec<&str> = records.iter().map(|r| r["sk"].as_str().unwrap()).collect();
+    assert_eq!(sks.len(), 2, "the first, and one conflict record: {sks:?}");
+    assert_eq!(sks[0], "cdr#c1");
+    assert!(sks[1].starts_with("conflict#cdr#c1#"), "{sks:?}");
+    assert_eq!((records[1]["kind"].as_str(), records[1]["conflictsWith"].as_str()), (Some("conflict"), Some("cdr#c1")));
+    // First-writer-wins stays for the outcome: the forged busy bill decides, counted once.
+    let outcome = fold(sid, &service.store().records_under(sid).await.unwrap());
+    assert_eq!((outcome.status, outcome.version), (CallStatus::Busy, 1));
+}
+
+/// An endless stream of unknown event types under one sessionId cannot make a read of the call unbounded: it stops
+/// at `MAX_CALL_RECORDS`, and the records that decide the outcome (they sort first) are in it.
+#[tokio::test]
+async fn a_call_read_is_bounded_and_keeps_what_decides() {
+    use voice_core::outcome::MAX_CALL_RECORDS;
+    use voice_core::telemetry::metrics::{self, Dimensions, Metric};
+    let service = service("").await;
+    let sid = "flooded-1";
+    let bill = format!(r#"{{"eventType":"fee","feeLst":[{{"sessionId":"{sid}","icid":"f1","callOutUnaswRsn":17}}]}}"#);
+    assert_eq!(post(&service, Endpoint::Voice, "/voice/fee", &bill).await.0, 200);
+    let flood: Vec<_> = (0..MAX_CALL_RECORDS + 20)
+        .map(|i| format!(r#"{{"eventType":"junk{i:04}","statusInfo":{{"sessionId":"{sid}"}}}}"#))
+        .collect();
+    for chunk in flood.chunks(50) {
+        let answers =
+            futures::future::join_all(chunk.iter().map(|body| post(&service, Endpoint::Voice, "/voice/status", body)))
+                .await;
+        assert!(answers.iter().all(|(status, _)| *status == 200));
+    }
+    let (records, values) = metrics::collect(service.store().records_under(sid)).await;
+    let records = records.unwrap();
+    assert_eq!(records.len(), MAX_CALL_RECORDS, "bounded");
+    assert_eq!(values[&Dimensions::none()][&Metric::CallReadsTruncated], 1.0);
+    let outcome = fold(sid, &records);
+    assert_eq!((outcome.status, outcome.is_final), (CallStatus::Busy, true), "the bill was read");
 }
 
 #[tokio::test]

@@ -113,17 +113,19 @@ async fn a_second_delivery_with_different_bytes_never_overwrites_the_first() {
     let second = status("2026-11-21 09:09:09", "second");
     assert_eq!(post(&service, Endpoint::Voice, &first).await.0, 200);
     let stored = service.store().records_of(sid).await.unwrap();
-    const DIFFERENT: &str = "a different payload arrived under an existing key";
+    const DIFFERENT: &str = "CONFLICTING DUPLICATE";
     let ((status, _), logs) = logs_of(post(&service, Endpoint::Voice, &first)).await;
     assert_eq!(status, 200);
     assert!(!logs.contains(DIFFERENT), "an identical re-delivery is a plain duplicate:\n{logs}");
     let ((status, _), logs) = logs_of(post(&service, Endpoint::Voice, &second)).await;
     assert_eq!(status, 200, "a duplicate key is acknowledged");
-    assert!(logs.contains(DIFFERENT), "the operator is told that the second payload was dropped:\n{logs}");
+    assert!(logs.contains(DIFFERENT), "the operator is told that a second payload arrived:\n{logs}");
     let after = service.store().records_of(sid).await.unwrap();
-    assert_eq!(after.len(), 1);
-    assert_eq!(after, stored, "every field of the first delivery kept");
-    assert_eq!((after[0]["userData"].as_str(), after[0]["raw"].as_str()), (Some("first"), Some(first.as_str())));
+    let (firsts, conflicts): (Vec<Value>, Vec<Value>) = after.into_iter().partition(|r| r["kind"] != "conflict");
+    assert_eq!(firsts, stored, "every field of the first delivery kept");
+    assert_eq!((firsts[0]["userData"].as_str(), firsts[0]["raw"].as_str()), (Some("first"), Some(first.as_str())));
+    assert_eq!(conflicts.len(), 1, "the second payload is kept beside the first");
+    assert_eq!(conflicts[0]["raw"].as_str(), Some(second.as_str()));
 
     // The same for a bill: a re-push under the same sessionId and icid whose content changed.
     let bill = |end: &str| {

@@ -66,6 +66,22 @@ async fn assert_refused(service: &Service, what: &str, endpoint: Endpoint, body:
     assert!(service.store().all_records().await.unwrap().is_empty(), "{what}: a refusal wrote something");
 }
 
+/// Accepted with 200 and kept whole once in a quarantine record (its raw the element `kept`), even when
+/// delivered twice.
+async fn assert_quarantined(service: &Service, what: &str, endpoint: Endpoint, body: &str, kept: &str) {
+    let path = if endpoint == Endpoint::Sms { SMS } else { VOICE };
+    let quarantine = |records: Vec<Value>| -> Vec<Value> {
+        records.into_iter().filter(|r| r["kind"] == "quarantine" && r["raw"] == kept).collect()
+    };
+    for delivery in 1..=2 {
+        let (status, answer) = send(service, endpoint, path, &[], body.as_bytes()).await;
+        assert_eq!(status, 200, "{what}, delivery {delivery}: {answer}");
+        let kept = quarantine(service.store().all_records().await.unwrap());
+        assert_eq!(kept.len(), 1, "{what}, delivery {delivery}: one quarantine record");
+        assert!(kept[0]["pk"].as_str().is_some_and(|pk| pk.starts_with("quarantine#")), "{what}: {:?}", kept[0]["pk"]);
+    }
+}
+
 /// Accepted with 200 and stored once under `pk`, even when delivered twice.
 async fn assert_stored_once(
     service: &Service,
@@ -154,40 +170,54 @@ async fn huge_strings_under_the_body_limit() {
 }
 
 #[tokio::test]
-async fn oversized_identifiers_are_refused() {
+async fn oversized_identifiers_are_quarantined() {
     let service = service().await;
     let ten_kb = "s".repeat(10 * 1024);
-    assert_refused(&service, "10 KB sessionId", Endpoint::Voice, &status_event(&ten_kb, ""), 400, "invalid_field")
-        .await;
-    let fee = format!(r#"{{"eventType":"fee","feeLst":[{{"sessionId":"{ten_kb}"}}]}}"#);
-    assert_refused(&service, "10 KB CDR sessionId", Endpoint::Voice, &fee, 400, "invalid_field").await;
+    let status = status_event(&ten_kb, "");
+    assert_quarantined(&service, "10 KB sessionId", Endpoint::Voice, &status, &status).await;
+    let element = format!(r#"{{"sessionId":"{ten_kb}"}}"#);
+    let fee = format!(r#"{{"eventType":"fee","feeLst":[{element}]}}"#);
+    assert_quarantined(&service, "10 KB CDR sessionId", Endpoint::Voice, &fee, &element).await;
     let unknown = format!(r#"{{"eventType":"hold","sessionId":"{ten_kb}"}}"#);
-    assert_refused(&service, "10 KB sessionId, unknown event", Endpoint::Voice, &unknown, 400, "invalid_field").await;
+    assert_quarantined(&service, "10 KB sessionId, unknown event", Endpoint::Voice, &unknown, &unknown).await;
     let sms = format!(r#"{{"smsEvent":{{"smsIdentifier":"{ten_kb}","notificationMode":"Notify"}}}}"#);
-    assert_refused(&service, "10 KB smsIdentifier", Endpoint::Sms, &sms, 400, "invalid_field").await;
+    assert_quarantined(&service, "10 KB smsIdentifier", Endpoint::Sms, &sms, &sms).await;
     let long_type = format!(r#"{{"eventType":"{}","sessionId":"s"}}"#, "e".repeat(10 * 1024));
-    assert_refused(&service, "10 KB eventType", Endpoint::Voice, &long_type, 400, "invalid_field").await;
+    assert_quarantined(&service, "10 KB eventType", Endpoint::Voice, &long_type, &long_type).await;
     // The icid is part of the CDR's sort key (DynamoDB: at most 1024 bytes).
-    let icid = format!(r#"{{"eventType":"fee","feeLst":[{{"sessionId":"s","icid":"{}"}}]}}"#, "i".repeat(2048));
-    assert_refused(&service, "2 KB icid", Endpoint::Voice, &icid, 400, "invalid_field").await;
+    let icid_element = format!(r#"{{"icid":"{}","sessionId":"s"}}"#, "i".repeat(2048));
+    let icid = format!(r#"{{"eventType":"fee","feeLst":[{icid_element}]}}"#);
+    assert_quarantined(&service, "2 KB icid", Endpoint::Voice, &icid, &icid_element).await;
+    let records = service.store().all_records().await.unwrap();
+    assert!(records.iter().all(|r| r["kind"] == "quarantine"), "nothing stored under a bad key");
 }
 
 #[tokio::test]
-async fn malformed_identifiers_and_numbers_are_refused() {
+async fn malformed_identifiers_are_quarantined_and_malformed_numbers_dropped() {
     let service = service().await;
     for (what, body) in [
         ("control character in sessionId", status_event("a\u{7}b", "")),
         ("reserved prefix sms#", status_event("sms#x", "")),
         ("reserved prefix request#", status_event("request#x", "")),
-        ("stateCode beyond i64", status_event("s", r#","stateCode":99999999999999999999"#)),
-        ("stateCode as a float", status_event("s", r#","stateCode":1.5"#)),
-        ("stateCode as a huge digit string", status_event("s", r#","stateCode":"99999999999999999999""#)),
+        ("reserved prefix quarantine#", status_event("quarantine#x", "")),
     ] {
-        assert_refused(&service, what, Endpoint::Voice, &body, 400, "invalid_field").await;
+        assert_quarantined(&service, what, Endpoint::Voice, &body, &body).await;
+    }
+    for (what, session_id, extra) in [
+        ("stateCode beyond i64", "big", r#","stateCode":99999999999999999999"#),
+        ("stateCode as a float", "float", r#","stateCode":1.5"#),
+        ("stateCode as a huge digit string", "digits", r#","stateCode":"99999999999999999999""#),
+        ("stateCode as a word", "word", r#","stateCode":"busy""#),
+    ] {
+        assert_stored_once(&service, what, Endpoint::Voice, &[], &status_event(session_id, extra), session_id).await;
+        let stored = service.store().records_of(session_id).await.unwrap();
+        assert_eq!(stored[0].get("stateCode"), None, "{what}: dropped from the typed attributes");
+        assert!(stored[0]["raw"].as_str().is_some_and(|raw| raw.contains("stateCode")), "{what}: kept raw");
     }
     let bom = format!("\u{feff}{}", fixture("huawei/status-callout.json"));
-    assert_refused(&service, "UTF-8 byte order mark", Endpoint::Voice, &bom, 400, "invalid_json").await;
-    assert_refused(&service, "NUL bytes", Endpoint::Voice, "\0\0\0", 400, "invalid_json").await;
+    let fresh = self::service().await;
+    assert_refused(&fresh, "UTF-8 byte order mark", Endpoint::Voice, &bom, 400, "invalid_json").await;
+    assert_refused(&fresh, "NUL bytes", Endpoint::Voice, "\0\0\0", 400, "invalid_json").await;
 }
 
 /// Content-Type is not looked at, by design: Huawei's pushes are JSON whatever the header says, so the body

@@ -113,8 +113,9 @@ proptest! {
             json!({"smsEvent": value}),
         ] {
             let body = wrapped.to_string();
-            if let Ok(VoicePush::Fee(cdrs)) = VoicePush::parse(body.as_bytes()) {
-                prop_assert_eq!(cdrs.len(), 1);
+            if let Ok(VoicePush::Fee(fee)) = VoicePush::parse(body.as_bytes()) {
+                // One element: kept as a CDR or in quarantine, never lost.
+                prop_assert_eq!(fee.cdrs.len() + fee.quarantined.len(), 1);
             }
             let _ = SmsNotification::parse(body.as_bytes());
         }
@@ -187,13 +188,20 @@ proptest! {
         let as_number = VoicePush::parse(fee(n.into()).to_string().as_bytes());
         let as_string = VoicePush::parse(fee(n.to_string().into()).to_string().as_bytes());
         match (as_number, as_string) {
-            (Ok(VoicePush::Fee(a)), Ok(VoicePush::Fee(b))) => prop_assert_eq!(&a[0].cdr, &b[0].cdr),
+            (Ok(VoicePush::Fee(a)), Ok(VoicePush::Fee(b))) => prop_assert_eq!(&a.cdrs[0].cdr, &b.cdrs[0].cdr),
             other => return Err(TestCaseError::fail(format!("{other:?}"))),
         }
-        // Beyond i64 both spellings are refused alike.
+        // Beyond i64 both spellings are dropped alike (kept in raw), and the event is still stored.
         let big = (i64::MAX as u64).saturating_add(1 + n.unsigned_abs() / 2);
-        prop_assert!(VoicePush::parse(status(big.into()).to_string().as_bytes()).is_err());
-        prop_assert!(VoicePush::parse(status(big.to_string().into()).to_string().as_bytes()).is_err());
+        for body in [status(big.into()), status(big.to_string().into())] {
+            match VoicePush::parse(body.to_string().as_bytes()) {
+                Ok(VoicePush::Status(event)) => {
+                    prop_assert_eq!(event.info.state_code, None);
+                    prop_assert_eq!(event.dropped_fields, vec!["stateCode".to_owned()]);
+                }
+                other => return Err(TestCaseError::fail(format!("{other:?}"))),
+            }
+        }
     }
 
     #[test]
