@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use serde_json::json;
 use time::OffsetDateTime;
 use voice_core::adapters::DynamoStore;
-use voice_core::huawei::VoicePush;
+use voice_core::huawei::{FeeList, VoicePush};
 use voice_core::outcome::{CallStatus, OutcomeReader};
 use voice_core::records::{call_record, cdr_record, event_record, request_pk, CallDetails, Stamp, REQUEST_SK};
 use voice_core::storage::RecordStore;
@@ -130,6 +130,7 @@ pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
             VoicePush::Status(event) => records.push(event_record(&event, &stamp)),
             VoicePush::Fee(FeeList { cdrs, .. }) => records.extend(cdrs.iter().map(|cdr| cdr_record(cdr, &stamp))),
             VoicePush::Unrecognised(event) => records.push(voice_core::records::unrecognised_record(&event, &stamp)),
+            VoicePush::Quarantined(element) => panic!("a bench push was quarantined: {:?}", element.reason),
         }
     }
     let unknown = format!(r#"{{"eventType":"recordReady","statusInfo":{{"sessionId":"{session_id}"}}}}"#);

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use time::OffsetDateTime;
-use voice_core::huawei::notification::VoicePush;
+use voice_core::huawei::notification::{FeeList, VoicePush};
 use voice_core::records::Record;
 use voice_core::records::{cdr_record, event_record, Stamp};
 
