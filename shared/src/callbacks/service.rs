@@ -184,18 +184,24 @@ impl<S: RecordStore> CallbackService<S> {
                 return Handled::refused(endpoint.unparsed_kind(), refusal);
             }
         }
-        self.store_body(endpoint, push.body, push.deadline).await
+        self.store_body(endpoint, push.body, push.deadline, Delivery::Push).await
     }
 
     /// Stores a payload that was admitted when it arrived (a replay of a push left unstored): the path of a push
     /// after its method, token, size and signature checks. Counted like a push.
     pub async fn store_payload(&self, endpoint: Endpoint, body: &[u8], lambda_deadline: Option<Instant>) -> Answer {
-        let handled = self.store_body(endpoint, body, lambda_deadline).await;
+        let handled = self.store_body(endpoint, body, lambda_deadline, Delivery::Replay).await;
         count_push(&handled);
         handled.answer
     }
 
-    async fn store_body(&self, endpoint: Endpoint, body: &[u8], lambda_deadline: Option<Instant>) -> Handled {
+    async fn store_body(
+        &self,
+        endpoint: Endpoint,
+        body: &[u8],
+        lambda_deadline: Option<Instant>,
+        delivery: Delivery,
+    ) -> Handled {
         let unparsed = endpoint.unparsed_kind();
         if body.len() > MAX_BODY_BYTES {
             return Handled::refused(unparsed, CallbackError::PayloadTooLarge);
@@ -207,7 +213,7 @@ impl<S: RecordStore> CallbackService<S> {
             Endpoint::Sms => SmsNotification::parse(body).map(|push| sms_records(push, &stamp)),
         };
         match kept {
-            Ok(kept) => self.store_all(kept, deadline).await,
+            Ok(kept) => self.store_all(kept, deadline, delivery).await,
             Err(invalid) => {
                 tracing::warn!(status = 400, reason = %mask_numbers(&invalid.to_string()), "push refused");
                 Handled::refused(unparsed, invalid.into())
@@ -245,12 +251,12 @@ impl<S: RecordStore> CallbackService<S> {
 
     /// Every record a push keeps, written concurrently, each idempotent; success only when every one is durably
     /// stored (new or not), in its own record or in quarantine.
-    async fn store_all(&self, kept: Kept, deadline: Instant) -> Handled {
+    async fn store_all(&self, kept: Kept, deadline: Instant, delivery: Delivery) -> Handled {
         let Kept { kind, records, success } = kept;
         if records.iter().any(too_large) {
             return Handled::refused(kind, refuse_too_large());
         }
-        let results = join_all(records.iter().map(|record| self.store_record(record, deadline))).await;
+        let results = join_all(records.iter().map(|record| self.store_record(record, deadline, delivery))).await;
         let failed = results.iter().filter(|r| r.is_err()).count();
         let created = results.iter().filter(|r| matches!(r, Ok(PutOutcome::Created))).count();
         for (record, result) in records.iter().zip(&results) {
@@ -274,10 +280,16 @@ impl<S: RecordStore> CallbackService<S> {
     }
 
     /// One record, made durable ([`Self::put_durably`]). A different payload under its key is kept beside the
-    /// first as a conflict record, itself made durable before the push is answered.
-    async fn store_record(&self, record: &Record, deadline: Instant) -> Result<PutOutcome, StoreError> {
+    /// first as a conflict record, itself made durable before the push is answered; except in a replay, whose
+    /// payload is a copy with its numbers masked, so that it differs from a stored original by design.
+    async fn store_record(
+        &self,
+        record: &Record,
+        deadline: Instant,
+        delivery: Delivery,
+    ) -> Result<PutOutcome, StoreError> {
         let outcome = self.put_durably(record, deadline).await?;
-        if outcome != PutOutcome::Conflicting {
+        if outcome != PutOutcome::Conflicting || delivery == Delivery::Replay {
             return Ok(outcome);
         }
         let conflict = conflict_record(record);
@@ -397,6 +409,13 @@ fn count_push(handled: &Handled) {
         _ => "duplicate",
     };
     metrics::count(Metric::Pushes, Dimensions::kind_result(handled.kind, result));
+}
+
+/// How a payload arrived: pushed by Huawei, or replayed from a NOT STORED log line (its numbers masked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Push,
+    Replay,
 }
 
 /// The records a push keeps, its kind (for the `Pushes` metric) and its answer once they are all durable.
@@ -841,6 +860,18 @@ mod tests {
             .collect();
         let outcome = crate::outcome::fold("s1", &stored);
         assert_eq!((outcome.version, outcome.provider.state_code), (1, Some(8101)));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_masked_copy_of_a_stored_push_is_no_conflict() {
+        let s = service("");
+        let original = r#"{"eventType":"callout","statusInfo":{"sessionId":"s1","caller":"+8613800000001"}}"#;
+        assert_eq!(push(&s, Endpoint::Voice, "/voice/status", original).await, Answer::EventStored);
+        let masked = mask_numbers(original);
+        let (answer, values) = metrics::collect(s.store_payload(Endpoint::Voice, masked.as_bytes(), None)).await;
+        assert_eq!(answer, Answer::EventStored);
+        assert_eq!(s.store().records().len(), 1, "no conflict record for a masked copy");
+        assert!(!values.values().any(|m| m.contains_key(&Metric::ConflictingDuplicates)));
     }
 
     #[tokio::test(start_paused = true)]
