@@ -18,7 +18,7 @@ use super::rate_limit::{callee_key, RateLimits};
 use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
 use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
-use crate::telemetry::mask_phone;
+use crate::telemetry::{mask_numbers, mask_phone};
 
 /// At most this many callVerify attempts per invoke, and only for failures that placed no call.
 const MAX_ATTEMPTS: u32 = 3;
@@ -104,7 +104,8 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         let span = tracing::info_span!(
             "trigger",
             callee = %mask_phone(&request.callee_nbr),
-            idempotencyKey = request.idempotency_key.as_deref().unwrap_or("")
+            // A caller may use the number itself as its key.
+            idempotencyKey = %mask_numbers(request.idempotency_key.as_deref().unwrap_or(""))
         );
         async {
             let result = self.run(&request, deadline).await;
