@@ -11,10 +11,12 @@
 //! | SMS | `sms#<smsIdentifier>` | `mode#<notificationMode>` | `sms` |
 //! | idempotency key | `request#<idempotencyKey>` | `request` | `request` |
 //! | rate-limit log of a callee | `ratelimit#<hmac of the number>` | `ratelimit` | `ratelimit` |
+//! | nonce of a signed push ([`nonce`]) | `nonce#<sha256 of the nonce>` | `nonce` | `nonce` |
 //!
-//! A Huawei sessionId never starts with one of the reserved prefixes (`sms#`, `request#`, `ratelimit#`), so
-//! one Query on a sessionId reads exactly one call's records.
+//! A Huawei sessionId never starts with one of the reserved prefixes (`sms#`, `request#`, `ratelimit#`,
+//! `health#`, `nonce#`), so one Query on a sessionId reads exactly one call's records.
 
+pub mod nonce;
 pub mod read;
 pub mod write;
 
@@ -39,7 +41,8 @@ pub const HEALTH_PREFIX: &str = "health#";
 /// callback read this key and no other.
 pub const HEALTH_PROBE_KEY: (&str, &str) = ("health#probe", "probe");
 /// Prefixes no Huawei sessionId has.
-pub const RESERVED_PREFIXES: [&str; 4] = [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX, HEALTH_PREFIX];
+pub const RESERVED_PREFIXES: [&str; 5] =
+    [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX, HEALTH_PREFIX, nonce::NONCE_PREFIX];
 
 /// Whether a sessionId would land among our own records: it starts with a reserved prefix. Such a push is
 /// refused, never stored.
