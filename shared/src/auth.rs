@@ -105,7 +105,9 @@ pub enum SignatureRejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureVerdict {
     NotChecked,
-    Verified(DigestScheme),
+    /// The scheme that matched, and the header's nonce (to remember across instances, or to forget when the push
+    /// is answered 5xx).
+    Verified(DigestScheme, String),
     Rejected(SignatureRejection),
 }
 
@@ -116,8 +118,14 @@ pub struct SignatureVerifier {
     seen_nonces: Mutex<HashMap<String, Instant>>,
 }
 
-/// Bound on remembered nonces per instance (a replay window, not a global guarantee).
+/// Bound on remembered nonces per instance (a first, cheap filter; with `enforce` the table remembers them across
+/// instances: `callbacks::nonces`).
 const MAX_REMEMBERED_NONCES: usize = 10_000;
+
+/// How long a header stays acceptable, so how long its nonce must be remembered: its `Created` may be read as UTC
+/// or as UTC+8, each within the skew either way.
+pub const NONCE_WINDOW: Duration =
+    Duration::from_secs(2 * SIGNATURE_MAX_SKEW.as_secs() + UTC_PLUS_8.whole_seconds().unsigned_abs());
 
 impl SignatureVerifier {
     pub fn new(mode: SignatureMode, credentials: Option<AppCredentials>) -> Self {
@@ -134,7 +142,7 @@ impl SignatureVerifier {
             return SignatureVerdict::NotChecked;
         };
         match self.verify(credentials, header, url, now) {
-            Ok(scheme) => SignatureVerdict::Verified(scheme),
+            Ok((scheme, nonce)) => SignatureVerdict::Verified(scheme, nonce),
             Err(rejection) => SignatureVerdict::Rejected(rejection),
         }
     }
@@ -145,7 +153,7 @@ impl SignatureVerifier {
         header: Option<&str>,
         url: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<DigestScheme, SignatureRejection> {
+    ) -> Result<(DigestScheme, String), SignatureRejection> {
         let token = UsernameToken::parse(header.ok_or(SignatureRejection::Missing)?)
             .map_err(|e| SignatureRejection::Malformed(e.to_string()))?;
         if !bool::from(token.username.as_bytes().ct_eq(credentials.app_key.as_bytes())) {
@@ -159,14 +167,19 @@ impl SignatureVerifier {
         let scheme = matching_scheme(&token, credentials.app_secret.expose_secret().as_bytes(), url)
             .ok_or(SignatureRejection::NoSchemeMatched)?;
         self.remember_nonce(&token.nonce)?;
-        Ok(scheme)
+        Ok((scheme, token.nonce))
+    }
+
+    /// Forgets a nonce this instance remembered: its push was answered 5xx, and Huawei's re-push of it carries the
+    /// same header.
+    pub fn forget_nonce(&self, nonce: &str) {
+        self.seen_nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(nonce);
     }
 
     fn remember_nonce(&self, nonce: &str) -> Result<(), SignatureRejection> {
         let mut seen = self.seen_nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
-        // Two skews: a nonce is only valid while its Created (either reading) is fresh.
-        seen.retain(|_, at| now.duration_since(*at) <= 2 * SIGNATURE_MAX_SKEW + UTC_PLUS_8.unsigned_abs());
+        seen.retain(|_, at| now.duration_since(*at) <= NONCE_WINDOW);
         if seen.len() >= MAX_REMEMBERED_NONCES {
             seen.clear();
         }
@@ -221,7 +234,7 @@ mod tests {
             let h = header(scheme, &format!("nonce{i}"), "2018-02-12T15:30:20Z", Some(url));
             assert_eq!(
                 verifier(SignatureMode::Enforce).check(Some(&h), Some(url), NOW),
-                SignatureVerdict::Verified(scheme)
+                SignatureVerdict::Verified(scheme, format!("nonce{i}"))
             );
         }
     }
@@ -230,7 +243,7 @@ mod tests {
     fn created_in_utc_plus_8_is_accepted_and_stale_is_not() {
         let v = verifier(SignatureMode::Enforce);
         let beijing = header(DigestScheme::HmacNonceCreated, "n1", "2018-02-12T23:30:20Z", None);
-        assert!(matches!(v.check(Some(&beijing), None, NOW), SignatureVerdict::Verified(_)));
+        assert!(matches!(v.check(Some(&beijing), None, NOW), SignatureVerdict::Verified(..)));
         let stale = header(DigestScheme::HmacNonceCreated, "n2", "2018-02-12T14:00:00Z", None);
         assert_eq!(v.check(Some(&stale), None, NOW), SignatureVerdict::Rejected(SignatureRejection::Stale));
     }
@@ -239,7 +252,10 @@ mod tests {
     fn replays_wrong_digests_and_missing_headers_are_rejected() {
         let v = verifier(SignatureMode::Enforce);
         let h = header(DigestScheme::HmacNonceCreated, "n3", "2018-02-12T15:30:20Z", None);
-        assert!(matches!(v.check(Some(&h), None, NOW), SignatureVerdict::Verified(_)));
+        assert!(matches!(v.check(Some(&h), None, NOW), SignatureVerdict::Verified(..)));
+        assert_eq!(v.check(Some(&h), None, NOW), SignatureVerdict::Rejected(SignatureRejection::Replayed));
+        v.forget_nonce("n3");
+        assert!(matches!(v.check(Some(&h), None, NOW), SignatureVerdict::Verified(..)), "forgotten: accepted again");
         assert_eq!(v.check(Some(&h), None, NOW), SignatureVerdict::Rejected(SignatureRejection::Replayed));
         let forged = h.replace("n3", "n4");
         assert_eq!(v.check(Some(&forged), None, NOW), SignatureVerdict::Rejected(SignatureRejection::NoSchemeMatched));

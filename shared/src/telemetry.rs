@@ -71,17 +71,30 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Masks every phone number in a text: a `+` followed by 6 or more digits keeps its first digits and last 4.
-/// Applied to anything Huawei sent before it is logged (sessionIds of privacy numbers embed the numbers).
+/// Masks every phone number in a text, so that no log line carries one (README, "Logs"):
+/// - a `+` followed by 6 or more digits keeps its first digits and last 4 (`+8613800000021` → `+86138****0021`);
+/// - a run of [`MIN_BARE_NUMBER_DIGITS`] or more digits without `+` (`8613800000021`, `13800000021`, a JSON
+///   number) that stands alone keeps its last 4 and at most 5 first digits, never fewer than 4 hidden
+///   (`13800000021` → `138****0021`).
+///
+/// A run that touches a letter, `_`, `@`, `.` or `-` is part of an identifier and left as it is: the digit runs of
+/// a Huawei sessionId (`1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com`), an `icid`, a file name
+/// or a date. Those sessionIds hold no number, and must stay whole in logs (to find a call) and in a logged payload
+/// (the replay tool rebuilds the key from it). A privacy-number sessionId embeds its numbers after `+`, masked by
+/// the first rule. Applied to anything Huawei sent before it is logged.
 pub fn mask_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.char_indices().peekable();
+    let mut previous: Option<char> = None;
     while let Some((start, c)) = chars.next() {
-        if c != '+' {
+        let plus = c == '+';
+        if !plus && !c.is_ascii_digit() {
             out.push(c);
+            previous = Some(c);
             continue;
         }
-        let mut end = start + 1;
+        let digits_start = if plus { start + 1 } else { start };
+        let mut end = if plus { start + 1 } else { start + c.len_utf8() };
         while let Some(&(i, d)) = chars.peek() {
             if !d.is_ascii_digit() {
                 break;
@@ -89,9 +102,36 @@ pub fn mask_numbers(text: &str) -> String {
             end = i + 1;
             chars.next();
         }
-        out.push_str(&mask_digits(&text[start + 1..end]));
+        let digits = &text[digits_start..end];
+        let next = chars.peek().map(|&(_, c)| c);
+        if plus {
+            out.push_str(&mask_digits(digits));
+        } else if digits.len() >= MIN_BARE_NUMBER_DIGITS && !joins_identifier(previous) && !joins_identifier(next) {
+            out.push_str(&mask_bare_digits(digits));
+        } else {
+            out.push_str(digits);
+        }
+        previous = text[..end].chars().next_back();
     }
     out
+}
+
+/// The shortest run of digits without `+` read as a phone number: a local number without its area code has 7.
+/// Huawei's 7-digit result codes are never passed through [`mask_numbers`] (they come from callVerify answers).
+pub const MIN_BARE_NUMBER_DIGITS: usize = 7;
+
+/// Whether a character next to a digit run makes it part of an identifier rather than a number of its own.
+fn joins_identifier(neighbour: Option<char>) -> bool {
+    neighbour.is_some_and(|c| c.is_alphabetic() || matches!(c, '_' | '@' | '.' | '-'))
+}
+
+/// A number without `+`: its last 4 digits (2 when shorter than 10) and up to 5 first ones, at least 4 hidden
+/// (an 11-digit mobile number without country code shows 3 + 4).
+fn mask_bare_digits(digits: &str) -> String {
+    let n = digits.len();
+    let tail = if n >= 10 { 4 } else { 2 };
+    let head = n.saturating_sub(tail + 4).clamp(1, 5);
+    format!("{}****{}", &digits[..head], &digits[n - tail..])
 }
 
 /// Masks one number, with or without its leading `+`.
@@ -144,5 +184,31 @@ mod tests {
         assert!(!masked.contains("8613800000022") && !masked.contains("8613800000021"), "{masked}");
         assert!(masked.contains("1201_612@x"));
         assert_eq!(mask_numbers("a+b ++ é+12"), "a+b ++ é+12");
+    }
+
+    #[test]
+    fn masks_numbers_without_a_plus_and_leaves_identifiers_whole() {
+        assert_eq!(mask_numbers("callee 8613800000001 and 13800000001"), "callee 86138****0001 and 138****0001");
+        assert_eq!(
+            mask_numbers(r#"{"calleeNbr":8613800000001,"to":"1380000","x":"123456"}"#),
+            r#"{"calleeNbr":86138****0001,"to":"1****00","x":"123456"}"#
+        );
+        assert_eq!(mask_numbers("tel:075528000088;"), "tel:0755****0088;");
+        // A voice sessionId, an icid and a recording name are identifiers: whole, so they stay searchable.
+        for identifier in [
+            "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com",
+            "CAE-20190124110424-12019775",
+            "22051313251812007961340.wav",
+            "2026-11-21T03:04:24Z",
+        ] {
+            assert_eq!(mask_numbers(identifier), identifier);
+        }
+        // Stable: the same number always masks the same way, and masking twice changes nothing more.
+        let once = mask_numbers("13800000001");
+        assert_eq!((mask_numbers("13800000001"), mask_numbers(&once)), (once.clone(), once));
+        for n in MIN_BARE_NUMBER_DIGITS..=20 {
+            let masked = mask_numbers(&"7".repeat(n));
+            assert!(masked.chars().filter(char::is_ascii_digit).count() <= n - 4, "{n}: {masked}");
+        }
     }
 }

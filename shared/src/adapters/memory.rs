@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::callbacks::HealthProbe;
+use crate::callbacks::{HealthProbe, NoncePut, NonceStore};
 use crate::outcome::OutcomeStore;
+use crate::records::nonce::NonceRecord;
 use crate::records::{
     same_payload, Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED,
     REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED,
@@ -28,6 +29,8 @@ pub struct MemoryStore {
     write_requests: AtomicUsize,
     read_requests: AtomicUsize,
     trigger: Mutex<MemoryTriggerState>,
+    /// Nonce records: key → claim id.
+    nonces: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -85,6 +88,36 @@ impl RecordStore for MemoryStore {
         }
         records.insert(key, record.clone());
         Ok(PutOutcome::Created)
+    }
+}
+
+impl MemoryStore {
+    /// The nonces remembered (their keys).
+    pub fn nonce_keys(&self) -> Vec<String> {
+        self.nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).keys().cloned().collect()
+    }
+}
+
+impl NonceStore for MemoryStore {
+    async fn put_nonce(&self, record: &NonceRecord) -> Result<NoncePut, StoreError> {
+        self.write_request()?;
+        let mut nonces = self.nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match nonces.get(&record.pk) {
+            Some(holder) => Ok(NoncePut::Held { claim_id: Some(holder.clone()) }),
+            None => {
+                nonces.insert(record.pk.clone(), record.claim_id.clone());
+                Ok(NoncePut::Stored)
+            }
+        }
+    }
+
+    async fn delete_nonce(&self, record: &NonceRecord) -> Result<(), StoreError> {
+        self.write_request()?;
+        let mut nonces = self.nonces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if nonces.get(&record.pk) == Some(&record.claim_id) {
+            nonces.remove(&record.pk);
+        }
+        Ok(())
     }
 }
 

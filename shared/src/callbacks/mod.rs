@@ -2,8 +2,10 @@
 //! [`crate::storage::RecordStore`] port. How a call ended is [`crate::outcome`]'s.
 
 pub mod health;
+pub mod nonces;
 pub mod replay;
 pub mod service;
 
 pub use health::{check as check_health, Health, HealthProbe, HEALTH_PATH, HEALTH_TIMEOUT};
+pub use nonces::{InstanceNoncesOnly, NoncePut, NonceStore, SharedNonces};
 pub use service::{Answer, CallbackError, CallbackService, CallbackSettings, Endpoint, InboundPush, MAX_BODY_BYTES};

@@ -22,6 +22,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::nonces::NonceStore;
 use super::service::{Answer, CallbackError, CallbackService, Endpoint};
 use crate::huawei::{SmsNotification, VoicePush};
 use crate::storage::RecordStore;
@@ -282,7 +283,7 @@ impl fmt::Display for Outcome {
 
 /// Stores a replayable payload through the push path (parse, records, conditional write, retries within the
 /// service's budget, metrics) and tells whether it wrote a new record: from the `Pushes` count of the call.
-pub async fn replay<S: RecordStore>(service: &CallbackService<S>, payload: &Replayable) -> Outcome {
+pub async fn replay<S: RecordStore, N: NonceStore>(service: &CallbackService<S, N>, payload: &Replayable) -> Outcome {
     let (answer, values) = metrics::collect(service.store_payload(payload.endpoint, &payload.body, None)).await;
     outcome_of(answer, &values)
 }

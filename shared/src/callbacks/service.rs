@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::nonces::{InstanceNoncesOnly, NonceStore, SharedNonces};
 use super::replay::NOT_STORED_MESSAGE;
 use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
 use crate::huawei::{
@@ -129,7 +130,8 @@ pub struct CallbackSettings {
     pub credentials: Option<AppCredentials>,
 }
 
-pub struct CallbackService<S> {
+/// `N`: where nonces of signed pushes are remembered across instances (`enforce` only; see [`super::nonces`]).
+pub struct CallbackService<S, N = InstanceNoncesOnly> {
     store: S,
     /// The peer region's replica of the table (`PEER_REGION`): takes a record the home table failed to.
     peer: Option<S>,
@@ -139,10 +141,19 @@ pub struct CallbackService<S> {
     region: String,
     retry_budget: Duration,
     callback_base_url: Option<String>,
+    nonces: SharedNonces<N>,
 }
 
 impl<S: RecordStore> CallbackService<S> {
+    /// A service whose nonces are remembered by each instance only.
     pub fn new(store: S, config: CallbackSettings) -> Self {
+        Self::with_nonces(store, config, SharedNonces::default())
+    }
+}
+
+impl<S: RecordStore, N: NonceStore> CallbackService<S, N> {
+    /// A service that, with `SIGNATURE_MODE=enforce`, remembers the nonces of signed pushes in `nonces`.
+    pub fn with_nonces(store: S, config: CallbackSettings, nonces: SharedNonces<N>) -> Self {
         Self {
             store,
             peer: None,
@@ -152,6 +163,7 @@ impl<S: RecordStore> CallbackService<S> {
             region: config.region,
             retry_budget: config.store_retry_budget,
             callback_base_url: config.callback_base_url,
+            nonces,
         }
     }
 
@@ -177,14 +189,41 @@ impl<S: RecordStore> CallbackService<S> {
     }
 
     async fn handle_push(&self, endpoint: Endpoint, push: InboundPush<'_>) -> Handled {
-        match self.admit(&push) {
-            Ok(()) => {}
-            Err(refusal) => {
-                tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
-                return Handled::refused(endpoint.unparsed_kind(), refusal);
+        let refused = |refusal: CallbackError| {
+            tracing::warn!(status = refusal.status(), reason = %refusal, "push refused");
+            Handled::refused(endpoint.unparsed_kind(), refusal)
+        };
+        let verified_nonce = match self.admit(&push) {
+            Ok(nonce) => nonce,
+            Err(refusal) => return refused(refusal),
+        };
+        let Some(nonce) = verified_nonce else {
+            return self.store_body(endpoint, push.body, push.deadline, Delivery::Push).await;
+        };
+        let claimed = match self.signatures.mode() {
+            SignatureMode::Enforce => {
+                let deadline = retry::deadline_within(self.retry_budget, push.deadline);
+                match self.nonces.claim(&nonce, &self.region, deadline).await {
+                    Ok(claimed) => Some(claimed),
+                    Err(refusal) => {
+                        if refusal.status() >= 500 {
+                            self.signatures.forget_nonce(&nonce);
+                        }
+                        return refused(refusal);
+                    }
+                }
+            }
+            _ => None,
+        };
+        let handled = self.store_body(endpoint, push.body, push.deadline, Delivery::Push).await;
+        // Huawei re-pushes what was not answered with success, with the same header: a 5xx must not make it a replay.
+        if matches!(&handled.answer, Answer::Refused(refusal) if refusal.status() >= 500) {
+            self.signatures.forget_nonce(&nonce);
+            if let Some(claimed) = &claimed {
+                self.nonces.forget(claimed, retry::deadline_within(FORGET_BUDGET, push.deadline)).await;
             }
         }
-        self.store_body(endpoint, push.body, push.deadline, Delivery::Push).await
+        handled
     }
 
     /// Stores a payload that was admitted when it arrived (a replay of a push left unstored): the path of a push
@@ -221,8 +260,9 @@ impl<S: RecordStore> CallbackService<S> {
         }
     }
 
-    /// Method, token, size and signature: everything decided before the body is parsed.
-    fn admit(&self, push: &InboundPush<'_>) -> Result<(), CallbackError> {
+    /// Method, token, size and signature: everything decided before the body is parsed. A verified signature
+    /// gives its nonce.
+    fn admit(&self, push: &InboundPush<'_>) -> Result<Option<String>, CallbackError> {
         if push.method != Method::POST {
             return Err(CallbackError::MethodNotAllowed);
         }
@@ -234,17 +274,17 @@ impl<S: RecordStore> CallbackService<S> {
         }
         let url = self.callback_base_url.as_ref().map(|base| format!("{base}{}", push.path));
         match self.signatures.check(push.signature_header, url.as_deref(), OffsetDateTime::now_utc()) {
-            SignatureVerdict::NotChecked => Ok(()),
-            SignatureVerdict::Verified(scheme) => {
+            SignatureVerdict::NotChecked => Ok(None),
+            SignatureVerdict::Verified(scheme, nonce) => {
                 tracing::info!(scheme = ?scheme, "push signature verified");
-                Ok(())
+                Ok(Some(nonce))
             }
             SignatureVerdict::Rejected(rejection) if self.signatures.mode() == SignatureMode::Enforce => {
                 Err(CallbackError::BadSignature(rejection))
             }
             SignatureVerdict::Rejected(rejection) => {
                 tracing::info!(reason = %rejection, "push signature not verified (SIGNATURE_MODE=log)");
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -397,6 +437,9 @@ fn home_deadline(deadline: Instant) -> Instant {
 /// The longest time kept for the peer's write: a conditional `PutItem` across regions takes tens of milliseconds,
 /// and a home attempt, cut at 1.5 s (`adapters::dynamo::timeouts`), can run that long beside it.
 pub const PEER_SHARE_MAX: Duration = Duration::from_millis(1500);
+
+/// How long forgetting the nonce of a push answered 5xx may take, after its write used the retry budget.
+const FORGET_BUDGET: Duration = Duration::from_millis(500);
 
 fn count_push(handled: &Handled) {
     let result = match &handled.answer {

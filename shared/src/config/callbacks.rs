@@ -4,7 +4,7 @@ use super::{
     load_secret, record_ttl, region, store_retry_budget, table_name, tokens_and_credentials, ConfigError, Env,
 };
 use crate::adapters::secrets::SecretDocument;
-use crate::auth::SignatureMode;
+use crate::auth::{CallbackTokens, SignatureMode};
 use crate::callbacks::CallbackSettings;
 
 #[derive(Debug, Clone)]
@@ -31,6 +31,7 @@ impl CallbackConfig {
 
     fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
         let (tokens, credentials) = tokens_and_credentials(env, secret)?;
+        check_push_authentication(env, &tokens)?;
         let signature_mode = match env.get("SIGNATURE_MODE") {
             None => SignatureMode::Log,
             Some(text) => text.parse().map_err(|e| ConfigError::invalid("SIGNATURE_MODE", e))?,
@@ -66,6 +67,28 @@ impl CallbackConfig {
     }
 }
 
+/// Whether the function runs deployed in AWS: Lambda sets `AWS_LAMBDA_FUNCTION_NAME`, and only local runs and
+/// tests (which set it too, under `cargo lambda watch`) point the SDK at a DynamoDB of their own.
+pub fn runs_deployed(env: &impl Env) -> bool {
+    env.get("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        && env.get("AWS_ENDPOINT_URL_DYNAMODB").is_none()
+        && env.get("AWS_ENDPOINT_URL").is_none()
+}
+
+/// No push without a credential in AWS: a deployed callback with no callback token refuses to start, unless
+/// `ALLOW_UNAUTHENTICATED_PUSHES=true` says that is intended (README, "Configuration"). Locally no token is needed.
+pub fn check_push_authentication(env: &impl Env, tokens: &CallbackTokens) -> Result<(), ConfigError> {
+    let allowed = match env.get("ALLOW_UNAUTHENTICATED_PUSHES").as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ConfigError::invalid("ALLOW_UNAUTHENTICATED_PUSHES", "expected true or false")),
+    };
+    match tokens.is_empty() && runs_deployed(env) && !allowed {
+        true => Err(ConfigError::UnauthenticatedPushes),
+        false => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +115,44 @@ mod tests {
         }
         let enforce_without_secret = [("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1"), ("SIGNATURE_MODE", "enforce")];
         assert!(CallbackConfig::from_parts(&enforce_without_secret, None).is_err());
+    }
+
+    #[test]
+    fn a_deployed_callback_needs_a_token_unless_unauthenticated_pushes_are_allowed() {
+        let none = CallbackTokens::default();
+        let some = CallbackTokens::parse("tok-1").unwrap();
+        let decide = |env: &[(&str, &str)], tokens: &CallbackTokens| check_push_authentication(&env, tokens);
+        let deployed = [("AWS_LAMBDA_FUNCTION_NAME", "status-callback")];
+        assert!(matches!(decide(&deployed, &none), Err(ConfigError::UnauthenticatedPushes)));
+        assert!(decide(&deployed, &some).is_ok());
+        let allowed = [deployed[0], ("ALLOW_UNAUTHENTICATED_PUSHES", "true")];
+        assert!(decide(&allowed, &none).is_ok());
+        let not_allowed = [deployed[0], ("ALLOW_UNAUTHENTICATED_PUSHES", "false")];
+        assert!(matches!(decide(&not_allowed, &none), Err(ConfigError::UnauthenticatedPushes)));
+        let unreadable = [deployed[0], ("ALLOW_UNAUTHENTICATED_PUSHES", "yes")];
+        assert!(matches!(decide(&unreadable, &some), Err(ConfigError::Invalid { .. })));
+        // Local runs and tests: not in Lambda, or pointed at a DynamoDB of their own.
+        for local in [
+            &[][..],
+            &[deployed[0], ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")][..],
+            &[deployed[0], ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")][..],
+        ] {
+            assert!(decide(local, &none).is_ok(), "{local:?}");
+        }
+    }
+
+    #[test]
+    fn a_deployed_callback_without_tokens_fails_its_configuration() {
+        let deployed = [("TABLE_NAME", "t"), ("AWS_REGION", "eu-west-1"), ("AWS_LAMBDA_FUNCTION_NAME", "fee-callback")];
+        let error = CallbackConfig::from_parts(&deployed, None).unwrap_err();
+        assert!(matches!(error, ConfigError::UnauthenticatedPushes));
+        assert!(error.to_string().contains("ALLOW_UNAUTHENTICATED_PUSHES=true"), "{error}");
+        let without_tokens_in_secret =
+            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: None };
+        assert!(CallbackConfig::from_parts(&deployed, Some(without_tokens_in_secret)).is_err());
+        let with_tokens =
+            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1".into()) };
+        assert!(CallbackConfig::from_parts(&deployed, Some(with_tokens)).is_ok());
     }
 
     #[test]

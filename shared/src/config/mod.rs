@@ -28,6 +28,12 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(
+        "no callback token is configured (the secret's callbackTokens, or CALLBACK_TOKENS) and this function runs \
+         in AWS: anyone who learns a callback URL could push records. Configure tokens, or set \
+         ALLOW_UNAUTHENTICATED_PUSHES=true if unauthenticated pushes are intended"
+    )]
+    UnauthenticatedPushes,
 }
 
 impl ConfigError {

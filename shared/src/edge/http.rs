@@ -8,33 +8,37 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use super::invocation_deadline;
 use crate::adapters::DynamoStore;
 use crate::callbacks::{
-    check_health, Answer, CallbackService, Endpoint, Health, HealthProbe, InboundPush, HEALTH_PATH,
+    check_health, Answer, CallbackService, Endpoint, Health, HealthProbe, InboundPush, NonceStore, SharedNonces,
+    HEALTH_PATH,
 };
 use crate::config::{CallbackConfig, ConfigError, ProcessEnv};
 use crate::storage::RecordStore;
 use crate::telemetry::error_chain;
 use crate::telemetry::metrics;
 
-/// Builds the service once per cold start: configuration, secret, DynamoDB client.
-pub async fn service_from_env() -> Result<CallbackService<DynamoStore>, ConfigError> {
+/// Builds the service once per cold start: configuration, secret, DynamoDB client. The table (and the peer
+/// replica) also remembers the nonces of signed pushes, used only with `SIGNATURE_MODE=enforce`.
+pub async fn service_from_env() -> Result<CallbackService<DynamoStore, DynamoStore>, ConfigError> {
     let config = CallbackConfig::load(&ProcessEnv)
         .await
         .inspect_err(|e| tracing::error!(error = %error_chain(e), "bad configuration"))?;
     let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name.clone());
-    let service = CallbackService::new(store, config.settings);
-    Ok(match config.peer {
-        Some(peer) => {
-            let client = DynamoStore::peer_client(&peer.region, peer.endpoint.as_deref());
-            service.with_peer(DynamoStore::new(client, config.table_name))
-        }
+    let peer = config.peer.map(|peer| {
+        let client = DynamoStore::peer_client(&peer.region, peer.endpoint.as_deref());
+        DynamoStore::new(client, config.table_name)
+    });
+    let nonces = SharedNonces::new(store.clone(), peer.clone());
+    let service = CallbackService::with_nonces(store, config.settings, nonces);
+    Ok(match peer {
+        Some(peer) => service.with_peer(peer),
         None => service,
     })
 }
 
 /// Handles one invocation. Never fails: every outcome is an HTTP answer. `GET /health` (no token: Route 53 cannot
 /// send one) is the health check; everything else is a push.
-pub async fn answer<S: RecordStore + HealthProbe>(
-    service: &CallbackService<S>,
+pub async fn answer<S: RecordStore + HealthProbe, N: NonceStore>(
+    service: &CallbackService<S, N>,
     endpoint: Endpoint,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {

@@ -32,7 +32,7 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
         record_ttl: config.record_ttl,
         region: config.region,
         api_timeout: config.voice_api_timeout,
-        callee_key_secret: config.credentials.app_secret,
+        hash_key: config.credentials.app_secret,
     };
     let close_outs = match config.close_out_schedules {
         Some(s) => {

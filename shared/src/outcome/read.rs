@@ -73,7 +73,9 @@ impl OutcomeRequest {
     /// Validates an invoke event into the query and the wait.
     pub fn parse(event: Value) -> Result<(OutcomeQuery, Duration), OutcomeError> {
         let invalid = |message: String| OutcomeError::InvalidRequest(message);
-        let request: Self = serde_json::from_value(event).map_err(|e| invalid(format!("invalid event: {e}")))?;
+        check_field_types(&event)?;
+        // Every field's type is checked above; a serde message would quote the value, so none is passed on.
+        let request: Self = serde_json::from_value(event).map_err(|_| invalid("invalid event".into()))?;
         let wait = Duration::from_millis(request.wait_for_final_ms.unwrap_or(0));
         if wait > MAX_WAIT {
             return Err(invalid(format!("waitForFinalMs must be 0 to {}", MAX_WAIT.as_millis())));
@@ -103,6 +105,27 @@ pub const CALL_READ_PAGE_SIZE: i32 = 100;
 /// events of its own kind, never the records that decide a final outcome. Counted (`CallReadsTruncated`) and
 /// logged.
 pub const MAX_CALL_RECORDS: usize = 300;
+
+/// The event's shape, refused with a message that names the field and the type it needs but never its value
+/// (a caller may put a phone number where the sessionId goes; the message is logged and returned).
+fn check_field_types(event: &Value) -> Result<(), OutcomeError> {
+    let invalid = |message: String| Err(OutcomeError::InvalidRequest(message));
+    let Some(fields) = event.as_object() else { return invalid("the event must be a JSON object".into()) };
+    for (name, value) in fields {
+        let (expected, admitted) = match name.as_str() {
+            "sessionId" | "idempotencyKey" => ("a string", value.is_string()),
+            "waitForFinalMs" => ("a non-negative integer", value.is_u64()),
+            _ if (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                return invalid(format!("unknown field `{name}`"))
+            }
+            _ => return invalid("an unknown field (its name is not repeated)".into()),
+        };
+        if !admitted && !value.is_null() {
+            return invalid(format!("{name} must be {expected}"));
+        }
+    }
+    Ok(())
+}
 
 /// The reads `get-call-outcome` needs.
 pub trait OutcomeStore: Send + Sync {
@@ -151,6 +174,10 @@ impl<S: OutcomeStore> OutcomeReader<S> {
             .inspect_err(|e| tracing::warn!(errorType = e.error_type(), reason = %e, "read refused"))?;
         let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
         let result = self.read_until_final(&query, wait, deadline).await;
+        let (asked_session_id, asked_key) = match &query {
+            OutcomeQuery::Session(id) => (id.as_str(), ""),
+            OutcomeQuery::IdempotencyKey(key) => ("", key.as_str()),
+        };
         match &result {
             Ok(outcome) => tracing::info!(
                 sessionId = %mask_numbers(outcome.session_id.as_deref().unwrap_or("")),
@@ -159,7 +186,15 @@ impl<S: OutcomeStore> OutcomeReader<S> {
                 version = outcome.version,
                 "outcome read"
             ),
-            Err(e) => tracing::warn!(errorType = e.error_type(), reason = %e, "read failed"),
+            // The sessionId or key asked for (a caller may pass a number in it) is logged masked, never whole;
+            // no error message quotes it.
+            Err(e) => tracing::warn!(
+                errorType = e.error_type(),
+                reason = %e,
+                sessionId = %mask_numbers(asked_session_id),
+                idempotencyKey = %mask_numbers(asked_key),
+                "read failed"
+            ),
         }
         result
     }
@@ -216,7 +251,7 @@ impl<S: OutcomeStore> OutcomeReader<S> {
         .await
         .map_err(unavailable)?;
         if records.is_empty() && idempotency_key.is_none() {
-            return Err(OutcomeError::NotFound(format!("no record of a call under sessionId {session_id:?}")));
+            return Err(OutcomeError::NotFound("no record of a call under this sessionId".into()));
         }
         let mut outcome = fold(session_id, &records);
         if let Some(key) = idempotency_key {
@@ -231,7 +266,7 @@ impl<S: OutcomeStore> OutcomeReader<S> {
         })
         .await
         .map_err(unavailable)?
-        .ok_or_else(|| OutcomeError::NotFound(format!("no call was requested with idempotencyKey {key:?}")))?;
+        .ok_or_else(|| OutcomeError::NotFound("no call was requested with this idempotencyKey".into()))?;
         let session_id = record.session_id.filter(|id| !id.is_empty());
         Ok(match (record.status.as_str(), record.outcome.as_deref(), session_id) {
             (REQUEST_COMPLETED, Some(REQUEST_OUTCOME_REQUESTED), Some(session_id)) => KeyState::Placed(session_id),

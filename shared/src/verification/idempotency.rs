@@ -2,7 +2,8 @@
 //! expiry is the invocation's deadline, do the work, then complete the record with the answer. One conditional
 //! put claims it, and a failed claim returns the existing record for free (no separate read).
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::CallRequest;
 use crate::records::{RequestRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED};
@@ -46,10 +47,14 @@ impl Claim {
     }
 }
 
-/// Fingerprint of what is being asked (everything but the key itself), to refuse a reused key.
-pub fn payload_hash(request: &CallRequest) -> String {
+/// Fingerprint of what is being asked (everything but the key itself), to refuse a reused key. Keyed
+/// (HMAC-SHA-256 with `secret`, the key of the callee's rate-limit record): the request holds the code and the
+/// number, and a plain hash of it stored in the table would give the code away to 10^8 guesses.
+pub fn payload_hash(secret: &[u8], request: &CallRequest) -> String {
     let canonical = serde_json::to_string(request).unwrap_or_default();
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(canonical.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]
@@ -99,7 +104,25 @@ mod tests {
             )
             .unwrap()
         };
-        assert_eq!(payload_hash(&request("1234", "a")), payload_hash(&request("1234", "b")));
-        assert_ne!(payload_hash(&request("1234", "a")), payload_hash(&request("9999", "a")));
+        let hash = |r: &CallRequest| payload_hash(b"secret", r);
+        assert_eq!(hash(&request("1234", "a")), hash(&request("1234", "b")));
+        assert_ne!(hash(&request("1234", "a")), hash(&request("9999", "a")));
+    }
+
+    #[test]
+    fn the_hash_is_keyed_so_the_code_cannot_be_guessed_from_it() {
+        use sha2::Digest;
+        let request = CallRequest::from_event(
+            json!({"calleeNbr": "+8613800000001", "verifyCode": "482913", "displayNbr": "+8675528000088",
+                "preTone": "w.wav"}),
+            &Defaults { language_type: 2, ..Defaults::default() },
+        )
+        .unwrap();
+        let stored = payload_hash(b"secret", &request);
+        let canonical = serde_json::to_string(&request).unwrap();
+        assert_ne!(stored, hex::encode(Sha256::digest(canonical.as_bytes())), "not the plain SHA-256");
+        assert_ne!(stored, payload_hash(b"another secret", &request), "depends on the key");
+        assert_eq!(stored, payload_hash(b"secret", &request), "stable: a replay matches");
+        assert_eq!(stored.len(), 64);
     }
 }

@@ -60,7 +60,10 @@ pub struct CallRequest {
 impl CallRequest {
     /// Parses and validates an invoke event (a JSON value from the Lambda runtime).
     pub fn from_event(event: serde_json::Value, defaults: &Defaults) -> Result<Self, TriggerError> {
-        let event: TriggerEvent = serde_json::from_value(event).map_err(|e| invalid(format!("invalid event: {e}")))?;
+        check_field_types(&event)?;
+        // Every field's type is checked above; a serde message would quote the value (`invalid type: integer
+        // `482913`…`), so none is passed on.
+        let event: TriggerEvent = serde_json::from_value(event).map_err(|_| invalid("invalid event".into()))?;
         Self::validate(event, defaults)
     }
 
@@ -112,6 +115,59 @@ impl CallRequest {
             user_data: event.user_data,
             idempotency_key: event.idempotency_key,
         })
+    }
+}
+
+/// The JSON type a field of the event must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonType {
+    String,
+    Integer,
+}
+
+/// Every field of [`TriggerEvent`], its type and whether it is required.
+const EVENT_FIELDS: [(&str, JsonType, bool); 9] = [
+    ("calleeNbr", JsonType::String, true),
+    ("verifyCode", JsonType::String, true),
+    ("idempotencyKey", JsonType::String, false),
+    ("displayNbr", JsonType::String, false),
+    ("languageType", JsonType::Integer, false),
+    ("preTone", JsonType::String, false),
+    ("posTone", JsonType::String, false),
+    ("times", JsonType::Integer, false),
+    ("userData", JsonType::String, false),
+];
+
+/// The event's shape, refused with a message that names the field and the type it needs but never its value:
+/// `verifyCode` and `calleeNbr` are secrets, and the message is logged and returned to the caller.
+fn check_field_types(event: &serde_json::Value) -> Result<(), TriggerError> {
+    let Some(fields) = event.as_object() else { return Err(invalid("the event must be a JSON object".into())) };
+    for (name, value) in fields {
+        let Some(&(field, expected, required)) = EVENT_FIELDS.iter().find(|(field, _, _)| field == name) else {
+            return Err(invalid(unknown_field(name)));
+        };
+        let admitted = match expected {
+            _ if value.is_null() => !required,
+            JsonType::String => value.is_string(),
+            JsonType::Integer => value.is_i64(),
+        };
+        if !admitted {
+            let type_name = if expected == JsonType::String { "a string" } else { "an integer" };
+            return Err(invalid(format!("{field} must be {type_name}")));
+        }
+    }
+    match EVENT_FIELDS.iter().find(|(field, _, required)| *required && !fields.contains_key(*field)) {
+        Some((field, _, _)) => Err(invalid(format!("{field} is required"))),
+        None => Ok(()),
+    }
+}
+
+/// An unknown field, named when its name is a plain word (a typo such as `verfyCode`), else not: a key holding
+/// digits could be a code or a number.
+fn unknown_field(name: &str) -> String {
+    match (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphabetic()) {
+        true => format!("unknown field `{name}`"),
+        false => "an unknown field (its name is not repeated)".into(),
     }
 }
 
@@ -203,6 +259,31 @@ mod tests {
         }
         assert!(check(with("times", json!(9))).is_ok());
         assert!(check(with("userData", json!("x".repeat(256)))).is_ok());
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_field_never_echoed() {
+        let cases = [
+            (json!({"calleeNbr": "+8613800000001", "verifyCode": 482913}), "verifyCode must be a string"),
+            (json!({"calleeNbr": 8613800000001u64, "verifyCode": "482913"}), "calleeNbr must be a string"),
+            (json!({"calleeNbr": 13800000001u64, "verifyCode": [482913]}), "calleeNbr must be a string"),
+            (json!({"calleeNbr": "+8613800000001", "verifyCode": null}), "verifyCode must be a string"),
+            (
+                json!({"calleeNbr": "+8613800000001", "verifyCode": "4829", "times": "482913"}),
+                "times must be an integer",
+            ),
+            (json!({"calleeNbr": "+8613800000001"}), "verifyCode is required"),
+            (json!({"calleeNbr": "+8613800000001", "verifyCode": "4829", "verfyCode": 1}), "unknown field `verfyCode`"),
+            (json!({"calleeNbr": "+8613800000001", "verifyCode": "4829", "482913": 1}), "an unknown field"),
+            (json!(8613800000001u64), "the event must be a JSON object"),
+        ];
+        for (event, expected) in cases {
+            let Err(TriggerError::InvalidRequest(message)) = check(event.clone()) else { panic!("{event} accepted") };
+            assert!(message.starts_with(expected), "{event}: {message}");
+            for secret in ["482913", "13800000001"] {
+                assert!(!message.contains(secret), "{event}: {message}");
+            }
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::rate_limit::{callee_key, RateLimits};
 use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
 use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
-use crate::telemetry::mask_phone;
+use crate::telemetry::{mask_numbers, mask_phone};
 
 /// At most this many callVerify attempts per invoke, and only for failures that placed no call.
 const MAX_ATTEMPTS: u32 = 3;
@@ -54,8 +54,9 @@ pub struct TriggerSettings {
     pub region: String,
     /// Bound of one callVerify attempt.
     pub api_timeout: Duration,
-    /// Keys the callee's rate-limit record (the app secret: never stored or logged).
-    pub callee_key_secret: SecretString,
+    /// Keys every hash the trigger stores: the callee's rate-limit key and the idempotency `payloadHash` (the app
+    /// secret: never stored or logged).
+    pub hash_key: SecretString,
 }
 
 /// When a placed call's close-out checks run, after the request.
@@ -104,7 +105,8 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         let span = tracing::info_span!(
             "trigger",
             callee = %mask_phone(&request.callee_nbr),
-            idempotencyKey = request.idempotency_key.as_deref().unwrap_or("")
+            // A caller may use the number itself as its key.
+            idempotencyKey = %mask_numbers(request.idempotency_key.as_deref().unwrap_or(""))
         );
         async {
             let result = self.run(&request, deadline).await;
@@ -131,7 +133,13 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         let in_progress_until = now_ms + deadline.saturating_duration_since(Instant::now()).as_millis() as i64;
         let claim = self
             .store
-            .claim_request(key, &payload_hash(request), in_progress_until, now_ms, self.expires_at())
+            .claim_request(
+                key,
+                &payload_hash(self.settings.hash_key.expose_secret().as_bytes(), request),
+                in_progress_until,
+                now_ms,
+                self.expires_at(),
+            )
             .await
             .map_err(storage_unavailable)?;
         match claim {
@@ -182,7 +190,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
 
     /// Rate limit, then callVerify with bounded, jittered retries of failures that placed no call.
     async fn place_call(&self, request: &CallRequest, deadline: Instant) -> Result<String, TriggerError> {
-        let callee = callee_key(self.settings.callee_key_secret.expose_secret().as_bytes(), &request.callee_nbr);
+        let callee = callee_key(self.settings.hash_key.expose_secret().as_bytes(), &request.callee_nbr);
         let now = OffsetDateTime::now_utc().unix_timestamp();
         match self.store.take_rate_slot(&callee, &self.settings.limits, now).await.map_err(storage_unavailable)? {
             Ok(()) => {}
@@ -316,7 +324,7 @@ mod tests {
             record_ttl: Duration::from_secs(86_400),
             region: "us-east-1".into(),
             api_timeout: Duration::from_secs(5),
-            callee_key_secret: "secret".to_string().into(),
+            hash_key: "secret".to_string().into(),
         };
         TriggerService::new(MemoryStore::default(), api, settings)
     }
@@ -441,7 +449,7 @@ mod tests {
         assert_eq!(other.error_type(), "InvalidRequest");
         let request = CallRequest::from_event(event(Some("k3"), "1234"), &s.settings.defaults).unwrap();
         let far = epoch_ms(OffsetDateTime::now_utc()) + 60_000;
-        s.store().claim_request("k3", &payload_hash(&request), far, 0, 0).await.unwrap();
+        s.store().claim_request("k3", &payload_hash(b"secret", &request), far, 0, 0).await.unwrap();
         assert_eq!(s.handle(event(Some("k3"), "1234"), None).await.unwrap_err().error_type(), "IdempotencyConflict");
         assert_eq!(calls(&s), 1);
     }

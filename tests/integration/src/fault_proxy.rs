@@ -48,6 +48,8 @@ pub struct FaultConfig {
     pub meter_capacity: bool,
     /// Faults only on requests of this operation (`PutItem`, …); `None`: on every request.
     pub only_operation: Option<&'static str>,
+    /// No fault on a request whose body holds this text (e.g. `nonce#`: the nonce writes pass, the records' fail).
+    pub spare_bodies_containing: Option<&'static str>,
 }
 
 impl FaultConfig {
@@ -63,6 +65,7 @@ impl FaultConfig {
             stall_for: Duration::ZERO,
             meter_capacity: false,
             only_operation: None,
+            spare_bodies_containing: None,
         }
     }
 }
@@ -225,8 +228,12 @@ async fn serve_connection(
             .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
             .unwrap_or_else(|| "?".to_owned());
         let sequence = shared.sequence.fetch_add(1, Ordering::SeqCst);
+        let spared = config
+            .spare_bodies_containing
+            .is_some_and(|text| request.body.windows(text.len()).any(|window| window == text.as_bytes()));
         let faulty = shared.faults_enabled.load(Ordering::SeqCst)
-            && config.only_operation.is_none_or(|operation| operation == target);
+            && config.only_operation.is_none_or(|operation| operation == target)
+            && !spared;
         let (latency, fault) = decide(&config, sequence, faulty);
         let trace_root = request
             .header("x-amzn-trace-id")

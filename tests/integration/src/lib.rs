@@ -7,6 +7,7 @@ pub mod events;
 pub mod fault_proxy;
 pub mod load;
 pub mod local_env;
+pub mod log_scan;
 pub mod measure;
 pub mod moto;
 pub mod processes;

@@ -724,6 +724,7 @@ async fn fault_proxy() {
         stall_for: Duration::from_millis(1700),
         meter_capacity: false,
         only_operation: None,
+        spare_bodies_containing: None,
     };
     let stage = Stage::start(None, Some(faults), Duration::from_millis(1500)).await;
     let mut log = DeliveryLog::new(workload.deliveries.len());

@@ -97,6 +97,37 @@ async fn by_session_id_with_one_query_and_not_found_when_nothing_is_there() {
     assert!(matches!(missing, Err(OutcomeError::NotFound(_))), "{missing:?}");
 }
 
+/// The log lines written while `f` runs on this thread.
+async fn logs_of<F: std::future::Future>(f: F) -> (F::Output, String) {
+    let buffer = crate::telemetry::CapturedLogs::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let output = f.await;
+    (output, buffer.text())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_number_asked_for_is_neither_logged_nor_echoed_when_not_found() {
+    let reader = reader();
+    for event in [
+        json!({"sessionId": "+8613400007762_+8615000002131_4_627e5c1f"}),
+        json!({"sessionId": "8613800000001"}),
+        json!({"idempotencyKey": "+8613800000408"}),
+        json!({"sessionId": 8613800000001u64}),
+        json!({"idempotencyKey": "k", "waitForFinalMs": "13800000001"}),
+    ] {
+        let (result, logs) = logs_of(reader.handle(event.clone(), None)).await;
+        let error = result.expect_err("nothing there");
+        assert!(logs.contains("read failed") || logs.contains("read refused"), "{event}: {logs}");
+        for number in ["13400007762", "15000002131", "13800000001", "13800000408"] {
+            assert!(!logs.contains(number) && !error.to_string().contains(number), "{event}: {error}\n{logs}");
+        }
+    }
+    let (_, logs) = logs_of(reader.handle(json!({"sessionId": "nobody@x"}), None)).await;
+    assert!(logs.contains("nobody@x"), "an identifier without a number is logged as it is: {logs}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn by_idempotency_key_requested_unknown_and_not_found() {
     let reader = reader();

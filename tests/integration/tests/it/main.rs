@@ -14,6 +14,7 @@ mod operations_e2e;
 mod outcome_events;
 mod outcome_properties;
 mod properties;
+mod push_authentication;
 mod replay;
 mod schemas;
 mod signatures;

@@ -205,7 +205,7 @@ proptest! {
     }
 
     #[test]
-    fn masking_leaves_no_run_of_seven_digits_after_a_plus(
+    fn masking_leaves_no_number_of_seven_digits_with_or_without_a_plus(
         parts in prop::collection::vec(prop_oneof![
             "\\+[0-9]{0,20}",
             "[0-9]{0,12}",
@@ -220,7 +220,22 @@ proptest! {
             let run = masked[i + 1..].bytes().take_while(u8::is_ascii_digit).count();
             prop_assert!(run < 7, "{text:?} -> {masked:?}");
         }
-        // Nothing but numbers after a `+` changes.
+        // Nor a run of seven digits without `+` that stands alone (one touching a letter, `_`, `@` is part of an
+        // identifier such as a sessionId, and kept).
+        let chars: Vec<char> = masked.chars().collect();
+        let joins = |c: Option<&char>| c.is_some_and(|c| c.is_alphabetic() || "_@.-+*".contains(*c));
+        let mut at = 0;
+        while at < chars.len() {
+            let run = chars[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if run == 0 {
+                at += 1;
+                continue;
+            }
+            let before = at.checked_sub(1).and_then(|i| chars.get(i));
+            prop_assert!(run < 7 || joins(before) || joins(chars.get(at + run)), "{text:?} -> {masked:?}");
+            at += run;
+        }
+        // Nothing but numbers changes.
         let strip = |s: &str| s.replace(|c: char| c.is_ascii_digit() || c == '*' || c == '+', "");
         prop_assert_eq!(strip(&masked), strip(&text));
     }

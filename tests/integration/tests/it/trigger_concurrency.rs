@@ -39,7 +39,7 @@ async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoSt
         record_ttl: Duration::from_secs(86_400),
         region: "us-east-1".into(),
         api_timeout: Duration::from_secs(8),
-        callee_key_secret: credentials.app_secret,
+        hash_key: credentials.app_secret,
     };
     let service = TriggerService::new(store, api, settings);
     (service, sim)
@@ -66,6 +66,39 @@ async fn a_concurrent_duplicate_gets_idempotency_conflict_and_huawei_one_request
     assert_eq!(sim.stats().call_verify.received, 1);
     let key_record = service.store().records_of("request#dup-1").await.unwrap();
     assert_eq!(key_record[0]["writtenRegion"], "us-east-1", "{key_record:?}");
+}
+
+/// The idempotency record in the table: its `payloadHash` is keyed by the app secret, so the code it covers cannot
+/// be found by hashing the 10^8 possible requests; a replay of the same request still matches it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stored_payload_hash_is_keyed_by_the_secret_and_a_replay_still_matches() {
+    use sha2::Digest;
+    use voice_core::verification::idempotency::payload_hash;
+    use voice_core::verification::CallRequest;
+    let (service, sim) = trigger(RateLimits::new(0, 0), Duration::from_secs(1)).await;
+    let event = json!({"calleeNbr": "+8613800000051", "verifyCode": "482913", "idempotencyKey": "hash-1"});
+    let placed = service.handle(event.clone(), None).await.unwrap();
+    let stored = service.store().records_of("request#hash-1").await.unwrap()[0]["payloadHash"].clone();
+    let stored = stored.as_str().expect("a payloadHash");
+
+    let defaults = Defaults {
+        display_nbr: Some("+8675528000088".into()),
+        pre_tone: Some("welcome.wav".into()),
+        language_type: 2,
+        allow_endless_playback: false,
+    };
+    let request = CallRequest::from_event(event.clone(), &defaults).unwrap();
+    let plain = hex::encode(sha2::Sha256::digest(serde_json::to_string(&request).unwrap().as_bytes()));
+    assert_ne!(stored, plain, "an unsalted SHA-256 of the request gives the code away");
+    assert_ne!(stored, payload_hash(b"another-secret", &request), "keyed by the app secret");
+    assert_eq!(stored, payload_hash(b"local-app-secret", &request));
+    assert!(!stored.contains("482913"));
+
+    let replay = service.handle(event, None).await.unwrap();
+    assert_eq!((replay.session_id, replay.replayed), (placed.session_id, true), "the same request still matches");
+    let other_code = json!({"calleeNbr": "+8613800000051", "verifyCode": "482914", "idempotencyKey": "hash-1"});
+    assert!(matches!(service.handle(other_code, None).await, Err(TriggerError::InvalidRequest(_))));
+    assert_eq!(sim.stats().call_verify.received, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use integration_tests::log_scan::assert_no_number_or_code_in;
 use integration_tests::{free_port, local_env, DynamoLocal, FunctionStack};
 use serde_json::{json, Value};
 use voice_core::adapters::DynamoStore;
@@ -54,8 +55,19 @@ pub(crate) async fn start(extra_env: &[(&str, &str)]) -> Loop {
     Loop { store, sim, stack }
 }
 
+/// Every log line the functions wrote in this run: none holds one of `callees` (in any form: with or without
+/// `+`, without the country code) nor a verification code used.
+fn assert_logs_hold_no_callee_or_code(stack: &FunctionStack, callees: &[&str]) {
+    let logs = stack.function_logs();
+    assert_no_number_or_code_in(&logs, callees, &[CODE, OTHER_CODE], &stack.log_dir.display().to_string());
+}
+
+/// The code every call of these runs speaks (and [`OTHER_CODE`], a second one); neither may reach a log line.
+pub(crate) const CODE: &str = "482913";
+const OTHER_CODE: &str = "999999";
+
 pub(crate) fn call(callee: &str, key: Option<&str>) -> Value {
-    let mut event = json!({"calleeNbr": callee, "verifyCode": "482913", "userData": "e2e"});
+    let mut event = json!({"calleeNbr": callee, "verifyCode": CODE, "userData": "e2e"});
     if let Some(key) = key {
         event["idempotencyKey"] = key.into();
     }
@@ -211,10 +223,11 @@ async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
     assert!(logs.contains("call requested") && logs.contains("stored"), "the functions logged their work");
     assert!(logs.contains("outcome read"), "get-call-outcome logged its reads");
     assert!(logs.contains("+86138****0001"), "the callee is logged, masked");
-    let secrets = ["local-app-secret", TOKEN, "482913"];
-    for needle in SCENARIOS.iter().map(|s| &s.callee[1..]).chain(["8675528000088"]).chain(secrets) {
-        assert!(!logs.contains(needle), "{needle} appears in a log line ({})", stack.stack.log_dir.display());
+    for secret in ["local-app-secret", TOKEN] {
+        assert!(!logs.contains(secret), "a secret appears in a log line ({})", stack.stack.log_dir.display());
     }
+    let numbers: Vec<&str> = SCENARIOS.iter().map(|s| s.callee).chain(["+8675528000088"]).collect();
+    assert_logs_hold_no_callee_or_code(&stack.stack, &numbers);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -282,6 +295,12 @@ async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_retu
         let (error_type, _) = stack.stack.invoke("get-call-outcome", &bad).await.unwrap_err();
         assert_eq!(error_type, "InvalidRequest", "{bad}");
     }
+    // A number asked for where the sessionId goes: NotFound, neither echoed nor logged.
+    let (error_type, message) =
+        stack.stack.invoke("get-call-outcome", &json!({"sessionId": "+8613800000778"})).await.unwrap_err();
+    assert_eq!(error_type, "NotFound");
+    assert!(!message.contains("13800000778"), "{message}");
+    assert_logs_hold_no_callee_or_code(&stack.stack, &["+8613800000777", "+8613800000778"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -313,6 +332,8 @@ async fn provider_failures_map_to_their_error_types() {
         .unwrap_err();
     assert_eq!(again, "ProviderOutcomeUnknown");
     assert_eq!(stack.sim.stats().call_verify.received, before);
+    let callees: Vec<&str> = cases.iter().map(|(callee, _, _)| *callee).collect();
+    assert_logs_hold_no_callee_or_code(&stack.stack, &callees);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -337,7 +358,19 @@ async fn a_retried_idempotency_key_never_reaches_huawei_twice() {
     assert!(message.contains("retry after"), "{message}");
     let (error_type, _) = invoke(json!({"calleeNbr": "8613800000011", "verifyCode": "12"})).await.unwrap_err();
     assert_eq!(error_type, "InvalidRequest");
+    // A code and a number of the wrong JSON type: refused by field and type, never echoed.
+    let (error_type, message) =
+        invoke(json!({"calleeNbr": 8613800000011u64, "verifyCode": OTHER_CODE.parse::<u64>().unwrap()}))
+            .await
+            .unwrap_err();
+    assert_eq!(error_type, "InvalidRequest");
+    assert!(message.contains("must be a string"), "{message}");
+    assert!(!message.contains("13800000011") && !message.contains(OTHER_CODE), "{message}");
+    let (_, message) =
+        invoke(json!({"calleeNbr": "+8613800000011", "verifyCode": CODE.parse::<u64>().unwrap()})).await.unwrap_err();
+    assert_eq!(message, "verifyCode must be a string");
     assert_eq!(stack.sim.stats().call_verify.received, 1, "refused invokes send nothing");
+    assert_logs_hold_no_callee_or_code(&stack.stack, &["+8613800000011"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -354,4 +387,6 @@ async fn a_misconfigured_trigger_answers_configuration_error_and_sends_nothing()
     assert_eq!(error_type, "ConfigurationError", "Huawei refused the digest: {message}");
     assert_eq!(stack.sim.stats().call_verify.received, 0);
     assert_eq!(wrong_secret.sim.stats().call_verify.received, 1, "an auth failure is not retried");
+    assert_logs_hold_no_callee_or_code(&stack.stack, &["+8613800000021"]);
+    assert_logs_hold_no_callee_or_code(&wrong_secret.stack, &["+8613800000022"]);
 }

@@ -1,0 +1,67 @@
+//! [`NonceStore`] on DynamoDB: a conditional `PutItem` (on failure DynamoDB returns the holder's item, no extra
+//! read) and a `DeleteItem` conditioned on the claim. The item is the records module's [`NonceRecord`].
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use super::dynamo::{classify, DynamoStore};
+use crate::callbacks::{NoncePut, NonceStore};
+use crate::records::nonce::NonceRecord;
+use crate::storage::StoreError;
+
+impl NonceStore for DynamoStore {
+    async fn put_nonce(&self, record: &NonceRecord) -> Result<NoncePut, StoreError> {
+        let item = serde_dynamo::to_item(record).map_err(StoreError::rejected)?;
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(NoncePut::Stored),
+            Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
+                let holder = match failure.err() {
+                    PutItemError::ConditionalCheckFailedException(e) => e.item().and_then(claim_id),
+                    _ => None,
+                };
+                Ok(NoncePut::Held { claim_id: holder })
+            }
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn delete_nonce(&self, record: &NonceRecord) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key("pk", AttributeValue::S(record.pk.clone()))
+            .key("sk", AttributeValue::S(record.sk.clone()))
+            .condition_expression("claimId = :claim")
+            .expression_attribute_values(":claim", AttributeValue::S(record.claim_id.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone already, or another push's claim now: nothing of ours to forget.
+            Err(SdkError::ServiceError(failure))
+                if matches!(failure.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(classify(error)),
+        }
+    }
+}
+
+fn claim_id(item: &HashMap<String, AttributeValue>) -> Option<String> {
+    item.get("claimId").and_then(|value| value.as_s().ok()).cloned()
+}
