@@ -9,12 +9,14 @@
 #                           seeded violations    copies of the template with one violation each must fail
 #                                                (exit 19) on the rule that covers it
 #                           check_config.py      what Guard cannot express (arithmetic, files, samconfig.toml)
+#   cargo deny            supply chain of the Rust workspace (deny.toml): bans, licenses, sources. Not advisories:
+#                         it fetches the RustSec database over git, which this offline check cannot reach
 # Usage: infra/lint.sh [TEMPLATE]                  default: infra/template.yaml
-#        LINT_STEPS="policy" infra/lint.sh ...     a subset of "sam cfn-lint checkov policy" (default: all)
+#        LINT_STEPS="policy" infra/lint.sh ...     a subset of "sam cfn-lint checkov policy deny" (default: all)
 # The output ends with `policy: N passed, M failed` (Guard unit-test expectations, Guard rules on the template,
 # seeded violations, check_config.py checks). Exit status: non-zero if any step failed; a missing tool is
 # installed, never skipped: .venv-infra and .venv-checkov by infra/venv.sh, cfn-guard (pinned) by
-# `cargo install` into .cache/cfn-guard (a few minutes, once).
+# `cargo install` into .cache/cfn-guard, cargo-deny (pinned) into .cache/cargo-tools (a few minutes each, once).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 template=${1:-$root/infra/template.yaml}
@@ -23,10 +25,10 @@ if [ ! -f "$template" ]; then
   exit 2
 fi
 template=$(realpath "$template")
-steps=" ${LINT_STEPS:-sam cfn-lint checkov policy} "
+steps=" ${LINT_STEPS:-sam cfn-lint checkov policy deny} "
 for step in $steps; do
-  case $step in sam | cfn-lint | checkov | policy) ;; *)
-    echo "infra/lint.sh: LINT_STEPS: unknown step '$step' (sam cfn-lint checkov policy)" >&2
+  case $step in sam | cfn-lint | checkov | policy | deny) ;; *)
+    echo "infra/lint.sh: LINT_STEPS: unknown step '$step' (sam cfn-lint checkov policy deny)" >&2
     exit 2
     ;;
   esac
@@ -58,19 +60,47 @@ install_guard() {
   fi
 }
 
+DENY_VERSION=0.20.2
+deny_root=$root/.cache/cargo-tools
+deny=$deny_root/bin/cargo-deny
+install_deny() {
+  if [ -x "$deny" ] && [ "$("$deny" --version 2>/dev/null)" = "cargo-deny $DENY_VERSION" ]; then
+    return 0
+  fi
+  if ! command -v cargo >/dev/null; then
+    echo "infra/lint.sh: cargo not found: it is needed to install cargo-deny $DENY_VERSION (rustup.rs)" >&2
+    return 1
+  fi
+  echo "infra/lint.sh: installing cargo-deny $DENY_VERSION into .cache/cargo-tools (log: .cache/cargo-deny-install.log)" >&2
+  mkdir -p "$root/.cache"
+  if ! (cd "$root/.cache" && env -u CARGO_TARGET_DIR cargo install --locked --force cargo-deny \
+    --version "$DENY_VERSION" --root "$deny_root") >"$root/.cache/cargo-deny-install.log" 2>&1; then
+    echo "infra/lint.sh: installing cargo-deny failed; end of its log:" >&2
+    tail -n 40 "$root/.cache/cargo-deny-install.log" >&2
+    return 1
+  fi
+}
+
 venvs=(infra)
 if has checkov; then venvs+=(checkov); fi
-# On a fresh machine the cargo build of cfn-guard and the pip installs run side by side.
+# On a fresh machine the cargo builds of cfn-guard and cargo-deny and the pip installs run side by side.
 guard_pid=
 if has policy; then
   install_guard &
   guard_pid=$!
 fi
+deny_pid=
+if has deny; then
+  install_deny &
+  deny_pid=$!
+fi
 venv_status=0
 "$root/infra/venv.sh" "${venvs[@]}" || venv_status=$?
 guard_status=0
 if [ -n "$guard_pid" ]; then wait "$guard_pid" || guard_status=$?; fi
-if [ "$venv_status" -ne 0 ] || [ "$guard_status" -ne 0 ]; then exit 1; fi
+deny_status=0
+if [ -n "$deny_pid" ]; then wait "$deny_pid" || deny_status=$?; fi
+if [ "$venv_status" -ne 0 ] || [ "$guard_status" -ne 0 ] || [ "$deny_status" -ne 0 ]; then exit 1; fi
 
 # ------------------------------------------------------------------------------------------------- linters
 failures=0
@@ -116,6 +146,12 @@ if has cfn-lint; then
 fi
 if has checkov; then
   run "checkov" .venv-checkov/bin/checkov -f "$template" --framework cloudformation --skip-download --compact --quiet
+fi
+# The workspace's dependency graph against deny.toml. `advisories` is left out on purpose: it clones the RustSec
+# advisory database over git, and this check runs offline (docs/deploy.md, "Offline checks").
+if has deny; then
+  run "cargo deny" "$deny" deny --log-level error --manifest-path "$root/Cargo.toml" --workspace \
+    check bans licenses sources
 fi
 if ! has policy; then
   [ "$failures" -eq 0 ] || echo "infra/lint.sh: $failures step(s) failed" >&2
