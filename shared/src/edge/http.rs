@@ -139,7 +139,7 @@ mod tests {
 
     async fn status(health: &HealthRoute, path: &str) -> u16 {
         let request = http::Request::builder().method("GET").uri(path).body(Body::Empty).unwrap();
-        answer_with(&service(), health, Endpoint::Voice, request.into()).await.unwrap().status().as_u16()
+        answer_with(&service(), health, Endpoint::Voice, request).await.unwrap().status().as_u16()
     }
 
     #[tokio::test]
