@@ -9,12 +9,14 @@
 #                           seeded violations    copies of the template with one violation each must fail
 #                                                (exit 19) on the rule that covers it
 #                           check_config.py      what Guard cannot express (arithmetic, files, samconfig.toml)
+#   cargo deny            supply chain of the Rust workspace (deny.toml): bans, licenses, sources. Not advisories:
+#                         it fetches the RustSec database over git, which this offline check cannot reach
 # Usage: infra/lint.sh [TEMPLATE]                  default: infra/template.yaml
-#        LINT_STEPS="policy" infra/lint.sh ...     a subset of "sam cfn-lint checkov policy" (default: all)
+#        LINT_STEPS="policy" infra/lint.sh ...     a subset of "sam cfn-lint checkov policy deny" (default: all)
 # The output ends with `policy: N passed, M failed` (Guard unit-test expectations, Guard rules on the template,
 # seeded violations, check_config.py checks). Exit status: non-zero if any step failed; a missing tool is
 # installed, never skipped: .venv-infra and .venv-checkov by infra/venv.sh, cfn-guard (pinned) by
-# `cargo install` into .cache/cfn-guard (a few minutes, once).
+# `cargo install` into .cache/cfn-guard, cargo-deny (pinned) into .cache/cargo-tools (a few minutes each, once).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 template=${1:-$root/infra/template.yaml}
@@ -23,10 +25,10 @@ if [ ! -f "$template" ]; then
   exit 2
 fi
 template=$(realpath "$template")
-steps=" ${LINT_STEPS:-sam cfn-lint checkov policy} "
+steps=" ${LINT_STEPS:-sam cfn-lint checkov policy deny} "
 for step in $steps; do
-  case $step in sam | cfn-lint | checkov | policy) ;; *)
-    echo "infra/lint.sh: LINT_STEPS: unknown step '$step' (sam cfn-lint checkov policy)" >&2
+  case $step in sam | cfn-lint | checkov | policy | deny) ;; *)
+    echo "infra/lint.sh: LINT_STEPS: unknown step '$step' (sam cfn-lint checkov policy deny)" >&2
     exit 2
     ;;
   esac
@@ -58,19 +60,47 @@ install_guard() {
   fi
 }
 
+DENY_VERSION=0.20.2
+deny_root=$root/.cache/cargo-tools
+deny=$deny_root/bin/cargo-deny
+install_deny() {
+  if [ -x "$deny" ] && [ "$("$deny" --version 2>/dev/null)" = "cargo-deny $DENY_VERSION" ]; then
+    return 0
+  fi
+  if ! command -v cargo >/dev/null; then
+    echo "infra/lint.sh: cargo not found: it is needed to install cargo-deny $DENY_VERSION (rustup.rs)" >&2
+    return 1
+  fi
+  echo "infra/lint.sh: installing cargo-deny $DENY_VERSION into .cache/cargo-tools (log: .cache/cargo-deny-install.log)" >&2
+  mkdir -p "$root/.cache"
+  if ! (cd "$root/.cache" && env -u CARGO_TARGET_DIR cargo install --locked --force cargo-deny \
+    --version "$DENY_VERSION" --root "$deny_root") >"$root/.cache/cargo-deny-install.log" 2>&1; then
+    echo "infra/lint.sh: installing cargo-deny failed; end of its log:" >&2
+    tail -n 40 "$root/.cache/cargo-deny-install.log" >&2
+    return 1
+  fi
+}
+
 venvs=(infra)
 if has checkov; then venvs+=(checkov); fi
-# On a fresh machine the cargo build of cfn-guard and the pip installs run side by side.
+# On a fresh machine the cargo builds of cfn-guard and cargo-deny and the pip installs run side by side.
 guard_pid=
 if has policy; then
   install_guard &
   guard_pid=$!
 fi
+deny_pid=
+if has deny; then
+  install_deny &
+  deny_pid=$!
+fi
 venv_status=0
 "$root/infra/venv.sh" "${venvs[@]}" || venv_status=$?
 guard_status=0
 if [ -n "$guard_pid" ]; then wait "$guard_pid" || guard_status=$?; fi
-if [ "$venv_status" -ne 0 ] || [ "$guard_status" -ne 0 ]; then exit 1; fi
+deny_status=0
+if [ -n "$deny_pid" ]; then wait "$deny_pid" || deny_status=$?; fi
+if [ "$venv_status" -ne 0 ] || [ "$guard_status" -ne 0 ] || [ "$deny_status" -ne 0 ]; then exit 1; fi
 
 # ------------------------------------------------------------------------------------------------- linters
 failures=0
@@ -116,6 +146,12 @@ if has cfn-lint; then
 fi
 if has checkov; then
   run "checkov" .venv-checkov/bin/checkov -f "$template" --framework cloudformation --skip-download --compact --quiet
+fi
+# The workspace's dependency graph against deny.toml. `advisories` is left out on purpose: it clones the RustSec
+# advisory database over git, and this check runs offline (docs/deploy.md, "Offline checks").
+if has deny; then
+  run "cargo deny" "$deny" deny --log-level error --manifest-path "$root/Cargo.toml" --workspace \
+    check bans licenses sources
 fi
 if ! has policy; then
   [ "$failures" -eq 0 ] || echo "infra/lint.sh: $failures step(s) failed" >&2
@@ -222,8 +258,37 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed table-deletable storage.guard/table_guarantees $'    DeletionPolicy: Retain\n' $'    DeletionPolicy: Delete\n'
   seed no-retention api.guard/log_groups_retention $'      RetentionInDays: !Ref LogRetentionDays\n' ''
   seed path-in-access-log api.guard/api_throttling_and_access_logs \
-    '"routeKey":"$context.routeKey",' '"routeKey":"$context.routeKey","path":"$context.path",'
-  seed no-throttling api.guard/api_throttling_and_access_logs $'        ThrottlingRateLimit: !Ref ApiThrottlingRateLimit\n' ''
+    '"routeKey":"$context.httpMethod $context.resourcePath",' \
+    '"routeKey":"$context.httpMethod $context.resourcePath","path":"$context.path",'
+  seed no-throttling api.guard/api_throttling_and_access_logs \
+    $'          ThrottlingRateLimit: !Ref ApiThrottlingRateLimit\n' ''
+  seed http-api-back api.guard/api_throttling_and_access_logs 'Type: AWS::Serverless::Api' 'Type: AWS::Serverless::HttpApi'
+  # The web ACL (docs/deploy.md, "Web ACL"): associated with the API's stage, a rate rule per IP, Huawei first, logs
+  # without the path, never the Common rule set's body-size rule.
+  seed waf-unassociated api.guard/web_acl 'WebACLArn: !GetAtt CallbackWebAcl.Arn' \
+    'WebACLArn: !Sub "arn:${AWS::Partition}:wafv2:${AWS::Region}:${AWS::AccountId}:regional/webacl/other/id"'
+  seed waf-on-other-resource api.guard/web_acl '::/restapis/${CallbackApi}/stages/${CallbackApi.Stage}' \
+    '::/restapis/${CallbackApi}/other/${CallbackApi.Stage}'
+  seed waf-no-rate-rule api.guard/web_acl $'            RateBasedStatement:\n' $'            RateStatement:\n'
+  seed waf-rate-counts api.guard/web_acl \
+    $'          Priority: 3\n          Action:\n            Block: {}\n' $'          Priority: 3\n          Action:\n            Count: {}\n'
+  seed waf-huawei-not-first api.guard/web_acl \
+    $'          - Name: HuaweiPushSources\n            Priority: 0\n' $'          - Name: HuaweiPushSources\n            Priority: 9\n'
+  seed waf-logs-path api.guard/web_acl $'        - UriPath: {}\n' ''
+  seed waf-common-rule-set api.guard/web_acl 'Name: AWSManagedRulesKnownBadInputsRuleSet' 'Name: AWSManagedRulesCommonRuleSet'
+  seed no-429-filter alarms.guard/api_429_alarm $'FilterPattern: \'{ $.status = "429" }\'' $'FilterPattern: \'{ $.status = "428" }\''
+  seed no-429-alarm alarms.guard/api_429_alarm \
+    $'      MetricName: CallbackThrottled\n      Statistic: Sum\n' $'      MetricName: CallbackThrottledX\n      Statistic: Sum\n'
+  seed quarantine-alarm-misses-status alarms.guard/data_kept_aside_alarms \
+    $'MetricName: Quarantined\n              Dimensions:\n                - Name: function\n                  Value: !Ref StatusCallbackFunction\n' \
+    $'MetricName: Quarantined\n              Dimensions:\n                - Name: function\n                  Value: !Ref FeeCallbackFunction\n'
+  seed conflict-alarm-missing alarms.guard/data_kept_aside_alarms 'MetricName: ConflictingDuplicates' 'MetricName: Pushes'
+  # Reserved concurrency: the callbacks' floor, the trigger's and get-call-outcome's cap.
+  seed sms-callback-unreserved functions.guard/reserved_concurrency \
+    $'      ReservedConcurrentExecutions: !Ref SmsCallbackReservedConcurrency\n' ''
+  seed outcome-reads-uncapped functions.guard/reserved_concurrency \
+    $'      ReservedConcurrentExecutions: !Ref GetCallOutcomeReservedConcurrency\n' ''
+  seed reservations-over-quota check_config $'    Default: 150\n' $'    Default: 950\n'
   seed tls-1-0 api.guard/custom_domain 'SecurityPolicy: TLS_1_2' 'SecurityPolicy: TLS_1_0'
   seed alarm-without-topic alarms.guard/alarms_notify_the_topic $'      AlarmActions: [!Ref AlarmTopicArn]\n' ''
   seed skip-without-reason meta.guard/scanner_skips_justified \
@@ -261,18 +326,25 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
     $'Action: [lambda:InvokeFunction, lambda:UpdateFunctionCode]\n                Resource: !GetAtt OutcomePublisherFunction.Arn'
   seed schedules-outside-group iam.guard/iam_schedule_permissions \
     'schedule/${CloseOutScheduleGroup}/*' 'schedule/${TableName}/*'
-  # Operations: tracing, the health route (the status callback function, its one-key read, its throttle), the
+  # Operations: tracing, the health route (the status callback function, its token, its one-key read, its throttle), the
   # dashboard, the storage-failure alarm.
   seed no-tracing operations.guard/functions_traced $'    Tracing: Active\n' $'    Tracing: PassThrough\n'
   seed no-trace-writes iam.guard/iam_function_permissions \
     $'              - Sid: WriteTraces\n                Effect: Allow\n                Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]\n                Resource: "*"\n' ''
   seed star-beyond-traces iam.guard/iam_no_wildcard_resources 'Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]' \
     'Action: [xray:PutTraceSegments, xray:PutTelemetryRecords, dynamodb:GetItem]'
-  seed health-proxy api.guard/health_check_path $'        paths: {}\n' \
-    $'        paths:\n          /health:\n            get:\n              x-amazon-apigateway-integration:\n                type: http_proxy\n                httpMethod: GET\n                uri: !Sub "https://dynamodb.${AWS::Region}.${AWS::URLSuffix}/"\n                payloadFormatVersion: "1.0"\n              responses: {}\n'
-  seed health-route-moved api.guard/health_check_path $'            Path: /health\n' $'            Path: /healthz\n'
+  seed health-proxy api.guard/health_check_path $'      StageName: live\n' \
+    $'      StageName: live\n      DefinitionBody:\n        openapi: "3.0.1"\n        paths:\n          /health/{token}:\n            get:\n              x-amazon-apigateway-integration:\n                type: http_proxy\n                httpMethod: GET\n                uri: !Sub "https://dynamodb.${AWS::Region}.${AWS::URLSuffix}/"\n              responses: {}\n'
+  seed health-route-moved api.guard/health_check_path $'            Path: /health/{token}\n' $'            Path: /healthz/{token}\n'
+  seed health-route-bare functions.guard/routes $'            Path: /health/{token}\n' $'            Path: /health\n'
+  seed health-check-tokenless api.guard/health_check_path $'ResourcePath: !Sub\n          - "/live/health/${HealthToken}"' \
+    $'ResourcePath: !Sub\n          - "/live/health"'
+  seed health-token-echoed api.guard/health_check_path $'    Type: String\n    NoEcho: true\n' $'    Type: String\n'
+  seed health-token-literal functions.guard/functions_environment \
+    $'          HEALTH_CHECK_TOKEN: !If\n            - HasHealthCheckPathToken\n            - !Ref HealthCheckPathToken\n' \
+    $'          HEALTH_CHECK_TOKEN: r53-0123456789abcdef\n          X_UNUSED: !If\n            - HasHealthCheckPathToken\n            - !Ref HealthCheckPathToken\n'
   seed health-unthrottled api.guard/health_route_throttled \
-    $'      RouteSettings:\n        "GET /health":\n          ThrottlingBurstLimit: 10\n          ThrottlingRateLimit: 5\n' ''
+    $'        - ResourcePath: "/~1health~1{token}"\n          HttpMethod: GET\n          ThrottlingBurstLimit: 10\n          ThrottlingRateLimit: 5\n' ''
   seed health-read-any-key iam.guard/iam_function_permissions \
     $'                Condition:\n                  ForAllValues:StringEquals:\n                    dynamodb:LeadingKeys: ["health#probe"]\n' ''
   seed health-read-call-keys iam.guard/iam_function_permissions \

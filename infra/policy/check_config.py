@@ -6,6 +6,8 @@ Guard evaluates one data document with no arithmetic, no file system and no TOML
   * close-out-order           arithmetic across parameters: every allowed CloseOutProvisionalMinutes is below every
                               allowed CloseOutFinalMinutes (the code refuses final <= provisional), and the final
                               close-out comes before the shortest record TTL (RecordTtlDays MinValue)
+  * reserved-concurrency-fits  arithmetic across parameters: the default reservations of all functions leave at
+                              least Lambda's 100 unreserved in an account of the default quota, 1000 per region
   * binaries-are-workspace-bins / codeuri-is-workspace-root
                               the template against the checkout (Cargo.toml files, the CodeUri folder)
   * samconfig-*               infra/samconfig.toml (TOML) against the template, and `make deploy`'s sam command
@@ -98,6 +100,31 @@ def check_close_out_order(template: dict) -> None:
     assert int(final["MaxValue"]) <= ttl_min_minutes, (
         f"CloseOutFinalMinutes MaxValue {final['MaxValue']} is past the shortest record TTL ({ttl_min_minutes} min, "
         "RecordTtlDays MinValue): the final close-out would find the call's records expired"
+    )
+
+
+# Lambda's default concurrency quota per account and region, and the part it keeps unreserved.
+ACCOUNT_CONCURRENCY = 1000
+UNRESERVED_MINIMUM = 100
+
+
+def check_reserved_concurrency_fits(template: dict) -> None:
+    """docs/deploy.md, "Reserved concurrency": the defaults fit an account of the default quota."""
+    parameters = template.get("Parameters") or {}
+    reserved = {}
+    for name, res in functions(template).items():
+        value = (res.get("Properties") or {}).get("ReservedConcurrentExecutions")
+        if value is None:
+            continue
+        if isinstance(value, dict) and "Ref" in value:
+            parameter = parameters.get(value["Ref"]) or {}
+            assert "Default" in parameter, f"{name}: ReservedConcurrentExecutions parameter {value['Ref']} has no Default"
+            value = parameter["Default"]
+        reserved[name] = int(value)
+    total = sum(reserved.values())
+    assert total + UNRESERVED_MINIMUM <= ACCOUNT_CONCURRENCY, (
+        f"the default reservations {reserved} sum to {total}: with Lambda's {UNRESERVED_MINIMUM} unreserved they "
+        f"exceed the default quota of {ACCOUNT_CONCURRENCY} per region, and the deploy would fail"
     )
 
 
@@ -205,6 +232,7 @@ def main() -> int:
     checks = [
         ("retry-budget-vs-timeout", lambda: check_retry_budget_vs_timeout(template)),
         ("close-out-order", lambda: check_close_out_order(template)),
+        ("reserved-concurrency-fits", lambda: check_reserved_concurrency_fits(template)),
     ]
     # The checkout's own files say nothing about another template given to infra/lint.sh.
     if template_path == DEFAULT_TEMPLATE:

@@ -1,9 +1,12 @@
-//! `GET /health`: whether this region can take a push right now — this function, its role and its table answer
-//! one cheap read within [`HEALTH_TIMEOUT`]. Route 53 health checks call it; it needs no token (the checkers
-//! cannot authenticate) and its answer carries no data.
+//! The health check: whether this region can take a push right now — this function, its role and its table answer
+//! one cheap read within [`HEALTH_TIMEOUT`]. Route 53 health checks call it; they cannot authenticate, and its
+//! answer carries no data. Deployed, the route is `GET /health/<HEALTH_CHECK_TOKEN>`: a path Route 53 knows and a
+//! flood does not ([`HealthRoute`]); without a token (local runs) it is `GET /health`.
 
 use std::future::Future;
 use std::time::Duration;
+
+use subtle::ConstantTimeEq;
 
 use crate::storage::StoreError;
 use crate::telemetry::error_chain;
@@ -13,8 +16,58 @@ use crate::telemetry::metrics::{self, Dimensions, Metric};
 /// included), and a store slower than this would hardly take a push within its retry budget either.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The path of the health check.
+/// The path of the health check without a token (local runs), and the prefix of the one with a token.
 pub const HEALTH_PATH: &str = "/health";
+
+/// The health route of the deployed API (infra/template.yaml): the last segment is `HEALTH_CHECK_TOKEN`.
+pub const HEALTH_TOKEN_ROUTE: &str = "/health/{token}";
+
+/// Which requests are the health check. With `HEALTH_CHECK_TOKEN` set, only `GET /health/<that token>`; without
+/// it, only `GET /health`. Any other `GET /health…` is not found: it is not a push, so it never reaches the
+/// push handling (and its refusal metrics).
+#[derive(Clone, Default)]
+pub struct HealthRoute {
+    token: Option<String>,
+}
+
+/// What a request to the health route is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthRequest {
+    /// The health check: probe the store.
+    Check,
+    /// A health path with a missing or wrong token: 404, no probe.
+    NotFound,
+}
+
+impl HealthRoute {
+    /// `HEALTH_CHECK_TOKEN` (`crate::config::health_route`); none or empty: the tokenless `GET /health`.
+    pub fn new(token: Option<String>) -> Self {
+        Self { token: token.filter(|t| !t.is_empty()) }
+    }
+
+    /// `None` for anything that is not a `GET` of `/health` or `/health/…` (a push, or a wrong method).
+    pub fn classify(&self, method: &http::Method, path: &str) -> Option<HealthRequest> {
+        if method != http::Method::GET {
+            return None;
+        }
+        let segment = match path.strip_prefix(HEALTH_PATH)? {
+            "" => None,
+            rest => Some(rest.strip_prefix('/')?),
+        };
+        let matches = match (&self.token, segment) {
+            (None, None) => true,
+            (Some(token), Some(segment)) => bool::from(token.as_bytes().ct_eq(segment.as_bytes())),
+            _ => false,
+        };
+        Some(if matches { HealthRequest::Check } else { HealthRequest::NotFound })
+    }
+}
+
+impl std::fmt::Debug for HealthRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthRoute").field("token", &self.token.as_ref().map(|_| "<set>")).finish()
+    }
+}
 
 /// The one read a health check makes (DynamoDB: a GetItem of [`crate::records::HEALTH_PROBE_KEY`]).
 pub trait HealthProbe: Send + Sync {
@@ -76,6 +129,35 @@ mod tests {
         let (health, values) = metrics::collect(check(&probe)).await;
         let result = if health == Health::Healthy { "healthy" } else { "unhealthy" };
         (health, values[&Dimensions::result(result)][&Metric::HealthChecks])
+    }
+
+    #[test]
+    fn without_a_token_only_the_bare_path_is_the_health_check() {
+        let route = HealthRoute::new(Some(String::new()));
+        let get = http::Method::GET;
+        assert_eq!(route.classify(&get, "/health"), Some(HealthRequest::Check));
+        assert_eq!(route.classify(&get, "/health/anything"), Some(HealthRequest::NotFound));
+        assert_eq!(route.classify(&get, "/healthz"), None);
+        assert_eq!(route.classify(&http::Method::POST, "/health"), None);
+        assert_eq!(route.classify(&get, "/voice/status/tok"), None);
+    }
+
+    #[test]
+    fn with_a_token_only_that_token_is_the_health_check() {
+        let route = HealthRoute::new(Some("r53-0123456789abcdef".into()));
+        let get = http::Method::GET;
+        assert_eq!(route.classify(&get, "/health/r53-0123456789abcdef"), Some(HealthRequest::Check));
+        for path in [
+            "/health",
+            "/health/",
+            "/health/r53-0123456789abcde",
+            "/health/r53-0123456789abcdefX",
+            "/health/r53-0123456789abcdef/",
+        ] {
+            assert_eq!(route.classify(&get, path), Some(HealthRequest::NotFound), "{path}");
+        }
+        assert_eq!(route.classify(&http::Method::POST, "/health/r53-0123456789abcdef"), None);
+        assert!(!format!("{route:?}").contains("0123456789"), "the token is never printed");
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use super::{
 };
 use crate::adapters::secrets::SecretDocument;
 use crate::auth::{CallbackTokens, SignatureMode};
-use crate::callbacks::CallbackSettings;
+use crate::callbacks::{CallbackSettings, HealthRoute};
 
 #[derive(Debug, Clone)]
 pub struct CallbackConfig {
@@ -21,6 +21,12 @@ pub struct PeerReplica {
     pub region: String,
     /// `PEER_DYNAMODB_ENDPOINT`: its endpoint override (a second DynamoDB Local in tests and local runs).
     pub endpoint: Option<String>,
+}
+
+/// The health route of the status callback: `HEALTH_CHECK_TOKEN`, the last segment of `GET /health/{token}`
+/// (docs/deploy.md, "Region health"); unset, the tokenless `GET /health` of local runs.
+pub fn health_route(env: &impl Env) -> HealthRoute {
+    HealthRoute::new(env.get("HEALTH_CHECK_TOKEN"))
 }
 
 impl CallbackConfig {
@@ -92,6 +98,7 @@ pub fn check_push_authentication(env: &impl Env, tokens: &CallbackTokens) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callbacks::HealthRequest;
     use secrecy::ExposeSecret;
     use std::time::Duration;
 
@@ -153,6 +160,16 @@ mod tests {
         let with_tokens =
             SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1".into()) };
         assert!(CallbackConfig::from_parts(&deployed, Some(with_tokens)).is_ok());
+    }
+
+    #[test]
+    fn the_health_route_takes_its_token_from_the_environment() {
+        let get = http::Method::GET;
+        let with_token = health_route(&[("HEALTH_CHECK_TOKEN", "r53-0123456789abcdef")]);
+        assert_eq!(with_token.classify(&get, "/health/r53-0123456789abcdef"), Some(HealthRequest::Check));
+        assert_eq!(with_token.classify(&get, "/health"), Some(HealthRequest::NotFound));
+        let without = health_route(&[("TABLE_NAME", "t")]);
+        assert_eq!(without.classify(&get, "/health"), Some(HealthRequest::Check));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::adapters::secrets::{fetch_secret, SecretDocument, SecretError};
 use crate::auth::{CallbackTokens, InvalidToken};
 use crate::huawei::AppCredentials;
 
-pub use callbacks::{CallbackConfig, PeerReplica};
+pub use callbacks::{health_route, CallbackConfig, PeerReplica};
 pub use outcome::OutcomeConfig;
 pub use publisher::PublisherConfig;
 pub use trigger::TriggerConfig;

@@ -3,7 +3,7 @@
 //! (docs/huawei-protocol.md §7), so a push is checked against every candidate scheme and the matching one is reported.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -116,7 +116,7 @@ pub fn matching_scheme(token: &UsernameToken, secret: &[u8], url: Option<&str>) 
 
 fn hmac_sha256(secret: &[u8], parts: &[&str]) -> Vec<u8> {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     parts.iter().for_each(|part| mac.update(part.as_bytes()));
     mac.finalize().into_bytes().to_vec()
 }

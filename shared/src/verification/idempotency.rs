@@ -2,7 +2,7 @@
 //! expiry is the invocation's deadline, do the work, then complete the record with the answer. One conditional
 //! put claims it, and a failed claim returns the existing record for free (no separate read).
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::CallRequest;
@@ -52,7 +52,7 @@ impl Claim {
 /// number, and a plain hash of it stored in the table would give the code away to 10^8 guesses.
 pub fn payload_hash(secret: &[u8], request: &CallRequest) -> String {
     let canonical = serde_json::to_string(request).unwrap_or_default();
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(canonical.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }

@@ -2,7 +2,7 @@
 //! (defaults: 1 call per 60 s and 5 per hour). Exact for any limits, unlike fixed windows that let a burst
 //! through at a window boundary. The store makes it atomic (see `TriggerStore::take_rate_slot`).
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl RateLimits {
 /// The rate-limit key of a number: HMAC-SHA256 keyed by the app secret, so the stored key reveals nothing
 /// without the secret (a plain hash of a phone number is brute-forced in minutes).
 pub fn callee_key(secret: &[u8], callee: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(callee.as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..16])
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng as _;
 use sha2::Sha256;
 use time::OffsetDateTime;

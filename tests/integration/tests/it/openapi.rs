@@ -13,7 +13,9 @@ use serde_json::Value;
 use voice_core::adapters::MemoryStore;
 use voice_core::auth::{SignatureMode, SignatureRejection};
 use voice_core::callbacks::service::MAX_RECORD_BYTES;
-use voice_core::callbacks::{CallbackError, CallbackService, Endpoint, HealthProbe, HEALTH_PATH, MAX_BODY_BYTES};
+use voice_core::callbacks::{
+    CallbackError, CallbackService, Endpoint, HealthProbe, HEALTH_PATH, HEALTH_TOKEN_ROUTE, MAX_BODY_BYTES,
+};
 use voice_core::huawei::notification::{MAX_CDRS_PER_PUSH, MAX_ICID_LEN, MAX_SESSION_ID_LEN};
 use voice_core::huawei::sms::MAX_SMS_IDENTIFIER_LEN;
 use voice_core::huawei::{CallEventKind, PayloadError};
@@ -308,7 +310,13 @@ fn routes_and_limits_in_the_spec_are_the_codes() {
     let health_methods: Vec<&String> = spec["paths"][HEALTH_PATH].as_object().unwrap().keys().collect();
     assert_eq!(health_methods, ["get"], "the health check is a GET");
     assert!(cargo_toml.contains(&format!("\"{HEALTH_PATH}\" = \"status-callback\"")), "health: watch router");
-    assert!(template.contains(&format!("Path: {HEALTH_PATH}")), "health: not a route of infra/template.yaml");
+    // Deployed, the health route carries HEALTH_CHECK_TOKEN (the bare path is the tokenless local one).
+    assert!(cargo_toml.contains(&format!("\"{HEALTH_TOKEN_ROUTE}\" = \"status-callback\"")), "health: watch router");
+    assert!(template.contains(&format!("Path: {HEALTH_TOKEN_ROUTE}\n")), "health: not a route of infra/template.yaml");
+    assert!(
+        !template.contains(&format!("Path: {HEALTH_PATH}\n")),
+        "health: the bare path is a route of infra/template.yaml"
+    );
     for (path, _, function) in ROUTES {
         let methods: Vec<&String> = spec["paths"][path].as_object().unwrap().keys().collect();
         assert_eq!(methods, ["post"], "{path}: only POST is an operation");
