@@ -6,22 +6,24 @@
 //! A test over the source rather than a split into crates: the stack stays one crate (one build, one version),
 //! and the check names the file and the edge that broke it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer (bottom = 0). A module may use only modules of a lower layer.
-const LAYERS: [(&str, u8); 11] = [
+const LAYERS: [(&str, u8); 13] = [
     ("telemetry", 0),
     ("huawei", 1),
     ("records", 2),
     ("storage", 3),
     ("auth", 3),
-    ("callbacks", 4),
-    ("verification", 4),
-    ("outcome", 4),
-    ("adapters", 5),
-    ("config", 6),
-    ("edge", 7),
+    ("idempotency", 4),
+    ("rate_limit", 4),
+    ("callbacks", 5),
+    ("calls", 5),
+    ("outcome", 5),
+    ("adapters", 6),
+    ("config", 7),
+    ("edge", 8),
 ];
 
 /// This checker itself: test code, not a layer.
@@ -57,35 +59,43 @@ fn identifier_at(text: &str) -> String {
     text.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
 }
 
-/// Every top-level module a file's code names.
-fn modules_used(module: &[String], code: &str) -> BTreeSet<String> {
-    let mut used = BTreeSet::new();
-    for (at, _) in code.match_indices("crate::") {
-        let rest = &code[at + "crate::".len()..];
-        match rest.strip_prefix('{') {
-            // `crate::{a::x, b}`: the first identifier of each item at the top of the group.
-            Some(group) => {
-                let mut depth = 0;
-                let mut item_start = true;
-                for (i, c) in group.char_indices() {
-                    match c {
-                        '{' => depth += 1,
-                        '}' if depth == 0 => break,
-                        '}' => depth -= 1,
-                        ',' if depth == 0 => item_start = true,
-                        c if item_start && (c.is_alphanumeric() || c == '_') => {
-                            used.insert(identifier_at(&group[i..]));
-                            item_start = false;
-                        }
-                        _ => {}
+/// The first path segment of every path that follows `prefix` in `code`: `prefix a::x` and `prefix {a::x, b}`
+/// give `a` (and `b`).
+fn first_segments_after(code: &str, prefix: &str) -> BTreeSet<String> {
+    code.match_indices(prefix).flat_map(|(at, _)| first_segments(&code[at + prefix.len()..])).collect()
+}
+
+/// The first path segment of the path at the start of `rest`, or of each path of the group there.
+fn first_segments(rest: &str) -> Vec<String> {
+    let mut first = Vec::new();
+    match rest.strip_prefix('{') {
+        // `{a::x, b}`: the first identifier of each item at the top of the group.
+        Some(group) => {
+            let mut depth = 0;
+            let mut item_start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if item_start && (c.is_alphanumeric() || c == '_') => {
+                        first.push(identifier_at(&group[i..]));
+                        item_start = false;
                     }
+                    _ => {}
                 }
             }
-            None => {
-                used.insert(identifier_at(rest));
-            }
         }
+        None => first.push(identifier_at(rest)),
     }
+    first.retain(|name| !name.is_empty());
+    first
+}
+
+/// Every top-level module a file's code names.
+fn modules_used(module: &[String], code: &str) -> BTreeSet<String> {
+    let mut used = first_segments_after(code, "crate::");
     // `super::super::x` from `a/b.rs` is `crate::x`.
     for (at, _) in code.match_indices("super::") {
         if code[..at].ends_with("super::") {
@@ -153,6 +163,98 @@ fn back_edges(files: &[(PathBuf, String)]) -> Vec<String> {
     problems
 }
 
+/// The names a top-level module's `mod.rs` re-exports, each with the submodule it comes from (`pub use
+/// service::{Answer, CallbackService}` → `Answer` and `CallbackService` are `service`'s).
+fn re_exports(mod_rs: &str) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for (at, _) in mod_rs.match_indices("pub use ") {
+        let statement = &mod_rs[at + "pub use ".len()..];
+        let statement = &statement[..statement.find(';').unwrap_or(statement.len())];
+        let Some((submodule, items)) = statement.split_once("::") else { continue };
+        let words = items.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
+        for word in words.filter(|w| !["as", "self"].contains(w)) {
+            names.insert(word.to_owned(), submodule.trim().to_owned());
+        }
+    }
+    names
+}
+
+/// The uses between the submodules of each top-level module (`callbacks/service.rs` naming `super::replay` is
+/// `service` → `replay`), through `super::x`, `crate::<top>::x`, or a name the top module re-exports.
+fn submodule_edges(files: &[(PathBuf, String)]) -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let tests = unit_test_files(files);
+    let production: Vec<(Vec<String>, String)> = files
+        .iter()
+        .filter(|(path, _)| !tests.contains(path))
+        .map(|(path, text)| (module_path(path), production_code(text)))
+        .collect();
+    let mut edges: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for (module, code) in production.iter().filter(|(module, _)| module.len() >= 2) {
+        let (top, from) = (&module[0], &module[1]);
+        let submodules: BTreeSet<&str> =
+            production.iter().filter(|(m, _)| m.len() >= 2 && &m[0] == top).map(|(m, _)| m[1].as_str()).collect();
+        let exported = production
+            .iter()
+            .find(|(m, _)| m.len() == 1 && &m[0] == top)
+            .map(|(_, mod_rs)| re_exports(mod_rs))
+            .unwrap_or_default();
+        // Paths that start in the top-level module's namespace.
+        let mut named = first_segments_after(code, &format!("crate::{top}::"));
+        let ups_to_top = module.len() - 1;
+        for (at, _) in code.match_indices("super::").filter(|(at, _)| !code[..*at].ends_with("super::")) {
+            let mut rest = &code[at..];
+            let mut ups = 0;
+            while let Some(next) = rest.strip_prefix("super::") {
+                ups += 1;
+                rest = next;
+            }
+            if ups == ups_to_top {
+                named.extend(first_segments(rest));
+            }
+        }
+        for name in named {
+            let to = match submodules.contains(name.as_str()) {
+                true => Some(name),
+                false => exported.get(&name).cloned(),
+            };
+            if let Some(to) = to.filter(|to| to != from) {
+                edges.entry(top.clone()).or_default().insert((from.clone(), to));
+            }
+        }
+    }
+    edges
+}
+
+/// The cycles among the submodules of each top-level module, as readable lines (`callbacks: replay → service →
+/// replay`).
+fn submodule_cycles(files: &[(PathBuf, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (top, edges) in submodule_edges(files) {
+        let next =
+            |from: &str| -> Vec<String> { edges.iter().filter(|(f, _)| f == from).map(|(_, to)| to.clone()).collect() };
+        let mut reported = BTreeSet::new();
+        for (start, _) in &edges {
+            // Depth-first from `start`, looking for a way back to it.
+            let mut stack = vec![vec![start.clone()]];
+            while let Some(path) = stack.pop() {
+                let Some(last) = path.last() else { continue };
+                for to in next(last) {
+                    if &to == start {
+                        let mut members: Vec<String> = path.clone();
+                        members.sort();
+                        if reported.insert(members) {
+                            problems.push(format!("{top}: {} → {start}", path.join(" → ")));
+                        }
+                    } else if !path.contains(&to) {
+                        stack.push([path.clone(), vec![to]].concat());
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
 fn source_files(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, String)>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).expect("src is readable").flatten().collect();
     entries.sort_by_key(|e| e.path());
@@ -178,6 +280,44 @@ fn no_module_uses_its_own_layer_or_one_above() {
 }
 
 #[test]
+fn no_cycle_among_the_submodules_of_a_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&root, &root, &mut files);
+    let problems = submodule_cycles(&files);
+    assert!(problems.is_empty(), "cycles inside a module (one of each pair must move down):\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_cycle_check_sees_a_cycle_through_super_crate_paths_and_re_exports() {
+    let file = |path: &str, text: &str| (PathBuf::from(path), text.to_owned());
+    let mod_rs =
+        file("callbacks/mod.rs", "pub mod replay;\npub mod service;\npub use service::{Answer, CallbackService};\n");
+    let service_uses_replay = file("callbacks/service.rs", "use super::replay::NOT_STORED_MESSAGE;\n");
+    for replay in [
+        file("callbacks/replay.rs", "use super::service::Answer;\n"),
+        file("callbacks/replay.rs", "use super::{CallbackService, Answer};\n"),
+        file("callbacks/replay.rs", "fn f() { crate::callbacks::service::x() }\n"),
+    ] {
+        let cycles = submodule_cycles(&[mod_rs.clone(), service_uses_replay.clone(), replay.clone()]);
+        assert_eq!(cycles.len(), 1, "{}: {cycles:?}", replay.1);
+        assert!(cycles[0].starts_with("callbacks: "), "{cycles:?}");
+    }
+    // One way only, a test module's use, and a deeper file's own `super::` are not cycles.
+    let one_way = [
+        mod_rs.clone(),
+        file("callbacks/replay.rs", "use super::service::Answer;\n"),
+        file(
+            "callbacks/service.rs",
+            "pub const X: u8 = 1;\n#[cfg(test)]\nmod tests {\n use super::super::replay::y;\n}\n",
+        ),
+        file("outcome/derive/rules.rs", "use super::fold_one;\n"),
+        file("outcome/read.rs", "use super::derive::fold;\n"),
+    ];
+    assert_eq!(submodule_cycles(&one_way), Vec::<String>::new());
+}
+
+#[test]
 fn every_top_level_module_has_a_layer() {
     let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).expect("lib.rs");
     let declared: BTreeSet<&str> =
@@ -190,9 +330,9 @@ fn every_top_level_module_has_a_layer() {
 fn the_check_sees_every_kind_of_back_edge() {
     let file = |path: &str, text: &str| (PathBuf::from(path), text.to_owned());
     let cases = [
-        file("huawei/call_verify.rs", "use crate::verification::CallRequest;\n"),
+        file("huawei/call_verify.rs", "use crate::calls::CallRequest;\n"),
         file("records/write.rs", "use crate::{huawei::Cdr, storage::StoreError};\n"),
-        file("callbacks/service.rs", "fn f() { crate::verification::TriggerError::x() }\n"),
+        file("callbacks/service.rs", "fn f() { crate::calls::TriggerError::x() }\n"),
         file("adapters/dynamo.rs", "use super::super::config::CallbackConfig;\n"),
         file("storage/mod.rs", "use super::edge::http;\n"),
         file("telemetry.rs", "use crate::records::Record;\n"),

@@ -6,15 +6,16 @@
 //! # Layers
 //!
 //! The modules form a one-way stack: a module may use the modules of the layers below its own, never one of its
-//! own layer or above (`tests/layering.rs` fails on a back-edge).
+//! own layer or above (`layering.rs` fails on a back-edge, and on a cycle among the submodules of one module).
 //!
 //! | layer | modules | what they know |
 //! |---|---|---|
-//! | 7 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
-//! | 6 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
-//! | 5 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
-//! | 4 domain | [`callbacks`], [`verification`], [`outcome`] | the decisions, and the ports they need beside them |
-//! | 3 shared domain | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
+//! | 8 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
+//! | 7 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
+//! | 6 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
+//! | 5 domain | [`callbacks`], [`calls`], [`outcome`] | the decisions, and the ports they need beside them |
+//! | 4 shared domain | [`idempotency`], [`rate_limit`] | the idempotency claim and the sliding-log rate limit any domain may use, with their ports |
+//! | 3 storage | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
 //! | 2 records | [`records`] | the one table: keys, reserved prefixes, item builders, the typed read side |
 //! | 1 wire | [`huawei`] | Huawei's payloads, callVerify body, `UsernameToken` signing |
 //! | 0 leaf | [`telemetry`] | logging and the masking of phone numbers |
@@ -26,11 +27,13 @@ pub mod huawei;
 pub mod records;
 
 pub mod auth;
+pub mod idempotency;
+pub mod rate_limit;
 pub mod storage;
 
 pub mod callbacks;
+pub mod calls;
 pub mod outcome;
-pub mod verification;
 
 pub mod adapters;
 

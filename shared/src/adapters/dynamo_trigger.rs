@@ -1,4 +1,4 @@
-//! [`TriggerStore`] on DynamoDB.
+//! The trigger's stores on DynamoDB: [`IdempotencyStore`] and [`RateLimitStore`].
 //!
 //! - claim: one conditional `PutItem`; on failure DynamoDB returns the existing record (no extra read).
 //! - completion: one `UpdateItem`; release: one conditional `DeleteItem` (only when nothing was placed).
@@ -12,15 +12,14 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::dynamo::{classify, DynamoStore};
+use crate::idempotency::{Claim, Completion, IdempotencyStore};
+use crate::rate_limit::{RateLimitStore, RateLimits};
 use crate::records::{
     rate_limit_pk, read::RateLimitRecord, request_pk, RequestRecord, RATE_LIMIT_KIND, RATE_LIMIT_SK,
     REQUEST_COMPLETED as COMPLETED, REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_KIND,
     REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN, REQUEST_SK,
 };
 use crate::storage::StoreError;
-use crate::verification::idempotency::{Claim, Completion};
-use crate::verification::rate_limit::RateLimits;
-use crate::verification::TriggerStore;
 
 /// Optimistic rate-slot attempts before giving up (each loses only to a concurrent call to the same number).
 const RATE_SLOT_ATTEMPTS: usize = 5;
@@ -53,7 +52,7 @@ fn conditional_failure_item(
     }
 }
 
-impl TriggerStore for DynamoStore {
+impl IdempotencyStore for DynamoStore {
     async fn claim_request(
         &self,
         key: &str,
@@ -133,7 +132,9 @@ impl TriggerStore for DynamoStore {
             .map(|_| ())
             .map_err(classify)
     }
+}
 
+impl RateLimitStore for DynamoStore {
     async fn take_rate_slot(
         &self,
         callee_key: &str,

@@ -7,12 +7,12 @@ use rand::Rng;
 use time::OffsetDateTime;
 
 use super::tls_roots::TrustRoots;
+use crate::calls::attempt::Attempt;
+use crate::calls::{CallRequest, VoiceApi};
 use crate::huawei::call_verify::{x_aksk_header, CallVerifyBody, CALL_VERIFY_PATH};
 use crate::huawei::signature::AKSK_AUTHORIZATION;
 use crate::huawei::AppCredentials;
 use crate::telemetry::error_chain;
-use crate::verification::attempt::Attempt;
-use crate::verification::{CallRequest, VoiceApi};
 
 /// The HTTP client could not be built (a TLS backend that failed to load).
 #[derive(Debug, thiserror::Error)]
@@ -115,8 +115,8 @@ impl VoiceApi for CallVerifyClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calls::Defaults;
     use crate::huawei::signature::{password_digest, UsernameToken};
-    use crate::verification::Defaults;
     use time::macros::datetime;
 
     fn client() -> CallVerifyClient {

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::callbacks::{HealthProbe, NoncePut, NonceStore};
+use crate::idempotency::{Claim, Completion, IdempotencyStore};
 use crate::outcome::OutcomeStore;
+use crate::rate_limit::{RateLimitStore, RateLimits};
 use crate::records::nonce::NonceRecord;
 use crate::records::{
     same_payload, Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED,
@@ -14,9 +16,6 @@ use crate::records::{
     REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,
 };
 use crate::storage::{PutOutcome, RecordStore, StoreError};
-use crate::verification::idempotency::{Claim, Completion};
-use crate::verification::rate_limit::RateLimits;
-use crate::verification::TriggerStore;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -153,7 +152,7 @@ impl MemoryStore {
     }
 }
 
-impl TriggerStore for MemoryStore {
+impl IdempotencyStore for MemoryStore {
     async fn claim_request(
         &self,
         key: &str,
@@ -197,7 +196,9 @@ impl TriggerStore for MemoryStore {
         self.trigger_state().requests.remove(key);
         Ok(())
     }
+}
 
+impl RateLimitStore for MemoryStore {
     async fn take_rate_slot(
         &self,
         callee_key: &str,

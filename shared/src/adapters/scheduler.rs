@@ -13,8 +13,8 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use super::aws_env;
+use crate::calls::{CloseOutScheduler, ScheduleError};
 use crate::records::CloseoutStage;
-use crate::verification::{CloseOutScheduler, ScheduleError};
 
 pub struct SchedulerCloseOuts {
     client: Client,

@@ -1,6 +1,7 @@
 //! The callbacks' decisions: authenticate, parse, store exactly once, answer Huawei. Pure over the
 //! [`crate::storage::RecordStore`] port. How a call ended is [`crate::outcome`]'s.
 
+pub mod error;
 pub mod health;
 pub mod nonces;
 pub mod replay;

@@ -10,7 +10,7 @@ use rand::Rng;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::service::CallbackError;
+use super::error::CallbackError;
 use crate::auth::{SignatureRejection, NONCE_WINDOW};
 use crate::records::nonce::{nonce_record, NonceRecord};
 use crate::records::Stamp;

@@ -29,8 +29,7 @@ use crate::storage::RecordStore;
 use crate::telemetry::mask_numbers;
 use crate::telemetry::metrics::{self, Metric, Values};
 
-/// The message of the error line a callback logs for a record it could not store.
-pub const NOT_STORED_MESSAGE: &str = "NOT STORED: replay this payload once storage is back";
+pub use super::service::NOT_STORED_MESSAGE;
 
 /// What marks a candidate line before it is parsed (a line holding it that cannot be read is reported, never
 /// dropped silently).

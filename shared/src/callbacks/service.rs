@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+pub use super::error::{CallbackError, MAX_BODY_BYTES, MAX_RECORD_BYTES};
 use super::nonces::{InstanceNoncesOnly, NonceStore, SharedNonces};
-use super::replay::NOT_STORED_MESSAGE;
-use crate::auth::{CallbackTokens, SignatureMode, SignatureRejection, SignatureVerdict, SignatureVerifier};
+use crate::auth::{CallbackTokens, SignatureMode, SignatureVerdict, SignatureVerifier};
 use crate::huawei::{
     AppCredentials, FeeList, PayloadError, QuarantineSource, Quarantined, SmsNotification, SmsPush, VoicePush,
 };
@@ -22,13 +22,9 @@ use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 use crate::telemetry::metrics::{self, Dimensions, Metric};
 
-/// Largest body accepted: a full 50-CDR push is ~50 KB, so 256 KiB leaves room for Huawei adding fields, and
-/// keeps most records under DynamoDB's 400 KB item limit (see [`MAX_RECORD_BYTES`] for the others).
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// DynamoDB's item size limit. A record holds the raw JSON beside its typed fields, so a body under
-/// [`MAX_BODY_BYTES`] with one huge field can still make a record too large for one item.
-pub const MAX_RECORD_BYTES: usize = 400 * 1024;
+/// The message of the error line a callback logs for a record it could not store (`replay-unstored` reads such
+/// lines back: [`super::replay`]).
+pub const NOT_STORED_MESSAGE: &str = "NOT STORED: replay this payload once storage is back";
 
 /// Which kind of URL the push arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,49 +66,6 @@ pub enum Answer {
     /// `200`, empty body: the SMS notification is stored.
     SmsStored,
     Refused(CallbackError),
-}
-
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CallbackError {
-    #[error("only POST is accepted")]
-    MethodNotAllowed,
-    #[error("body exceeds {MAX_BODY_BYTES} bytes")]
-    PayloadTooLarge,
-    #[error("a record of this push would exceed the {MAX_RECORD_BYTES}-byte storage item limit")]
-    RecordTooLarge,
-    #[error("missing or unknown callback token")]
-    UnknownToken,
-    #[error("signature rejected: {0}")]
-    BadSignature(SignatureRejection),
-    #[error(transparent)]
-    InvalidPayload(#[from] PayloadError),
-    #[error("{failed} of {total} records could not be stored")]
-    StorageFailed { failed: usize, total: usize },
-}
-
-impl CallbackError {
-    /// The one mapping from errors to HTTP statuses.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::MethodNotAllowed => 405,
-            Self::PayloadTooLarge | Self::RecordTooLarge => 413,
-            Self::UnknownToken | Self::BadSignature(_) => 401,
-            Self::InvalidPayload(_) => 400,
-            // Not 200: Huawei re-pushes CDRs (and privacy-number events/SMS) that did not get a success.
-            Self::StorageFailed { .. } => 503,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge | Self::RecordTooLarge => "payload_too_large",
-            Self::UnknownToken => "unauthorized",
-            Self::BadSignature(_) => "bad_signature",
-            Self::InvalidPayload(e) => e.code(),
-            Self::StorageFailed { .. } => "storage_unavailable",
-        }
-    }
 }
 
 /// The callbacks' policy, from configuration.
@@ -590,7 +543,7 @@ impl Handled {
 mod tests {
     use super::*;
     use crate::adapters::MemoryStore;
-    use crate::auth::SignatureMode;
+    use crate::auth::{SignatureMode, SignatureRejection};
 
     fn settings(tokens: &str) -> CallbackSettings {
         CallbackSettings {

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use super::{integer, load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, ConfigError, Env};
 use crate::adapters::secrets::SecretDocument;
+use crate::calls::{CloseOutDelays, Defaults};
 use crate::huawei::call_verify::encode_callback_url;
 use crate::huawei::AppCredentials;
-use crate::verification::rate_limit::RateLimits;
-use crate::verification::{CloseOutDelays, Defaults};
+use crate::rate_limit::RateLimits;
 
 pub const DEFAULT_VOICE_API_BASE_URL: &str = "https://rtccall.cn-north-1.myhuaweicloud.cn:443";
 

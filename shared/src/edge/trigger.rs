@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::{diagnostic, invocation_deadline};
 use crate::adapters::{CallVerifyClient, DynamoStore, SchedulerCloseOuts};
+use crate::calls::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
 use crate::config::{ProcessEnv, TriggerConfig};
 use crate::telemetry::error_chain;
 use crate::telemetry::metrics::{self, Dimensions, Metric};
-use crate::verification::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
 
 pub type LiveTrigger = TriggerService<DynamoStore, CallVerifyClient, Option<SchedulerCloseOuts>>;
 

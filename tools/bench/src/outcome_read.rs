@@ -12,12 +12,12 @@ use rand::SeedableRng;
 use serde_json::json;
 use time::OffsetDateTime;
 use voice_core::adapters::DynamoStore;
+use voice_core::calls::TriggerStore;
 use voice_core::huawei::{FeeList, VoicePush};
+use voice_core::idempotency::Completion;
 use voice_core::outcome::{CallStatus, OutcomeReader};
 use voice_core::records::{call_record, cdr_record, event_record, request_pk, CallDetails, Stamp, REQUEST_SK};
 use voice_core::storage::RecordStore;
-use voice_core::verification::idempotency::Completion;
-use voice_core::verification::TriggerStore;
 
 use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
 use integration_tests::measure::Samples;

@@ -11,10 +11,10 @@ use tokio::time::Instant;
 use super::*;
 use crate::adapters::MemoryStore;
 use crate::huawei::VoicePush;
+use crate::idempotency::IdempotencyStore;
+use crate::idempotency::{Claim, Completion};
 use crate::records::{call_record, cdr_record, event_record, CallDetails, Stamp};
 use crate::storage::RecordStore;
-use crate::verification::idempotency::{Claim, Completion};
-use crate::verification::TriggerStore;
 
 const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
 

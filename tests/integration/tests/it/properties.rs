@@ -15,9 +15,9 @@ use voice_core::huawei::notification::MAX_SESSION_ID_LEN;
 use voice_core::huawei::signature::UsernameToken;
 use voice_core::huawei::AppCredentials;
 use voice_core::huawei::{CallEventKind, SmsNotification, VoicePush};
+use voice_core::rate_limit::RateLimits;
 use voice_core::records::{event_record, Stamp};
 use voice_core::telemetry::mask_numbers;
-use voice_core::verification::rate_limit::RateLimits;
 
 /// Keys Huawei's payloads use, so that generated JSON reaches the typed parsers, not only the syntax check.
 const KEYS: [&str; 16] = [

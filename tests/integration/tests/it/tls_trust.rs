@@ -24,9 +24,9 @@ use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 use voice_core::adapters::{aws_env, CallVerifyClient, TrustRoots};
+use voice_core::calls::attempt::Attempt;
+use voice_core::calls::CallRequest;
 use voice_core::huawei::AppCredentials;
-use voice_core::verification::attempt::Attempt;
-use voice_core::verification::CallRequest;
 
 /// A test CA and the server configuration that presents its chain for 127.0.0.1.
 struct TestAuthority {

@@ -8,10 +8,10 @@ use integration_tests::{client_at, DynamoLocal};
 use serde_json::json;
 use voice_core::adapters::CallVerifyClient;
 use voice_core::adapters::DynamoStore;
+use voice_core::calls::{Defaults, TriggerError, TriggerService, TriggerSettings};
 use voice_core::huawei::call_verify::encode_callback_url;
 use voice_core::huawei::AppCredentials;
-use voice_core::verification::rate_limit::RateLimits;
-use voice_core::verification::{Defaults, TriggerError, TriggerService, TriggerSettings, TriggerStore};
+use voice_core::rate_limit::{RateLimitStore, RateLimits};
 use voice_platform_sim::{Config as SimConfig, RunningSim};
 
 async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoStore, CallVerifyClient>, RunningSim) {
@@ -73,8 +73,8 @@ async fn a_concurrent_duplicate_gets_idempotency_conflict_and_huawei_one_request
 #[tokio::test(flavor = "multi_thread")]
 async fn the_stored_payload_hash_is_keyed_by_the_secret_and_a_replay_still_matches() {
     use sha2::Digest;
-    use voice_core::verification::idempotency::payload_hash;
-    use voice_core::verification::CallRequest;
+    use voice_core::calls::request::payload_hash;
+    use voice_core::calls::CallRequest;
     let (service, sim) = trigger(RateLimits::new(0, 0), Duration::from_secs(1)).await;
     let event = json!({"calleeNbr": "+8613800000051", "verifyCode": "482913", "idempotencyKey": "hash-1"});
     let placed = service.handle(event.clone(), None).await.unwrap();

@@ -1,9 +1,25 @@
 //! Per-callee rate limit: a sliding log of recent call times, checked against every configured window
 //! (defaults: 1 call per 60 s and 5 per hour). Exact for any limits, unlike fixed windows that let a burst
-//! through at a window boundary. The store makes it atomic (see `TriggerStore::take_rate_slot`).
+//! through at a window boundary. The store makes it atomic ([`RateLimitStore::take_rate_slot`]). Below the
+//! domains, so that any of them may limit what it does per subject.
+
+use std::future::Future;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+use crate::storage::StoreError;
+
+/// Where rate-limit logs are kept.
+pub trait RateLimitStore: Send + Sync {
+    /// Atomically records a call to `callee_key` if `limits` allow it now; otherwise the seconds to wait.
+    fn take_rate_slot(
+        &self,
+        callee_key: &str,
+        limits: &RateLimits,
+        now: i64,
+    ) -> impl Future<Output = Result<Result<(), u64>, StoreError>> + Send;
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {

@@ -13,9 +13,10 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::attempt::interpret;
-use super::idempotency::{payload_hash, Claim, Completion};
-use super::rate_limit::{callee_key, RateLimits};
+use super::request::payload_hash;
 use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
+use crate::idempotency::{Claim, Completion};
+use crate::rate_limit::{callee_key, RateLimits};
 use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
 use crate::telemetry::{mask_numbers, mask_phone};
@@ -287,8 +288,9 @@ fn epoch_ms(t: OffsetDateTime) -> i64 {
 mod tests {
     use super::*;
     use crate::adapters::MemoryStore;
+    use crate::calls::attempt::Attempt;
+    use crate::idempotency::IdempotencyStore;
     use crate::records::RecordKind;
-    use crate::verification::attempt::Attempt;
     use std::collections::VecDeque;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;

@@ -1,12 +1,17 @@
 //! Caller idempotency, the protocol AWS Lambda Powertools proved: claim the key with an in-progress record whose
 //! expiry is the invocation's deadline, do the work, then complete the record with the answer. One conditional
 //! put claims it, and a failed claim returns the existing record for free (no separate read).
+//!
+//! Below the domains, so that every domain that takes an idempotency key (placing calls today) uses the same
+//! claim, its record ([`crate::records`]) and its port ([`IdempotencyStore`]).
+
+use std::future::Future;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::CallRequest;
 use crate::records::{RequestRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED};
+use crate::storage::StoreError;
 
 /// What the caller's earlier attempt with the same key left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,22 +52,43 @@ impl Claim {
     }
 }
 
-/// Fingerprint of what is being asked (everything but the key itself), to refuse a reused key. Keyed
-/// (HMAC-SHA-256 with `secret`, the key of the callee's rate-limit record): the request holds the code and the
-/// number, and a plain hash of it stored in the table would give the code away to 10^8 guesses.
-pub fn payload_hash(secret: &[u8], request: &CallRequest) -> String {
-    let canonical = serde_json::to_string(request).unwrap_or_default();
+/// Fingerprint of what is being asked (`canonical`: everything but the key itself), to refuse a reused key.
+/// Keyed (HMAC-SHA-256 with `secret`): a request may hold a code and a number, and a plain hash of it stored in
+/// the table would give the code away to 10^8 guesses.
+pub fn fingerprint(secret: &[u8], canonical: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(canonical.as_bytes());
+    mac.update(canonical);
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// Where idempotency records are kept.
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` with an in-progress record unless a live one exists (one conditional put). An expired
+    /// in-progress record (its invocation is gone) is taken over.
+    fn claim_request(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        in_progress_until_ms: i64,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Completes a claimed key with its outcome (one update).
+    fn complete_request(
+        &self,
+        key: &str,
+        completion: &Completion,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives a claimed key back when certainly no call was placed, so the caller may retry with it.
+    fn release_request(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::records::{REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN};
-    use crate::verification::request::Defaults;
-    use serde_json::json;
 
     #[test]
     fn existing_records_are_interpreted() {
@@ -90,39 +116,9 @@ mod tests {
     }
 
     #[test]
-    fn hash_covers_the_payload_but_not_the_key() {
-        let defaults = Defaults {
-            display_nbr: Some("+8675528000088".into()),
-            pre_tone: Some("w.wav".into()),
-            language_type: 2,
-            allow_endless_playback: false,
-        };
-        let request = |code: &str, key: &str| {
-            CallRequest::from_event(
-                json!({"calleeNbr": "+8613800000001", "verifyCode": code, "idempotencyKey": key}),
-                &defaults,
-            )
-            .unwrap()
-        };
-        let hash = |r: &CallRequest| payload_hash(b"secret", r);
-        assert_eq!(hash(&request("1234", "a")), hash(&request("1234", "b")));
-        assert_ne!(hash(&request("1234", "a")), hash(&request("9999", "a")));
-    }
-
-    #[test]
-    fn the_hash_is_keyed_so_the_code_cannot_be_guessed_from_it() {
-        use sha2::Digest;
-        let request = CallRequest::from_event(
-            json!({"calleeNbr": "+8613800000001", "verifyCode": "482913", "displayNbr": "+8675528000088",
-                "preTone": "w.wav"}),
-            &Defaults { language_type: 2, ..Defaults::default() },
-        )
-        .unwrap();
-        let stored = payload_hash(b"secret", &request);
-        let canonical = serde_json::to_string(&request).unwrap();
-        assert_ne!(stored, hex::encode(Sha256::digest(canonical.as_bytes())), "not the plain SHA-256");
-        assert_ne!(stored, payload_hash(b"another secret", &request), "depends on the key");
-        assert_eq!(stored, payload_hash(b"secret", &request), "stable: a replay matches");
-        assert_eq!(stored.len(), 64);
+    fn a_fingerprint_is_keyed() {
+        assert_eq!(fingerprint(b"k", b"payload"), fingerprint(b"k", b"payload"));
+        assert_ne!(fingerprint(b"k", b"payload"), fingerprint(b"other", b"payload"));
+        assert_ne!(fingerprint(b"k", b"payload"), fingerprint(b"k", b"payload2"));
     }
 }

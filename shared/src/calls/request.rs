@@ -188,6 +188,13 @@ fn invalid(message: String) -> TriggerError {
     TriggerError::InvalidRequest(message)
 }
 
+/// Fingerprint of what is being asked (everything but the idempotency key itself), keyed by `secret`: see
+/// [`crate::idempotency::fingerprint`].
+pub fn payload_hash(secret: &[u8], request: &CallRequest) -> String {
+    let canonical = serde_json::to_string(request).unwrap_or_default();
+    crate::idempotency::fingerprint(secret, canonical.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +307,41 @@ mod tests {
         let event = json!({"calleeNbr": "+8613800000001", "verifyCode": "1234", "times": 0});
         let allowed = Defaults { allow_endless_playback: true, ..defaults() };
         assert_eq!(CallRequest::from_event(event, &allowed).unwrap().times, Some(0));
+    }
+    #[test]
+    fn hash_covers_the_payload_but_not_the_key() {
+        let defaults = Defaults {
+            display_nbr: Some("+8675528000088".into()),
+            pre_tone: Some("w.wav".into()),
+            language_type: 2,
+            allow_endless_playback: false,
+        };
+        let request = |code: &str, key: &str| {
+            CallRequest::from_event(
+                json!({"calleeNbr": "+8613800000001", "verifyCode": code, "idempotencyKey": key}),
+                &defaults,
+            )
+            .unwrap()
+        };
+        let hash = |r: &CallRequest| payload_hash(b"secret", r);
+        assert_eq!(hash(&request("1234", "a")), hash(&request("1234", "b")));
+        assert_ne!(hash(&request("1234", "a")), hash(&request("9999", "a")));
+    }
+
+    #[test]
+    fn the_hash_is_keyed_so_the_code_cannot_be_guessed_from_it() {
+        use sha2::{Digest, Sha256};
+        let request = CallRequest::from_event(
+            json!({"calleeNbr": "+8613800000001", "verifyCode": "482913", "displayNbr": "+8675528000088",
+                "preTone": "w.wav"}),
+            &Defaults { language_type: 2, ..Defaults::default() },
+        )
+        .unwrap();
+        let stored = payload_hash(b"secret", &request);
+        let canonical = serde_json::to_string(&request).unwrap();
+        assert_ne!(stored, hex::encode(Sha256::digest(canonical.as_bytes())), "not the plain SHA-256");
+        assert_ne!(stored, payload_hash(b"another secret", &request), "depends on the key");
+        assert_eq!(stored, payload_hash(b"secret", &request), "stable: a replay matches");
+        assert_eq!(stored.len(), 64);
     }
 }

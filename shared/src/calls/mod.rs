@@ -1,11 +1,10 @@
-//! trigger-verification-call: validating the invoke, caller idempotency, per-callee rate limiting, calling
-//! Huawei's callVerify and mapping its answer. Decisions here are pure; `service` runs them over the ports.
+//! Placing a call (trigger-verification-call): validating the invoke, calling Huawei's callVerify and mapping its
+//! answer, over the shared idempotency claim ([`crate::idempotency`]) and per-callee rate limit
+//! ([`crate::rate_limit`]). Decisions here are pure; `service` runs them over the ports.
 
 pub mod attempt;
 pub mod error;
-pub mod idempotency;
 pub mod ports;
-pub mod rate_limit;
 pub mod request;
 pub mod service;
 
