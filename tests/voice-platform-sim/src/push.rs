@@ -51,7 +51,7 @@ fn is_loopback_host(url: &reqwest::Url) -> bool {
 }
 
 /// Only scheme, host and port reach the logs: callback paths carry secret tokens (`/voice/status/<token>`, see the
-/// README's "HTTP routes and answers").
+/// docs/operations.md, "HTTP routes and answers").
 fn log_target(url: &reqwest::Url) -> String {
     url.origin().ascii_serialization()
 }
