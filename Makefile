@@ -74,7 +74,7 @@ lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, cf
 build: ## sam build: the six functions for arm64 (cargo-lambda); prints binary and zip sizes
 	infra/build.sh
 
-deploy: ## make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1] (see docs/deploy.md)
+deploy: ## make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1] (see docs/operations.md)
 	@test -n "$(REGION)" || { echo "usage: make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1]" >&2; exit 2; }
 	@test -f .aws-sam/build/template.yaml || { echo "nothing built: run make build first" >&2; exit 2; }
 	infra/venv.sh infra

@@ -3,7 +3,7 @@
 # of each artifact. Needs no Docker and no AWS account; the first build takes a few minutes (release + LTO).
 #   .venv          the project venv with cargo-lambda (and zig), created here if missing
 #   .venv-infra    aws-sam-cli (infra/venv.sh)
-# Afterwards: make deploy REGION=... (docs/deploy.md).
+# Afterwards: make deploy REGION=... (docs/operations.md, "First deploy: one region, guided").
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -148,7 +148,7 @@ if has checkov; then
   run "checkov" .venv-checkov/bin/checkov -f "$template" --framework cloudformation --skip-download --compact --quiet
 fi
 # The workspace's dependency graph against deny.toml. `advisories` is left out on purpose: it clones the RustSec
-# advisory database over git, and this check runs offline (docs/deploy.md, "Offline checks").
+# advisory database over git, and this check runs offline (docs/operations.md, "Offline checks").
 if has deny; then
   run "cargo deny" "$deny" deny --log-level error --manifest-path "$root/Cargo.toml" --workspace \
     check bans licenses sources
@@ -263,7 +263,7 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed no-throttling api.guard/api_throttling_and_access_logs \
     $'          ThrottlingRateLimit: !Ref ApiThrottlingRateLimit\n' ''
   seed http-api-back api.guard/api_throttling_and_access_logs 'Type: AWS::Serverless::Api' 'Type: AWS::Serverless::HttpApi'
-  # The web ACL (docs/deploy.md, "Web ACL"): associated with the API's stage, a rate rule per IP, Huawei first, logs
+  # The web ACL (docs/operations.md, "Web ACL"): associated with the API's stage, a rate rule per IP, Huawei first, logs
   # without the path, never the Common rule set's body-size rule.
   seed waf-unassociated api.guard/web_acl 'WebACLArn: !GetAtt CallbackWebAcl.Arn' \
     'WebACLArn: !Sub "arn:${AWS::Partition}:wafv2:${AWS::Region}:${AWS::AccountId}:regional/webacl/other/id"'

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
 SAMCONFIG = ROOT / "infra" / "samconfig.toml"
 SAMCONFIG_ENVS = ("default", "primary", "secondary")
-# What the Makefile runs for `make deploy REGION=<region> CONFIG_ENV=<env>` (docs/deploy.md). The config file is an
+# What the Makefile runs for `make deploy REGION=<region> CONFIG_ENV=<env>` (docs/operations.md, "First deploy: one region, guided"). The config file is an
 # absolute path: sam resolves a relative --config-file against the folder of --template-file (.aws-sam/build/).
 MAKE_DEPLOY = (
     "sam deploy --template-file .aws-sam/build/template.yaml --config-file {root}/infra/samconfig.toml "
@@ -109,7 +109,7 @@ UNRESERVED_MINIMUM = 100
 
 
 def check_reserved_concurrency_fits(template: dict) -> None:
-    """docs/deploy.md, "Reserved concurrency": the defaults fit an account of the default quota."""
+    """docs/operations.md, "Reserved concurrency": the defaults fit an account of the default quota."""
     parameters = template.get("Parameters") or {}
     reserved = {}
     for name, res in functions(template).items():

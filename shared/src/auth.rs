@@ -81,7 +81,7 @@ impl std::str::FromStr for SignatureMode {
 }
 
 /// How far `Created` may be from our clock. Huawei documents none; pushes are also read as UTC+8
-/// (docs/huawei-protocol.md §1.2).
+/// (docs/huawei-protocol.md, "Signing our requests: X-AKSK").
 pub const SIGNATURE_MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 const UTC_PLUS_8: time::Duration = time::Duration::hours(8);
 
@@ -111,7 +111,7 @@ pub enum SignatureVerdict {
     Rejected(SignatureRejection),
 }
 
-/// Checks X-AKSK / X-WSSE headers against the candidate schemes of docs/huawei-protocol.md §7.2.
+/// Checks X-AKSK / X-WSSE headers against the candidate schemes of docs/huawei-protocol.md, "Candidate digest schemes".
 pub struct SignatureVerifier {
     mode: SignatureMode,
     credentials: Option<AppCredentials>,

@@ -71,7 +71,7 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Masks every phone number in a text, so that no log line carries one (README, "Logs"):
+/// Masks every phone number in a text, so that no log line carries one (docs/operations.md, "Logs"):
 /// - a `+` followed by 6 or more digits keeps its first digits and last 4 (`+8613800000021` → `+86138****0021`);
 /// - a run of [`MIN_BARE_NUMBER_DIGITS`] or more digits without `+` (`8613800000021`, `13800000021`, a JSON
 ///   number) that stands alone keeps its last 4 and at most 5 first digits, never fewer than 4 hidden

@@ -1,5 +1,5 @@
 //! `trigger-verification-call`: invoked by app backends (Lambda Invoke API) to ring a user and speak a
-//! verification code through Huawei's callVerify. Event, answer and errorTypes: see README.
+//! verification code through Huawei's callVerify. Event, answer and errorTypes: see docs/app-backend.md.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use voice_core::{edge::trigger, telemetry};

@@ -326,7 +326,7 @@ impl<S: RecordStore, N: NonceStore> CallbackService<S, N> {
     /// conditional write to the peer region's replica with what is left. A home attempt still under way when its
     /// share ends goes on beside the peer's write, and the first durable write answers. The record keeps this
     /// region as `writtenRegion`, so its outcome events are published here once it replicates back
-    /// (docs/deploy.md, "Peer-replica writes and replay").
+    /// (docs/operations.md, "Peer-replica writes and replay").
     async fn store_with_fallback(
         &self,
         peer: &S,

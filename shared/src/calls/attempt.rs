@@ -1,4 +1,5 @@
-//! What one callVerify attempt means (docs/huawei-protocol.md §2.4): a sessionId, or a failure with its errorType and
+//! What one callVerify attempt means (docs/huawei-protocol.md, "callVerify result codes"): a sessionId, or a failure
+//! with its errorType and
 //! whether another attempt may be made now. Huawei bans IPs that keep failing, so only failures that certainly placed
 //! no call and may pass soon are retried, and never in a tight loop.
 

@@ -1,4 +1,4 @@
-//! The trigger's failures, mapped once to the Lambda `errorType`s of the invoke contract (README,
+//! The trigger's failures, mapped once to the Lambda `errorType`s of the invoke contract (docs/app-backend.md,
 //! "trigger-verification-call").
 
 /// Every failure of an invoke. The variant name is the `errorType` the caller sees.

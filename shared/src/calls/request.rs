@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::TriggerError;
 use crate::records::MAX_IDEMPOTENCY_KEY_LEN;
 
-/// The event app backends send (README, "trigger-verification-call"). Only `calleeNbr` and `verifyCode` are required;
+/// The event app backends send (docs/app-backend.md, "trigger-verification-call"). Only `calleeNbr` and `verifyCode`
+/// are required;
 /// unknown fields are refused so that a typo (`verfyCode`) is not silently ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

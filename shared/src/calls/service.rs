@@ -31,7 +31,7 @@ const MIN_ATTEMPT: Duration = Duration::from_millis(1000);
 /// Deadline assumed when the runtime gives none (tests).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(15);
 
-/// The invoke's success answer (README, "trigger-verification-call").
+/// The invoke's success answer (docs/app-backend.md, "trigger-verification-call").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerAnswer {

@@ -24,7 +24,7 @@ pub struct PeerReplica {
 }
 
 /// The health route of the status callback: `HEALTH_CHECK_TOKEN`, the last segment of `GET /health/{token}`
-/// (docs/deploy.md, "Region health"); unset, the tokenless `GET /health` of local runs.
+/// (docs/operations.md, "Region health"); unset, the tokenless `GET /health` of local runs.
 pub fn health_route(env: &impl Env) -> HealthRoute {
     HealthRoute::new(env.get("HEALTH_CHECK_TOKEN"))
 }
@@ -82,7 +82,8 @@ pub fn runs_deployed(env: &impl Env) -> bool {
 }
 
 /// No push without a credential in AWS: a deployed callback with no callback token refuses to start, unless
-/// `ALLOW_UNAUTHENTICATED_PUSHES=true` says that is intended (README, "Configuration"). Locally no token is needed.
+/// `ALLOW_UNAUTHENTICATED_PUSHES=true` says that is intended (docs/operations.md, "Configuration"). Locally no token is
+/// needed.
 pub fn check_push_authentication(env: &impl Env, tokens: &CallbackTokens) -> Result<(), ConfigError> {
     let allowed = match env.get("ALLOW_UNAUTHENTICATED_PUSHES").as_deref().map(str::trim) {
         None | Some("false") => false,

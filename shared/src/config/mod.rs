@@ -1,4 +1,5 @@
-//! Configuration read once at cold start from the environment (every name is in the README) and, in AWS, from
+//! Configuration read once at cold start from the environment (every name is in docs/operations.md, "Configuration")
+//! and, in AWS, from
 //! the Secrets Manager secret named by `VOICE_CREDENTIALS_SECRET_ID`. One submodule per function family.
 
 pub mod callbacks;

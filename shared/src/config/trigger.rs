@@ -45,7 +45,7 @@ pub struct CloseOutSchedules {
     pub role_arn: String,
 }
 
-/// Close-out deadlines, in minutes after the request (README, "Outcome events").
+/// Close-out deadlines, in minutes after the request (docs/app-backend.md, "Outcome events").
 pub const DEFAULT_CLOSE_OUT_PROVISIONAL_MINUTES: u64 = 10;
 pub const DEFAULT_CLOSE_OUT_FINAL_MINUTES: u64 = 420;
 

@@ -1,4 +1,5 @@
-//! Huawei's callVerify request (docs/huawei-protocol.md §1–2): `POST {base}/rest/httpsessions/callVerify/v1.0`,
+//! Huawei's callVerify request (docs/huawei-protocol.md, "The callVerify API"):
+//! `POST {base}/rest/httpsessions/callVerify/v1.0`,
 //! its JSON body, the base64 callback URLs it carries and the X-AKSK header that signs it. Sending it is the
 //! HTTP adapter's job (`adapters::huawei_http`).
 
@@ -14,7 +15,7 @@ pub const CALL_VERIFY_PATH: &str = "/rest/httpsessions/callVerify/v1.0";
 /// `statusUrl` / `feeUrl` are `String(1-128)`, the base64 form.
 pub const MAX_ENCODED_URL_LEN: usize = 128;
 
-/// The body of §2.1. Optional fields are left out when unset.
+/// The body of docs/huawei-protocol.md, "callVerify request body". Optional fields are left out when unset.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallVerifyBody<'a> {
@@ -61,7 +62,7 @@ pub fn x_aksk_header(credentials: &AppCredentials, nonce: String, now: OffsetDat
     UsernameToken { username: credentials.app_key.clone(), password_digest, nonce, created }.to_header_value()
 }
 
-/// `yyyy-MM-ddTHH:mm:ssZ` in true UTC (§1.2 recommendation).
+/// `yyyy-MM-ddTHH:mm:ssZ` in true UTC (the recommendation of docs/huawei-protocol.md, "Signing our requests: X-AKSK").
 pub fn created_text(now: OffsetDateTime) -> String {
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     now.to_offset(UtcOffset::UTC).format(format).unwrap_or_default()

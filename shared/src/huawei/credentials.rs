@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-/// The app key and app secret of the Huawei application (docs/huawei-protocol.md §1.2).
+/// The app key and app secret of the Huawei application (docs/huawei-protocol.md, "Signing our requests: X-AKSK").
 #[derive(Debug, Clone)]
 pub struct AppCredentials {
     pub app_key: String,

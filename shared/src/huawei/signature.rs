@@ -1,6 +1,7 @@
 //! `UsernameToken` signatures: the X-AKSK header we send to Huawei, and the X-AKSK / X-WSSE headers Huawei may
 //! put on its pushes. Which digest formula Huawei's pushes use is undocumented or contradictory
-//! (docs/huawei-protocol.md §7), so a push is checked against every candidate scheme and the matching one is reported.
+//! (docs/huawei-protocol.md, "Callback authentication"), so a push is checked against every candidate scheme and the
+//! matching one is reported.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use hmac::{Hmac, KeyInit, Mac};
@@ -68,7 +69,7 @@ impl UsernameToken {
     }
 }
 
-/// The candidate digest formulas of docs/huawei-protocol.md §7.2.
+/// The candidate digest formulas of docs/huawei-protocol.md, "Candidate digest schemes".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum DigestScheme {
     /// A: `b64(HMAC-SHA256(secret, nonce+created))` — our own requests; privacy-number pushes.

@@ -1,4 +1,4 @@
-//! Huawei's four code families as data (docs/huawei-protocol.md §11.3–§11.6): one table per family, each row a
+//! Huawei's four code families as data (docs/huawei-protocol.md, "How a call ended"): one table per family, each row a
 //! code (or a range), Huawei's text and what it means for the call. A code no row names is `failed`, with the raw
 //! code kept.
 
@@ -41,7 +41,7 @@ const fn to(status: CallStatus) -> Meaning {
     Meaning::Status(status)
 }
 
-/// `stateCode` of the `disconnect` event (§11.3).
+/// `stateCode` of the `disconnect` event (docs/huawei-protocol.md, "`stateCode` (disconnect event)").
 pub const STATE_CODES: &[Row] = &[
     code(0, "接通后主动挂机 (released after answer)", to(Completed)),
     code(7001, "开发者呼叫频次管控 (developer call-frequency control)", to(Blocked)),
@@ -84,7 +84,8 @@ pub const STATE_CODES: &[Row] = &[
     code(8111, "主叫挂机或主叫已停机 (twin of 8105)", Meaning::CompletedIfAnsweredElse(Unreachable)),
 ];
 
-/// `callOutUnaswRsn` of the CDR, an ITU-T Q.850 cause (§11.4). 0 = not applicable.
+/// `callOutUnaswRsn` of the CDR, an ITU-T Q.850 cause (docs/huawei-protocol.md,
+/// "`callOutUnaswRsn` (Q.850 cause, CDR)"). 0 = not applicable.
 pub const Q850_CAUSES: &[Row] = &[
     code(1, "无法找到号码 (unallocated number)", to(InvalidNumber)),
     code(16, "正常呼叫清除 (normal call clearing)", Meaning::CompletedIfAnsweredElse(NoAnswer)),
@@ -104,7 +105,8 @@ pub const Q850_CAUSES: &[Row] = &[
     code(47, "资源不可用 (resource unavailable)", to(Failed)),
 ];
 
-/// `ulFailReason` of the CDR, where the call failed (§11.5). 0 = released normally after answer.
+/// `ulFailReason` of the CDR, where the call failed (docs/huawei-protocol.md, "`ulFailReason` (CDR)"). 0 = released
+/// normally after answer.
 pub const UL_FAIL_REASONS: &[Row] = &[
     range(400, 699, "SIP 状态码 (a SIP status itself)", Meaning::AsSipStatus),
     code(513, "呼叫超时 (call timeout)", to(NoAnswer)),
@@ -124,7 +126,8 @@ pub const UL_FAIL_REASONS: &[Row] = &[
     range(8000, 8001, "内部错误或未接续 (as stateCode)", Meaning::AsStateCode),
 ];
 
-/// `sipStatusCode` of the CDR (§11.6): Huawei gives no text, so the standard SIP reason phrase stands in.
+/// `sipStatusCode` of the CDR (docs/huawei-protocol.md, "`sipStatusCode` (CDR)"): Huawei gives no text, so the standard
+/// SIP reason phrase stands in.
 pub const SIP_STATUSES: &[Row] = &[
     code(404, "Not Found", to(InvalidNumber)),
     code(408, "Request Timeout", Meaning::NoAnswerIfRangElseUnreachable),

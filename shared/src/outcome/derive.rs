@@ -1,7 +1,8 @@
 //! The fold: a call's records, in any order and with any repetition, give one [`CallOutcome`].
 //!
 //! The records are first reduced to a set (one per sort key, as the table holds them), then read by kind, so no
-//! decision depends on the order they came in. The rules are docs/huawei-protocol.md §11.7, with one reading of
+//! decision depends on the order they came in. The rules are docs/huawei-protocol.md, "Derivation order", with one
+//! reading of
 //! ours: a CDR decides from its own fields only (its answer time, its three codes, its alerting time), so that a
 //! status push arriving after the bill can never change a final answer.
 

@@ -4,7 +4,7 @@
 //! `sk` to break ties); the record causes an event when that outcome differs in `status` or `final` from the
 //! outcome just before it. Both depend only on the stored records, never on when, how often or in which batches
 //! the publisher runs, so a re-delivered record publishes the same event with the same `outcomeId`
-//! (README, "Outcome events").
+//! (docs/app-backend.md, "Outcome events").
 
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;

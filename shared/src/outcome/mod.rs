@@ -1,6 +1,6 @@
 //! How a call ended: the [`CallOutcome`] app backends read (`get-call-outcome`) and receive, derived by one
 //! order-free fold over the call's records ([`fold`]) with Huawei's code tables ([`codes`]). There is no other
-//! fold in the codebase. The derivation is docs/huawei-protocol.md §11.7.
+//! fold in the codebase. The derivation is docs/huawei-protocol.md, "Derivation order".
 
 pub mod closeout;
 pub mod codes;
@@ -19,7 +19,7 @@ pub use read::{
     OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS,
 };
 
-/// The outcome categories (docs/huawei-protocol.md §11.2).
+/// The outcome categories (docs/huawei-protocol.md, "Outcome categories").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {

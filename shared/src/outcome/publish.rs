@@ -161,7 +161,7 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
                             let outcome = &event.outcome;
                             metrics::count(Metric::EventsPublished, Dimensions::none());
                             if outcome.is_final {
-                                // The answer rate's numerator and denominator (README, "Metrics").
+                                // The answer rate's numerator and denominator (docs/operations.md, "Metrics").
                                 metrics::count(Metric::FinalOutcomes, Dimensions::result(outcome.status.as_str()));
                             }
                             tracing::info!(outcomeId = %mask_numbers(&event.outcome_id), status = outcome.status.as_str(), r#final = outcome.is_final, "outcome event published");

@@ -26,7 +26,8 @@ pub fn cdr_record(received: &ReceivedCdr, stamp: &Stamp) -> Record {
     let cdr = &received.cdr;
     let mut fields = typed_fields(cdr);
     fields.insert("eventType".into(), "fee".into());
-    // Huawei sends `callOutAnswerTime: ""` when the callee did not answer (docs/huawei-protocol.md §11.1).
+    // Huawei sends `callOutAnswerTime: ""` when the callee did not answer (docs/huawei-protocol.md,
+    // "Where each code arrives").
     let answered = cdr.call_out_answer_time.as_deref().is_some_and(|t| !t.trim().is_empty());
     fields.insert("answered".into(), answered.into());
     insert_time(&mut fields, "callEndAt", cdr.call_end_time.as_deref());

@@ -5,7 +5,8 @@
 //! is known (a push stored, a retry, an event published). The values of one invocation are summed per metric and
 //! dimensions and written as one line per set of dimension values. Outside [`emit_after`] (unit tests, tools)
 //! recording does nothing. An EMF line needs `_aws` at the top level of the JSON, so it is written beside the
-//! tracing subscriber's lines, not through it. The metrics and their dimensions are listed in the README.
+//! tracing subscriber's lines, not through it. The metrics and their dimensions are listed in docs/operations.md,
+//! "Metrics".
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -313,8 +313,8 @@ impl RecordStore for CountingStore {
 pub enum Transport {
     /// The handler in-process, on API Gateway v2 events.
     InProcess(Box<CallbackService<CountingStore>>),
-    /// Real HTTP to `cargo lambda watch` at `base` (`http://127.0.0.1:<port>`), routes of README, "HTTP routes and
-    /// answers".
+    /// Real HTTP to `cargo lambda watch` at `base` (`http://127.0.0.1:<port>`), routes of docs/operations.md, "HTTP
+    /// routes and answers".
     Http { client: reqwest::Client, base: String },
 }
 
@@ -360,8 +360,8 @@ impl Transport {
     }
 }
 
-/// Where a push of `kind` goes: the handler's endpoint and the route of README, "HTTP routes and answers" (without the
-/// token).
+/// Where a push of `kind` goes: the handler's endpoint and the route of docs/operations.md, "HTTP routes and answers"
+/// (without the token).
 pub fn route(kind: PushKind) -> (Endpoint, &'static str) {
     match kind {
         PushKind::Status => (Endpoint::Voice, "/voice/status"),

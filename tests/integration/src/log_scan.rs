@@ -1,4 +1,4 @@
-//! The end-to-end runs' check that no log line gives away a phone number or a verification code (README,
+//! The end-to-end runs' check that no log line gives away a phone number or a verification code (docs/operations.md,
 //! "Logs"): every line the functions wrote is searched for each number in every form it could take, and for each
 //! code.
 

@@ -1,5 +1,5 @@
-//! X-AKSK request authentication (docs/huawei-protocol.md §1.2): signing for clients and pushes, verification
-//! for callVerify.
+//! X-AKSK request authentication (docs/huawei-protocol.md, "Signing our requests: X-AKSK"): signing for clients and
+//! pushes, verification for callVerify.
 //!
 //! `PasswordDigest = Base64(HMAC-SHA256(key = APP_Secret, msg = Nonce + Created))` over the raw 32-byte MAC.
 

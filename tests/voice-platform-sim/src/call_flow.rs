@@ -150,7 +150,8 @@ pub async fn run(ctx: CallContext, call: PlacedCall, script: CallScript) {
                 let body = status_body(&call, &script, event, clock);
                 ctx.pusher.send(PushKind::Status, url, &body, false).await;
             }
-            // Lost on the way: never sent, so it counts in no push statistic (and is never re-pushed, §3.3).
+            // Lost on the way: never sent, so it counts in no push statistic (and is never re-pushed:
+            // docs/huawei-protocol.md, "What Huawei expects back from a status push").
             Some(_) => info!(session_id = %call.session_id, event = event.name(), "status push lost (scenario)"),
             None => {}
         }

@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 
 use crate::time_fmt;
 
-/// Whether pushes carry `Authorization` + `X-AKSK` (Huawei's docs disagree on this, docs/huawei-protocol.md §7.1).
+/// Whether pushes carry `Authorization` + `X-AKSK` (Huawei's docs disagree on this, docs/huawei-protocol.md, "What the
+/// sources say").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushAuth {
     /// Same scheme as requests: `Base64(HMAC-SHA256(secret, Nonce + Created))`.

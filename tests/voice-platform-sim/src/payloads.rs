@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// Status notification (docs/huawei-protocol.md §3): `{"eventType":"callout","statusInfo":{…}}`.
+/// Status notification (docs/huawei-protocol.md, "The call-status push"): `{"eventType":"callout","statusInfo":{…}}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusNotification {
@@ -25,7 +25,7 @@ pub struct StatusInfo {
     pub user_data: Option<String>,
 }
 
-/// CDR notification (docs/huawei-protocol.md §4): `{"eventType":"fee","feeLst":[…]}`, at most 50 entries.
+/// CDR notification (docs/huawei-protocol.md, "The CDR push"): `{"eventType":"fee","feeLst":[…]}`, at most 50 entries.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FeeNotification {
@@ -39,7 +39,7 @@ impl FeeNotification {
     }
 }
 
-/// The voice-verification FeeInfo fields of docs/huawei-protocol.md §4.1.
+/// The voice-verification FeeInfo fields of docs/huawei-protocol.md, "CDR push body".
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct FeeInfo {
@@ -72,7 +72,7 @@ pub struct FeeInfo {
     pub user_data: Option<String>,
 }
 
-/// PrivateNumber SMS notification (docs/huawei-protocol.md §5.3).
+/// PrivateNumber SMS notification (docs/huawei-protocol.md, "Privacy Number SMS notifications").
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SmsNotification {

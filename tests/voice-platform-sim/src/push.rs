@@ -20,8 +20,8 @@ pub struct Pusher {
     stats: Arc<SharedStats>,
 }
 
-/// Huawei's rule (docs/huawei-protocol.md §4.3/§6): HTTP 200, and for CDRs a `resultcode` in the body, if
-/// present, must be "0".
+/// Huawei's rule (docs/huawei-protocol.md, "What Huawei expects back from a CDR push" and "Re-push and retry
+/// behaviour"): HTTP 200, and for CDRs a `resultcode` in the body, if present, must be "0".
 pub fn is_success(kind: PushKind, status: StatusCode, body: &[u8]) -> bool {
     if status != StatusCode::OK {
         return false;
@@ -51,7 +51,7 @@ fn is_loopback_host(url: &reqwest::Url) -> bool {
 }
 
 /// Only scheme, host and port reach the logs: callback paths carry secret tokens (`/voice/status/<token>`, see the
-/// README's "HTTP routes and answers").
+/// docs/operations.md, "HTTP routes and answers").
 fn log_target(url: &reqwest::Url) -> String {
     url.origin().ascii_serialization()
 }

@@ -173,7 +173,7 @@ impl Scenario {
     }
 
     /// `throttle_status` is configurable because Huawei pairs no HTTP status with flow control
-    /// (docs/huawei-protocol.md §2.4).
+    /// (docs/huawei-protocol.md, "callVerify result codes").
     pub fn platform_answer(self, throttle_status: StatusCode) -> PlatformAnswer {
         match self {
             Scenario::Answered => PlatformAnswer::Place(ANSWERED),
@@ -234,7 +234,7 @@ impl Scenario {
                 PlatformAnswer::Place(failed_before_ringing(8100, "The callee number does not exist.", 1, 518, 404))
             }
             // Refused by the platform itself: no Q.850 cause or SIP status; ulFailReason repeats the stateCode
-            // (docs/huawei-protocol.md §11.5, 7001–7005).
+            // (docs/huawei-protocol.md, "`ulFailReason` (CDR)", 7001–7005).
             Scenario::Blocked => {
                 PlatformAnswer::Place(failed_before_ringing(7001, "Call frequency control (developer).", 0, 7001, 0))
             }

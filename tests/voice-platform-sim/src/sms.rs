@@ -1,4 +1,5 @@
-//! On-demand PrivateNumber SMS notification (docs/huawei-protocol.md §5.3), built from `POST /sim/sms`.
+//! On-demand PrivateNumber SMS notification (docs/huawei-protocol.md, "Privacy Number SMS notifications"), built from
+//! `POST /sim/sms`.
 
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -8,7 +9,8 @@ use crate::ids::IdGenerator;
 use crate::payloads::{ExtInfo, ExtPara, SmsEvent, SmsNotification};
 use crate::time_fmt::iso_millis;
 
-/// Control request; everything but `url` defaults to the Notify example of docs/huawei-protocol.md §5.3.
+/// Control request; everything but `url` defaults to the Notify example of docs/huawei-protocol.md, "Privacy Number SMS
+/// notifications".
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SmsRequest {

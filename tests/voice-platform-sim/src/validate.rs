@@ -1,4 +1,5 @@
-//! callVerify body validation (docs/huawei-protocol.md §2.1). Every failure is 403 1010002 naming the parameter.
+//! callVerify body validation (docs/huawei-protocol.md, "callVerify request body"). Every failure is 403 1010002 naming
+//! the parameter.
 
 use std::collections::BTreeSet;
 

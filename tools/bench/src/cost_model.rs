@@ -13,12 +13,12 @@ use integration_tests::measure::TEMPLATE_MEMORY_MB;
 pub const STATUS_PUSHES_PER_CALL: f64 = 4.0;
 /// One CDR push per call (Huawei may merge up to 50 CDRs into one push; a push of one is the dearest case).
 pub const CDR_PUSHES_PER_CALL: f64 = 1.0;
-/// Events of an answered call: calling, ringing, answered, completed (provisional), completed (final), as README
-/// "Outcome events" lists them.
+/// Events of an answered call: calling, ringing, answered, completed (provisional), completed (final), as
+/// docs/app-backend.md, "Outcome events", lists them.
 pub const EVENTS_PER_CALL: f64 = 5.0;
 /// Stream records of a call: the trigger's call record, the four status events, the CDR.
 pub const STREAM_RECORDS_PER_CALL: f64 = 6.0;
-/// The two one-time close-out checks the trigger schedules per call (README "Outcome events").
+/// The two one-time close-out checks the trigger schedules per call (docs/app-backend.md, "Outcome events").
 pub const CLOSE_OUT_CHECKS_PER_CALL: f64 = 2.0;
 
 /// Where a line's money goes.

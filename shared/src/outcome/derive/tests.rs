@@ -1,4 +1,4 @@
-//! The fold on the call shapes of docs/huawei-protocol.md §11: one test per outcome category and rule.
+//! The fold on the call shapes of docs/huawei-protocol.md, "How a call ended": one test per outcome category and rule.
 
 use serde_json::{json, Value};
 

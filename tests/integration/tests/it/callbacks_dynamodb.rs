@@ -315,7 +315,7 @@ async fn bad_input_gets_a_clear_answer_and_writes_nothing() {
 }
 
 /// What used to be refused as a whole but holds something to keep: answered 200 (or `resultcode 0`) and kept,
-/// salvaged or in quarantine (README, "Hostile input").
+/// salvaged or in quarantine (docs/operations.md, "Hostile input").
 #[tokio::test]
 async fn salvageable_input_is_kept_not_refused() {
     let service = service("tok-1").await;

@@ -1,6 +1,6 @@
 //! Hostile input the other handler tests do not already cover (GitHub issue 5, item 4), against DynamoDB Local:
 //! each case gets its documented answer, a refusal writes nothing, and an accepted push is stored exactly once.
-//! The README's hostile-input table points here, at `callbacks_dynamodb.rs`
+//! The hostile-input table of docs/architecture.md points here, at `callbacks_dynamodb.rs`
 //! (`bad_input_gets_a_clear_answer_and_writes_nothing`) and at `signatures.rs`.
 
 use integration_tests::events::{event_json, into_request, Envelope};

@@ -273,7 +273,7 @@ fn every_error_the_code_gives_is_documented_under_its_status() {
         let everywhere = !matches!(error, CallbackError::InvalidPayload(_));
         for (path, endpoint, _) in ROUTES {
             let documented = documented(&spec, path);
-            // The SMS route refuses only a body with nothing to keep (README, "Hostile input").
+            // The SMS route refuses only a body with nothing to keep (docs/operations.md, "Hostile input").
             let applies = everywhere
                 || endpoint == Endpoint::Voice
                 || matches!(

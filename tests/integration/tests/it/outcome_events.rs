@@ -96,7 +96,7 @@ fn steps(events: &[(String, bool, u64)]) -> Vec<String> {
 }
 
 /// Callee suffix → the events its call publishes (the disconnect's stateCode decides provisionally, the CDR
-/// finally: docs/huawei-protocol.md §11).
+/// finally: docs/huawei-protocol.md, "How a call ended").
 const SCENARIOS: [(&str, &[&str]); 11] = [
     ("+8613800000001", &["calling", "ringing", "answered", "completed", "completed final"]),
     ("+8613800008101", &["calling", "ringing", "no_answer", "no_answer final"]),

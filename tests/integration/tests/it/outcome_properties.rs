@@ -1,6 +1,6 @@
-//! The outcome fold's guarantees (README, "Call outcomes"), over generated calls of many shapes — call records,
-//! status events with any stateCode, CDRs of every code family (several per call, by icid), close-outs with any
-//! frozen status, unknown event types — delivered in any order, any number of times:
+//! The outcome fold's guarantees (docs/app-backend.md, "Call outcomes"), over generated calls of many shapes — call
+//! records, status events with any stateCode, CDRs of every code family (several per call, by icid), close-outs with
+//! any frozen status, unknown event types — delivered in any order, any number of times:
 //! - any order and any repetition of the same records gives the same outcome;
 //! - adding a record never lowers `version`;
 //! - once `final`, adding anything but a CDR changes neither `status` nor `final`;

@@ -57,7 +57,7 @@ async fn dynamodb_stopped_mid_test_gives_5xx_never_200_then_recovers() {
 
 /// The home table unreachable (nothing listens on its port) and the peer replica answering its write only after
 /// 1.7 s, longer than one attempt on the home table may take: the callback waits for the peer within its budget
-/// instead of cutting the attempt and retrying into the same wait (docs/deploy.md, "Peer-replica writes and replay").
+/// instead of cutting the attempt and retrying into the same wait (docs/operations.md, "Peer-replica writes and replay").
 #[tokio::test]
 async fn a_slow_peer_replica_is_waited_for_within_the_budget() {
     let dynamodb = DynamoLocal::shared();

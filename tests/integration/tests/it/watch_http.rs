@@ -1,6 +1,6 @@
 //! End to end over real HTTP: curl-like pushes to `cargo lambda watch` (Function URL emulation at
-//! `/lambda-url/<bin>/…` and the routes of README, "HTTP routes and answers"), the real function binaries, DynamoDB
-//! Local.
+//! `/lambda-url/<bin>/…` and the routes of docs/operations.md, "HTTP routes and answers"), the real function binaries,
+//! DynamoDB Local.
 
 use std::collections::BTreeSet;
 
