@@ -235,6 +235,8 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed wildcard-action iam.guard/iam_no_wildcard_actions $'Action: dynamodb:PutItem\n' $'Action: "dynamodb:*"\n'
   seed callback-reads iam.guard/iam_function_permissions \
     $'Action: dynamodb:PutItem\n' $'Action: [dynamodb:PutItem, dynamodb:GetItem]\n'
+  seed callback-deletes-records iam.guard/iam_function_permissions \
+    'dynamodb:LeadingKeys: ["nonce#*"]' 'dynamodb:LeadingKeys: ["*"]'
   seed public-invoke iam.guard/lambda_invoke_permissions 'Principal: !Ref AppBackendRoleArn' 'Principal: "*"'
   # get-call-outcome, the read-only function (no VOICE_CREDENTIALS_SECRET_ID): no writes, no secret, its own permission.
   seed outcome-writes iam.guard/iam_function_permissions \
