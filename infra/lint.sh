@@ -41,45 +41,34 @@ export SAM_CLI_TELEMETRY=0 PYTHONDONTWRITEBYTECODE=1
 GUARD_VERSION=3.2.1
 guard_root=$root/.cache/cfn-guard
 guard=$guard_root/bin/cfn-guard
-install_guard() {
-  if [ -x "$guard" ] && [ "$("$guard" --version 2>/dev/null)" = "cfn-guard $GUARD_VERSION" ]; then
-    return 0
-  fi
-  if ! command -v cargo >/dev/null; then
-    echo "infra/lint.sh: cargo not found: it is needed to install cfn-guard $GUARD_VERSION (rustup.rs)" >&2
-    return 1
-  fi
-  echo "infra/lint.sh: installing cfn-guard $GUARD_VERSION into .cache/cfn-guard (log: .cache/cfn-guard-install.log)" >&2
-  mkdir -p "$root/.cache"
-  # Its own temporary target dir (not the workspace's target/, not a CARGO_TARGET_DIR shared with other builds).
-  if ! (cd "$root/.cache" && env -u CARGO_TARGET_DIR cargo install --locked --force cfn-guard \
-    --version "$GUARD_VERSION" --root "$guard_root") >"$root/.cache/cfn-guard-install.log" 2>&1; then
-    echo "infra/lint.sh: installing cfn-guard failed; end of its log:" >&2
-    tail -n 40 "$root/.cache/cfn-guard-install.log" >&2
-    return 1
-  fi
-}
-
 DENY_VERSION=0.20.2
 deny_root=$root/.cache/cargo-tools
 deny=$deny_root/bin/cargo-deny
-install_deny() {
-  if [ -x "$deny" ] && [ "$("$deny" --version 2>/dev/null)" = "cargo-deny $DENY_VERSION" ]; then
+
+# install_cargo_tool <crate> <version> <root below .cache> <binary>: `cargo install` of a pinned version into the
+# project's .cache, unless that version is there already.
+install_cargo_tool() {
+  local crate=$1 version=$2 dir=$3 binary=$4
+  if [ -x "$binary" ] && [ "$("$binary" --version 2>/dev/null)" = "$crate $version" ]; then
     return 0
   fi
   if ! command -v cargo >/dev/null; then
-    echo "infra/lint.sh: cargo not found: it is needed to install cargo-deny $DENY_VERSION (rustup.rs)" >&2
+    echo "infra/lint.sh: cargo not found: it is needed to install $crate $version (rustup.rs)" >&2
     return 1
   fi
-  echo "infra/lint.sh: installing cargo-deny $DENY_VERSION into .cache/cargo-tools (log: .cache/cargo-deny-install.log)" >&2
+  local log=$root/.cache/$crate-install.log
+  echo "infra/lint.sh: installing $crate $version into .cache/$dir (log: .cache/$crate-install.log)" >&2
   mkdir -p "$root/.cache"
-  if ! (cd "$root/.cache" && env -u CARGO_TARGET_DIR cargo install --locked --force cargo-deny \
-    --version "$DENY_VERSION" --root "$deny_root") >"$root/.cache/cargo-deny-install.log" 2>&1; then
-    echo "infra/lint.sh: installing cargo-deny failed; end of its log:" >&2
-    tail -n 40 "$root/.cache/cargo-deny-install.log" >&2
+  # Its own temporary target dir (not the workspace's target/, not a CARGO_TARGET_DIR shared with other builds).
+  if ! (cd "$root/.cache" && env -u CARGO_TARGET_DIR cargo install --locked --force "$crate" \
+    --version "$version" --root "$root/.cache/$dir") >"$log" 2>&1; then
+    echo "infra/lint.sh: installing $crate failed; end of its log:" >&2
+    tail -n 40 "$log" >&2
     return 1
   fi
 }
+install_guard() { install_cargo_tool cfn-guard "$GUARD_VERSION" cfn-guard "$guard"; }
+install_deny() { install_cargo_tool cargo-deny "$DENY_VERSION" cargo-tools "$deny"; }
 
 venvs=(infra)
 if has checkov; then venvs+=(checkov); fi

@@ -151,34 +151,51 @@ impl DynamoStore {
     }
 }
 
-impl RecordStore for DynamoStore {
-    async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
-        let item = serde_dynamo::to_item(record).map_err(StoreError::rejected)?;
+/// What a conditional put of a new item found.
+pub(crate) enum PutIfAbsent {
+    Written,
+    /// An item with that key was there (returned by the failed condition at no extra cost, when DynamoDB did).
+    Present(Option<HashMap<String, AttributeValue>>),
+}
+
+impl DynamoStore {
+    /// One `PutItem` of `item` unless an item with its key exists (`attribute_not_exists(pk)`), no read.
+    pub(crate) async fn put_if_absent<T: serde::Serialize>(&self, item: &T) -> Result<PutIfAbsent, StoreError> {
+        let item = serde_dynamo::to_item(item).map_err(StoreError::rejected)?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            // Free with the conditional failure: lets us notice a "duplicate" whose content differs.
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(PutOutcome::Created),
+            Ok(_) => Ok(PutIfAbsent::Written),
             Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
-                let stored_raw = match failure.err() {
-                    PutItemError::ConditionalCheckFailedException(e) => e.item().and_then(|old| old.get("raw")),
+                Ok(PutIfAbsent::Present(match failure.err() {
+                    PutItemError::ConditionalCheckFailedException(e) => e.item().cloned(),
                     _ => None,
-                };
-                let stored_raw = stored_raw.and_then(|raw| raw.as_s().ok());
-                Ok(match stored_raw {
-                    Some(stored) if !same_payload(stored, &record.raw) => PutOutcome::Conflicting,
-                    _ => PutOutcome::AlreadyStored,
-                })
+                }))
             }
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+impl RecordStore for DynamoStore {
+    async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
+        Ok(match self.put_if_absent(record).await? {
+            PutIfAbsent::Written => PutOutcome::Created,
+            // The stored item lets us notice a "duplicate" whose content differs.
+            PutIfAbsent::Present(old) => {
+                match old.as_ref().and_then(|old| old.get("raw")).and_then(|raw| raw.as_s().ok()) {
+                    Some(stored) if !same_payload(stored, &record.raw) => PutOutcome::Conflicting,
+                    _ => PutOutcome::AlreadyStored,
+                }
+            }
+        })
     }
 }
 

@@ -5,37 +5,19 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::dynamo::{classify, DynamoStore};
+use super::dynamo::{classify, DynamoStore, PutIfAbsent};
 use crate::callbacks::{NoncePut, NonceStore};
 use crate::records::nonce::NonceRecord;
 use crate::storage::StoreError;
 
 impl NonceStore for DynamoStore {
     async fn put_nonce(&self, record: &NonceRecord) -> Result<NoncePut, StoreError> {
-        let item = serde_dynamo::to_item(record).map_err(StoreError::rejected)?;
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(NoncePut::Stored),
-            Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
-                let holder = match failure.err() {
-                    PutItemError::ConditionalCheckFailedException(e) => e.item().and_then(claim_id),
-                    _ => None,
-                };
-                Ok(NoncePut::Held { claim_id: holder })
-            }
-            Err(error) => Err(classify(error)),
-        }
+        Ok(match self.put_if_absent(record).await? {
+            PutIfAbsent::Written => NoncePut::Stored,
+            PutIfAbsent::Present(holder) => NoncePut::Held { claim_id: holder.as_ref().and_then(claim_id) },
+        })
     }
 
     async fn delete_nonce(&self, record: &NonceRecord) -> Result<(), StoreError> {
