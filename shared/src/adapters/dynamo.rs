@@ -13,7 +13,9 @@ use aws_sdk_dynamodb::Client;
 use super::aws_env;
 use crate::callbacks::HealthProbe;
 use crate::outcome::{OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS};
-use crate::records::{request_pk, same_payload, Record, RequestRecord, StoredRecord, HEALTH_PROBE_KEY, REQUEST_SK};
+use crate::records::bookkeeping::request_key;
+use crate::records::item::{partition_query, ItemAction, ItemKey, ItemWrite, NEW_ITEM_CONDITION, PK, RAW};
+use crate::records::{same_payload, Record, RequestRecord, StoredRecord, HEALTH_PROBE_KEY};
 use crate::storage::{PutOutcome, RecordStore, StoreError};
 use crate::telemetry::mask_numbers;
 use crate::telemetry::metrics::{self, Dimensions, Metric};
@@ -104,6 +106,8 @@ impl DynamoStore {
     /// The records under one partition key (one call, or one SMS), typed, in sort-key order: consistent Query
     /// pages of [`CALL_READ_PAGE_SIZE`], at most [`MAX_CALL_RECORDS`] records (see there for what is left out).
     pub async fn records_under(&self, pk: &str) -> Result<Vec<StoredRecord>, StoreError> {
+        let (condition, (placeholder, value)) = partition_query(pk);
+        let value: AttributeValue = serde_dynamo::to_attribute_value(value).map_err(StoreError::rejected)?;
         let mut records = Vec::new();
         let mut start = None;
         loop {
@@ -111,8 +115,8 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .key_condition_expression(condition)
+                .expression_attribute_values(placeholder, value.clone())
                 .consistent_read(true)
                 .limit(CALL_READ_PAGE_SIZE)
                 .set_exclusive_start_key(start)
@@ -136,11 +140,13 @@ impl DynamoStore {
     }
 
     pub(crate) async fn query_partition(&self, pk: &str) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let (condition, (placeholder, value)) = partition_query(pk);
+        let value: AttributeValue = serde_dynamo::to_attribute_value(value).map_err(StoreError::rejected)?;
         self.client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .key_condition_expression(condition)
+            .expression_attribute_values(placeholder, value)
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -167,7 +173,7 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(NEW_ITEM_CONDITION)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -184,13 +190,105 @@ impl DynamoStore {
     }
 }
 
+/// What a conditional [`ItemWrite`] did.
+pub(crate) enum Conditional {
+    Done,
+    /// Its condition did not hold; for a put, the item that was there (when DynamoDB returned it).
+    Failed(Option<HashMap<String, AttributeValue>>),
+}
+
+impl DynamoStore {
+    /// Sends one request the records module described ([`ItemWrite`]), as it is.
+    pub(crate) async fn write_item(&self, write: &ItemWrite) -> Result<Conditional, StoreError> {
+        let value = |v: &serde_json::Value| serde_dynamo::to_attribute_value(v).map_err(StoreError::rejected);
+        let mut values = HashMap::new();
+        for (placeholder, v) in &write.values {
+            values.insert((*placeholder).to_owned(), value(v)?);
+        }
+        let values = (!values.is_empty()).then_some(values);
+        let names: Option<HashMap<String, String>> = (!write.names.is_empty())
+            .then(|| write.names.iter().map(|(n, a)| ((*n).to_owned(), (*a).to_owned())).collect());
+        let key = |key: &ItemKey| serde_dynamo::to_item(key).map_err(StoreError::rejected);
+        let conditional = |code: Option<&str>| code == Some("ConditionalCheckFailedException");
+        match &write.action {
+            ItemAction::Put(item) => {
+                let item = serde_dynamo::to_item(item).map_err(StoreError::rejected)?;
+                let sent = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression(write.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(Conditional::Done),
+                    Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
+                        Ok(Conditional::Failed(match failure.err() {
+                            PutItemError::ConditionalCheckFailedException(e) => e.item().cloned(),
+                            _ => None,
+                        }))
+                    }
+                    Err(e) => Err(classify(e)),
+                }
+            }
+            ItemAction::Update { key: item_key, expression } => {
+                let sent = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(item_key)?))
+                    .update_expression(*expression)
+                    .condition_expression(write.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(Conditional::Done),
+                    Err(SdkError::ServiceError(f)) if conditional(f.err().code()) => Ok(Conditional::Failed(None)),
+                    Err(e) => Err(classify(e)),
+                }
+            }
+            ItemAction::Delete(item_key) => {
+                let sent = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(item_key)?))
+                    .condition_expression(write.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(Conditional::Done),
+                    Err(SdkError::ServiceError(f)) if conditional(f.err().code()) => Ok(Conditional::Failed(None)),
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        }
+    }
+
+    /// One consistent GetItem of the item of `key`.
+    pub(crate) async fn get_item(&self, key: &ItemKey) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let key = serde_dynamo::to_item(key).map_err(StoreError::rejected)?;
+        let answer =
+            self.client.get_item().table_name(&self.table).set_key(Some(key)).consistent_read(true).send().await;
+        answer.map(|got| got.item).map_err(classify)
+    }
+}
+
 impl RecordStore for DynamoStore {
     async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         Ok(match self.put_if_absent(record).await? {
             PutIfAbsent::Written => PutOutcome::Created,
             // The stored item lets us notice a "duplicate" whose content differs.
             PutIfAbsent::Present(old) => {
-                match old.as_ref().and_then(|old| old.get("raw")).and_then(|raw| raw.as_s().ok()) {
+                match old.as_ref().and_then(|old| old.get(RAW)).and_then(|raw| raw.as_s().ok()) {
                     Some(stored) if !same_payload(stored, &record.raw) => PutOutcome::Conflicting,
                     _ => PutOutcome::AlreadyStored,
                 }
@@ -227,12 +325,12 @@ impl HealthProbe for DynamoStore {
     /// One eventually consistent GetItem of a key that never exists: half a read unit.
     async fn probe(&self) -> Result<(), StoreError> {
         let (pk, sk) = HEALTH_PROBE_KEY;
+        let key = serde_dynamo::to_item(ItemKey::new(pk, sk)).map_err(StoreError::rejected)?;
         self.client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
-            .key("sk", AttributeValue::S(sk.to_owned()))
-            .projection_expression("pk")
+            .set_key(Some(key))
+            .projection_expression(PK)
             .send()
             .await
             .map(|_| ())
@@ -246,17 +344,7 @@ impl OutcomeStore for DynamoStore {
     }
 
     async fn request_record(&self, key: &str) -> Result<Option<RequestRecord>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(request_pk(key)))
-            .key("sk", AttributeValue::S(REQUEST_SK.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?
-            .item;
+        let item = self.get_item(&request_key(key)).await?;
         item.map(serde_dynamo::from_item).transpose().map_err(StoreError::rejected)
     }
 }

@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::dynamo::{classify, DynamoStore, PutIfAbsent};
+use super::dynamo::{DynamoStore, PutIfAbsent};
 use crate::callbacks::{NoncePut, NonceStore};
-use crate::records::nonce::NonceRecord;
+use crate::records::nonce::{claim_id_of, nonce_forget, NonceRecord};
 use crate::storage::StoreError;
 
 impl NonceStore for DynamoStore {
@@ -21,29 +19,13 @@ impl NonceStore for DynamoStore {
     }
 
     async fn delete_nonce(&self, record: &NonceRecord) -> Result<(), StoreError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .key("pk", AttributeValue::S(record.pk.clone()))
-            .key("sk", AttributeValue::S(record.sk.clone()))
-            .condition_expression("claimId = :claim")
-            .expression_attribute_values(":claim", AttributeValue::S(record.claim_id.clone()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Gone already, or another push's claim now: nothing of ours to forget.
-            Err(SdkError::ServiceError(failure))
-                if matches!(failure.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(classify(error)),
-        }
+        // A failed condition: gone already, or another push's claim now; nothing of ours to forget.
+        self.write_item(&nonce_forget(record)).await.map(|_| ())
     }
 }
 
+/// The claim id of the holder's item, read by the records module.
 fn claim_id(item: &HashMap<String, AttributeValue>) -> Option<String> {
-    item.get("claimId").and_then(|value| value.as_s().ok()).cloned()
+    let item: serde_json::Value = serde_dynamo::from_item(item.clone()).ok()?;
+    claim_id_of(&item)
 }

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 
 use super::dynamo::{classify, timeouts, DynamoStore};
+use crate::records::item::{EXPIRES_AT, PK, SK};
 use crate::storage::StoreError;
 
 /// Attempt timeout of table setup (not of pushes), for a DynamoDB Local still warming up.
@@ -60,10 +61,10 @@ impl DynamoStore {
             .create_table()
             .table_name(self.table())
             .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key("pk", KeyType::Hash)?)
-            .key_schema(key("sk", KeyType::Range)?)
-            .attribute_definitions(string_attribute("pk")?)
-            .attribute_definitions(string_attribute("sk")?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .key_schema(key(SK, KeyType::Range)?)
+            .attribute_definitions(string_attribute(PK)?)
+            .attribute_definitions(string_attribute(SK)?)
             // As in infra/template.yaml: the stream outcome-publisher reads.
             .stream_specification(
                 StreamSpecification::builder()
@@ -82,7 +83,7 @@ impl DynamoStore {
             Err(e) => return Err(classify(e)),
         }
         let ttl = TimeToLiveSpecification::builder()
-            .attribute_name("expiresAt")
+            .attribute_name(EXPIRES_AT)
             .enabled(true)
             .build()
             .map_err(StoreError::rejected)?;

@@ -1,5 +1,7 @@
 //! The one DynamoDB table, owned here: every partition and sort key format, the reserved prefixes, the item
-//! builders ([`write`]) and the typed read side ([`read`]). Nothing else in the crate spells a key.
+//! builders ([`write`], the trigger's [`bookkeeping`], [`nonce`]), the requests that are more than a new item
+//! ([`item`]: conditions, updates, and the attribute names they use) and the typed read side ([`read`]). Nothing
+//! else in the crate spells a key or an attribute name: adapters only move items.
 //!
 //! | record | `pk` | `sk` | `kind` |
 //! |---|---|---|---|
@@ -18,6 +20,8 @@
 //! A Huawei sessionId never starts with one of the reserved prefixes ([`RESERVED_PREFIXES`]), so one Query on a
 //! sessionId reads exactly one call's records (a push whose sessionId does is quarantined, never stored under it).
 
+pub mod bookkeeping;
+pub mod item;
 pub mod nonce;
 pub mod read;
 pub mod write;

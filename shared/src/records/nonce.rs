@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::item::{ItemAction, ItemKey, ItemWrite};
 use super::Stamp;
 
 /// Partition key prefix of nonce records.
@@ -51,6 +52,22 @@ pub fn nonce_record(nonce: &str, claim_id: &str, stamp: &Stamp) -> NonceRecord {
         written_region: stamp.written_region().into(),
         expires_at: stamp.expires_at(),
     }
+}
+
+/// Forgets the claim of `record`: deletes it only while it is still this claim (gone already, or another push's
+/// claim now, leaves nothing of ours to forget).
+pub fn nonce_forget(record: &NonceRecord) -> ItemWrite {
+    ItemWrite {
+        action: ItemAction::Delete(ItemKey::new(record.pk.clone(), record.sk.clone())),
+        condition: "claimId = :claim",
+        names: Vec::new(),
+        values: vec![(":claim", record.claim_id.clone().into())],
+    }
+}
+
+/// The claim id of a nonce record read back as JSON (the holder's, when a claim found one there).
+pub fn claim_id_of(item: &serde_json::Value) -> Option<String> {
+    item.get("claimId").and_then(serde_json::Value::as_str).map(str::to_owned)
 }
 
 #[cfg(test)]
