@@ -10,6 +10,7 @@ use std::future::Future;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::ids::{IdempotencyKey, SessionId};
 use crate::records::{RequestRecord, REQUEST_COMPLETED as COMPLETED, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED};
 use crate::storage::StoreError;
 
@@ -30,7 +31,7 @@ pub enum Claim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
     Requested {
-        session_id: String,
+        session_id: SessionId,
     },
     /// The request may have reached Huawei; a replay must not call again.
     OutcomeUnknown,
@@ -43,9 +44,10 @@ impl Claim {
             return Self::DifferentPayload;
         }
         match (existing.status.as_str(), existing.outcome.as_deref(), &existing.session_id) {
-            (COMPLETED, Some(OUTCOME_REQUESTED), Some(session_id)) => {
-                Self::Completed(Completion::Requested { session_id: session_id.clone() })
-            }
+            (COMPLETED, Some(OUTCOME_REQUESTED), Some(session_id)) => match SessionId::parse(session_id.clone()) {
+                Ok(session_id) => Self::Completed(Completion::Requested { session_id }),
+                Err(_) => Self::Completed(Completion::OutcomeUnknown),
+            },
             (COMPLETED, _, _) => Self::Completed(Completion::OutcomeUnknown),
             _ => Self::InProgress,
         }
@@ -67,7 +69,7 @@ pub trait IdempotencyStore: Send + Sync {
     /// in-progress record (its invocation is gone) is taken over.
     fn claim_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         payload_hash: &str,
         in_progress_until_ms: i64,
         now_ms: i64,
@@ -77,17 +79,18 @@ pub trait IdempotencyStore: Send + Sync {
     /// Completes a claimed key with its outcome (one update).
     fn complete_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         completion: &Completion,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Gives a claimed key back when certainly no call was placed, so the caller may retry with it.
-    fn release_request(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release_request(&self, key: &IdempotencyKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::sid;
     use crate::records::{REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN};
 
     #[test]
@@ -98,7 +101,7 @@ mod tests {
             outcome: outcome.map(Into::into),
             session_id: Some("sid".into()),
         };
-        let requested = Completion::Requested { session_id: "sid".into() };
+        let requested = Completion::Requested { session_id: sid("sid") };
         assert_eq!(
             Claim::from_existing(&existing(COMPLETED, Some(OUTCOME_REQUESTED)), "h"),
             Claim::Completed(requested)

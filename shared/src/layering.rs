@@ -10,20 +10,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer (bottom = 0). A module may use only modules of a lower layer.
-const LAYERS: [(&str, u8); 13] = [
+const LAYERS: [(&str, u8); 14] = [
     ("telemetry", 0),
-    ("huawei", 1),
-    ("records", 2),
-    ("storage", 3),
-    ("auth", 3),
-    ("idempotency", 4),
-    ("rate_limit", 4),
-    ("callbacks", 5),
-    ("calls", 5),
-    ("outcome", 5),
-    ("adapters", 6),
-    ("config", 7),
-    ("edge", 8),
+    ("ids", 1),
+    ("huawei", 2),
+    ("records", 3),
+    ("storage", 4),
+    ("auth", 4),
+    ("idempotency", 5),
+    ("rate_limit", 5),
+    ("callbacks", 6),
+    ("calls", 6),
+    ("outcome", 6),
+    ("adapters", 7),
+    ("config", 8),
+    ("edge", 9),
 ];
 
 /// This checker itself: test code, not a layer.

@@ -10,17 +10,20 @@
 //!
 //! | layer | modules | what they know |
 //! |---|---|---|
-//! | 8 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
-//! | 7 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
-//! | 6 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
-//! | 5 domain | [`callbacks`], [`calls`], [`outcome`] | the decisions, and the ports they need beside them |
-//! | 4 shared domain | [`idempotency`], [`rate_limit`] | the idempotency claim and the sliding-log rate limit any domain may use, with their ports |
-//! | 3 storage | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
-//! | 2 records | [`records`] | the one table: keys, reserved prefixes, item builders, the typed read side |
-//! | 1 wire | [`huawei`] | Huawei's payloads, callVerify body, `UsernameToken` signing |
+//! | 9 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
+//! | 8 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
+//! | 7 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
+//! | 6 domain | [`callbacks`], [`calls`], [`outcome`] | the decisions, and the ports they need beside them |
+//! | 5 shared domain | [`idempotency`], [`rate_limit`] | the idempotency claim and the sliding-log rate limit any domain may use, with their ports |
+//! | 4 storage | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
+//! | 3 records | [`records`] | the one table: keys, reserved prefixes, item builders, the typed read side |
+//! | 2 wire | [`huawei`] | Huawei's payloads, callVerify body, `UsernameToken` signing |
+//! | 1 ids | [`ids`] | typed ids (`SessionId`, `IdempotencyKey`) that mask any number in them when printed |
 //! | 0 leaf | [`telemetry`] | logging and the masking of phone numbers |
 
 pub mod telemetry;
+
+pub mod ids;
 
 pub mod huawei;
 

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::aws_env;
 use crate::callbacks::HealthProbe;
+use crate::ids::{IdempotencyKey, SessionId};
 use crate::outcome::{OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS};
 use crate::records::bookkeeping::request_key;
 use crate::records::item::{partition_query, ItemAction, ItemKey, ItemWrite, NEW_ITEM_CONDITION, PK, RAW};
@@ -339,12 +340,12 @@ impl HealthProbe for DynamoStore {
 }
 
 impl OutcomeStore for DynamoStore {
-    async fn call_records(&self, session_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
-        self.records_under(session_id).await
+    async fn call_records(&self, session_id: &SessionId) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_under(session_id.as_str()).await
     }
 
-    async fn request_record(&self, key: &str) -> Result<Option<RequestRecord>, StoreError> {
-        let item = self.get_item(&request_key(key)).await?;
+    async fn request_record(&self, key: &IdempotencyKey) -> Result<Option<RequestRecord>, StoreError> {
+        let item = self.get_item(&request_key(key.as_str())).await?;
         item.map(serde_dynamo::from_item).transpose().map_err(StoreError::rejected)
     }
 }

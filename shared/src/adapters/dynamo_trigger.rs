@@ -7,6 +7,7 @@
 
 use super::dynamo::{Conditional, DynamoStore};
 use crate::idempotency::{Claim, Completion, IdempotencyStore};
+use crate::ids::IdempotencyKey;
 use crate::rate_limit::{RateLimitStore, RateLimits};
 use crate::records::bookkeeping::{rate_limit_key, rate_limit_log, request_claim, request_completion, request_release};
 use crate::records::read::RateLimitRecord;
@@ -21,13 +22,14 @@ const RATE_SLOT_ATTEMPTS: usize = 5;
 impl IdempotencyStore for DynamoStore {
     async fn claim_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         payload_hash: &str,
         in_progress_until_ms: i64,
         now_ms: i64,
         expires_at: i64,
     ) -> Result<Claim, StoreError> {
-        let claim = request_claim(key, payload_hash, in_progress_until_ms, now_ms, expires_at, self.written_region());
+        let claim =
+            request_claim(key.as_str(), payload_hash, in_progress_until_ms, now_ms, expires_at, self.written_region());
         match self.write_item(&claim).await? {
             Conditional::Done => Ok(Claim::Claimed),
             Conditional::Failed(Some(old)) => {
@@ -39,19 +41,19 @@ impl IdempotencyStore for DynamoStore {
         }
     }
 
-    async fn complete_request(&self, key: &str, completion: &Completion) -> Result<(), StoreError> {
+    async fn complete_request(&self, key: &IdempotencyKey, completion: &Completion) -> Result<(), StoreError> {
         let (outcome, session_id) = match completion {
             Completion::Requested { session_id } => (OUTCOME_REQUESTED, session_id.as_str()),
             Completion::OutcomeUnknown => (OUTCOME_UNKNOWN, ""),
         };
-        match self.write_item(&request_completion(key, outcome, session_id)).await? {
+        match self.write_item(&request_completion(key.as_str(), outcome, session_id)).await? {
             Conditional::Done => Ok(()),
             Conditional::Failed(_) => Err(StoreError::rejected("the idempotency record to complete is gone")),
         }
     }
 
-    async fn release_request(&self, key: &str) -> Result<(), StoreError> {
-        match self.write_item(&request_release(key)).await? {
+    async fn release_request(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+        match self.write_item(&request_release(key.as_str())).await? {
             Conditional::Done => Ok(()),
             Conditional::Failed(_) => Err(StoreError::rejected("the idempotency record is no longer in progress")),
         }

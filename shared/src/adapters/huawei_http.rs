@@ -65,7 +65,7 @@ impl CallVerifyClient {
 
     fn body<'a>(&'a self, request: &'a CallRequest) -> CallVerifyBody<'a> {
         CallVerifyBody {
-            callee_nbr: &request.callee_nbr,
+            callee_nbr: request.callee_nbr.expose(),
             verify_code: &request.verify_code,
             display_nbr: &request.display_nbr,
             language_type: request.language_type,

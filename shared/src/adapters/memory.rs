@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use crate::callbacks::{HealthProbe, NoncePut, NonceStore};
 use crate::idempotency::{Claim, Completion, IdempotencyStore};
+use crate::ids::{IdempotencyKey, SessionId};
 use crate::outcome::OutcomeStore;
 use crate::rate_limit::{RateLimitStore, RateLimits};
 use crate::records::nonce::NonceRecord;
@@ -155,12 +156,13 @@ impl MemoryStore {
 impl IdempotencyStore for MemoryStore {
     async fn claim_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         payload_hash: &str,
         in_progress_until_ms: i64,
         now_ms: i64,
         _expires_at: i64,
     ) -> Result<Claim, StoreError> {
+        let key = key.as_str();
         self.write_request()?;
         let mut state = self.trigger_state();
         if let Some((existing, until)) = state.requests.get(key) {
@@ -179,21 +181,24 @@ impl IdempotencyStore for MemoryStore {
         Ok(Claim::Claimed)
     }
 
-    async fn complete_request(&self, key: &str, completion: &Completion) -> Result<(), StoreError> {
+    async fn complete_request(&self, key: &IdempotencyKey, completion: &Completion) -> Result<(), StoreError> {
+        let key = key.as_str();
         self.write_request()?;
         if let Some((record, _)) = self.trigger_state().requests.get_mut(key) {
             record.status = COMPLETED.into();
             (record.outcome, record.session_id) = match completion {
-                Completion::Requested { session_id } => (Some(OUTCOME_REQUESTED.into()), Some(session_id.clone())),
+                Completion::Requested { session_id } => {
+                    (Some(OUTCOME_REQUESTED.into()), Some(session_id.as_str().to_owned()))
+                }
                 Completion::OutcomeUnknown => (Some(OUTCOME_UNKNOWN.into()), None),
             };
         }
         Ok(())
     }
 
-    async fn release_request(&self, key: &str) -> Result<(), StoreError> {
+    async fn release_request(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
         self.write_request()?;
-        self.trigger_state().requests.remove(key);
+        self.trigger_state().requests.remove(key.as_str());
         Ok(())
     }
 }
@@ -213,7 +218,8 @@ impl RateLimitStore for MemoryStore {
 }
 
 impl OutcomeStore for MemoryStore {
-    async fn call_records(&self, session_id: &str) -> Result<Vec<StoredRecord>, StoreError> {
+    async fn call_records(&self, session_id: &SessionId) -> Result<Vec<StoredRecord>, StoreError> {
+        let session_id = session_id.as_str();
         self.read_requests.fetch_add(1, Ordering::SeqCst);
         self.available()?;
         let records = self.lock();
@@ -224,9 +230,9 @@ impl OutcomeStore for MemoryStore {
         stored.collect()
     }
 
-    async fn request_record(&self, key: &str) -> Result<Option<RequestRecord>, StoreError> {
+    async fn request_record(&self, key: &IdempotencyKey) -> Result<Option<RequestRecord>, StoreError> {
         self.read_requests.fetch_add(1, Ordering::SeqCst);
         self.available()?;
-        Ok(self.trigger_state().requests.get(key).map(|(record, _)| record.clone()))
+        Ok(self.trigger_state().requests.get(key.as_str()).map(|(record, _)| record.clone()))
     }
 }

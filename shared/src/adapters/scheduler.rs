@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use super::aws_env;
 use crate::calls::{CloseOutScheduler, ScheduleError};
+use crate::ids::SessionId;
 use crate::records::CloseoutStage;
 
 pub struct SchedulerCloseOuts {
@@ -63,7 +64,13 @@ pub fn at_expression(at: OffsetDateTime) -> String {
 }
 
 impl CloseOutScheduler for SchedulerCloseOuts {
-    async fn schedule(&self, session_id: &str, stage: CloseoutStage, at: OffsetDateTime) -> Result<(), ScheduleError> {
+    async fn schedule(
+        &self,
+        session_id: &SessionId,
+        stage: CloseoutStage,
+        at: OffsetDateTime,
+    ) -> Result<(), ScheduleError> {
+        let session_id = session_id.as_str();
         let input = serde_json::json!({"closeOut": stage.as_str(), "sessionId": session_id}).to_string();
         let build = |e: aws_sdk_scheduler::error::BuildError| ScheduleError(e.into());
         let target =

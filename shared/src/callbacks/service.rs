@@ -544,6 +544,7 @@ mod tests {
     use super::*;
     use crate::adapters::MemoryStore;
     use crate::auth::{SignatureMode, SignatureRejection};
+    use crate::ids::sid;
 
     fn settings(tokens: &str) -> CallbackSettings {
         CallbackSettings {
@@ -854,7 +855,7 @@ mod tests {
             .iter()
             .map(|r| serde_json::from_value(serde_json::to_value(r).unwrap()).unwrap())
             .collect();
-        let outcome = crate::outcome::fold("s1", &stored);
+        let outcome = crate::outcome::fold(&sid("s1"), &stored);
         assert_eq!((outcome.version, outcome.provider.state_code), (1, Some(8101)));
     }
 

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::TriggerError;
+use crate::ids::SessionId;
 
 /// How one HTTP attempt ended, as the client observed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub struct Failure {
 }
 
 /// Interprets one attempt: the sessionId of the placed call, or the failure.
-pub fn interpret(attempt: &Attempt) -> Result<String, Failure> {
+pub fn interpret(attempt: &Attempt) -> Result<SessionId, Failure> {
     let (status, body) = match attempt {
         Attempt::NotSent(reason) => {
             return Err(Failure {
@@ -57,9 +58,9 @@ pub fn interpret(attempt: &Attempt) -> Result<String, Failure> {
     };
     let desc = field("resultdesc").unwrap_or_default();
     if code == "0" {
-        return match field("sessionId").filter(|id| !id.is_empty()) {
+        return match field("sessionId").and_then(|id| SessionId::parse(id).ok()) {
             Some(session_id) if (200..300).contains(&status) => Ok(session_id),
-            _ => Err(unknown(format!("success code without a sessionId (HTTP {status})"))),
+            _ => Err(unknown(format!("success code without a usable sessionId (HTTP {status})"))),
         };
     }
     Err(classify(status, &code, &desc))
@@ -105,12 +106,13 @@ fn unknown(reason: String) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::sid;
 
-    fn answered(status: u16, body: &str) -> Result<String, Failure> {
+    fn answered(status: u16, body: &str) -> Result<SessionId, Failure> {
         interpret(&Attempt::Answered { status, body: body.into() })
     }
 
-    fn error_type(result: Result<String, Failure>) -> (&'static str, bool) {
+    fn error_type(result: Result<SessionId, Failure>) -> (&'static str, bool) {
         let failure = result.expect_err("a failure");
         (failure.error.error_type(), failure.retry_now)
     }
@@ -118,7 +120,7 @@ mod tests {
     #[test]
     fn success_returns_the_session_id() {
         let body = r#"{"resultcode":"0","resultdesc":"Success","sessionId":"1200_366_0_20161228102743@callenabler.home1.com"}"#;
-        assert_eq!(answered(200, body).unwrap(), "1200_366_0_20161228102743@callenabler.home1.com");
+        assert_eq!(answered(200, body).unwrap(), sid("1200_366_0_20161228102743@callenabler.home1.com"));
         assert_eq!(
             error_type(answered(200, r#"{"resultcode":"0","sessionId":""}"#)),
             ("ProviderOutcomeUnknown", false)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::attempt::Attempt;
 use super::CallRequest;
 use crate::idempotency::IdempotencyStore;
+use crate::ids::SessionId;
 use crate::rate_limit::RateLimitStore;
 use crate::records::CloseoutStage;
 use crate::storage::RecordStore;
@@ -26,7 +27,7 @@ pub trait VoiceApi: Send + Sync {
 pub trait CloseOutScheduler: Send + Sync {
     fn schedule(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         stage: CloseoutStage,
         at: time::OffsetDateTime,
     ) -> impl Future<Output = Result<(), ScheduleError>> + Send;
@@ -41,7 +42,7 @@ pub struct ScheduleError(#[source] pub Box<dyn std::error::Error + Send + Sync>)
 pub struct NoCloseOuts;
 
 impl CloseOutScheduler for NoCloseOuts {
-    async fn schedule(&self, _: &str, _: CloseoutStage, _: time::OffsetDateTime) -> Result<(), ScheduleError> {
+    async fn schedule(&self, _: &SessionId, _: CloseoutStage, _: time::OffsetDateTime) -> Result<(), ScheduleError> {
         Ok(())
     }
 }
@@ -50,7 +51,7 @@ impl CloseOutScheduler for NoCloseOuts {
 impl<C: CloseOutScheduler> CloseOutScheduler for Option<C> {
     async fn schedule(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         stage: CloseoutStage,
         at: time::OffsetDateTime,
     ) -> Result<(), ScheduleError> {

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::TriggerError;
-use crate::records::MAX_IDEMPOTENCY_KEY_LEN;
+use crate::ids::MAX_IDEMPOTENCY_KEY_LEN;
+use crate::ids::{CalleeNumber, IdempotencyKey};
 
 /// The event app backends send (docs/app-backend.md, "trigger-verification-call"). Only `calleeNbr` and `verifyCode`
 /// are required;
@@ -43,7 +44,7 @@ pub struct Defaults {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRequest {
-    pub callee_nbr: String,
+    pub callee_nbr: CalleeNumber,
     pub verify_code: String,
     pub display_nbr: String,
     pub language_type: i64,
@@ -55,7 +56,7 @@ pub struct CallRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
     #[serde(skip)]
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 impl CallRequest {
@@ -69,7 +70,7 @@ impl CallRequest {
     }
 
     pub fn validate(event: TriggerEvent, defaults: &Defaults) -> Result<Self, TriggerError> {
-        check_number("calleeNbr", &event.callee_nbr)?;
+        let callee_nbr = CalleeNumber::parse(event.callee_nbr).map_err(|e| invalid(e.to_string()))?;
         let code = &event.verify_code;
         if !(2..=8).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("verifyCode must be 2 to 8 digits".into()));
@@ -105,8 +106,10 @@ impl CallRequest {
         if let Some(key) = &event.idempotency_key {
             check_text("idempotencyKey", key, MAX_IDEMPOTENCY_KEY_LEN)?;
         }
+        let idempotency_key =
+            event.idempotency_key.map(IdempotencyKey::parse).transpose().map_err(|e| invalid(e.to_string()))?;
         Ok(Self {
-            callee_nbr: event.callee_nbr,
+            callee_nbr,
             verify_code: event.verify_code,
             display_nbr,
             language_type,
@@ -114,7 +117,7 @@ impl CallRequest {
             pos_tone: event.pos_tone,
             times: event.times,
             user_data: event.user_data,
-            idempotency_key: event.idempotency_key,
+            idempotency_key,
         })
     }
 }
@@ -220,7 +223,7 @@ mod tests {
             "displayNbr": "+8675528000088", "languageType": 2, "preTone": "welcome.wav", "posTone": "bye.wav",
             "times": 2, "userData": "user-42"});
         let request = check(full).unwrap();
-        assert_eq!(request.idempotency_key.as_deref(), Some("signup-42-try-1"));
+        assert_eq!(request.idempotency_key.as_ref().map(IdempotencyKey::as_str), Some("signup-42-try-1"));
         let minimal = check(json!({"calleeNbr": "+8613800000001", "verifyCode": "12"})).unwrap();
         assert_eq!(
             (minimal.display_nbr.as_str(), minimal.pre_tone.as_str(), minimal.language_type),

@@ -16,10 +16,10 @@ use super::attempt::interpret;
 use super::request::payload_hash;
 use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
 use crate::idempotency::{Claim, Completion};
+use crate::ids::{IdempotencyKey, SessionId};
 use crate::rate_limit::{callee_key, RateLimits};
 use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
-use crate::telemetry::{mask_numbers, mask_phone};
 
 /// At most this many callVerify attempts per invoke, and only for failures that placed no call.
 const MAX_ATTEMPTS: u32 = 3;
@@ -35,13 +35,13 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerAnswer {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub status: &'static str,
     pub replayed: bool,
 }
 
 impl TriggerAnswer {
-    fn requested(session_id: String, replayed: bool) -> Self {
+    fn requested(session_id: SessionId, replayed: bool) -> Self {
         Self { session_id, status: "requested", replayed }
     }
 }
@@ -105,9 +105,9 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
         let span = tracing::info_span!(
             "trigger",
-            callee = %mask_phone(&request.callee_nbr),
+            callee = %request.callee_nbr,
             // A caller may use the number itself as its key.
-            idempotencyKey = %mask_numbers(request.idempotency_key.as_deref().unwrap_or(""))
+            idempotencyKey = %request.idempotency_key.as_ref().map(ToString::to_string).unwrap_or_default()
         );
         async {
             let result = self.run(&request, deadline).await;
@@ -124,7 +124,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
     }
 
     async fn run(&self, request: &CallRequest, deadline: Instant) -> Result<TriggerAnswer, TriggerError> {
-        let Some(key) = request.idempotency_key.as_deref() else {
+        let Some(key) = request.idempotency_key.as_ref() else {
             let session_id = self.place_call(request, deadline).await?;
             self.record_call(request, &session_id, deadline).await;
             self.schedule_close_outs(&session_id, deadline).await;
@@ -190,8 +190,8 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
     }
 
     /// Rate limit, then callVerify with bounded, jittered retries of failures that placed no call.
-    async fn place_call(&self, request: &CallRequest, deadline: Instant) -> Result<String, TriggerError> {
-        let callee = callee_key(self.settings.hash_key.expose_secret().as_bytes(), &request.callee_nbr);
+    async fn place_call(&self, request: &CallRequest, deadline: Instant) -> Result<SessionId, TriggerError> {
+        let callee = callee_key(self.settings.hash_key.expose_secret().as_bytes(), request.callee_nbr.expose());
         let now = OffsetDateTime::now_utc().unix_timestamp();
         match self.store.take_rate_slot(&callee, &self.settings.limits, now).await.map_err(storage_unavailable)? {
             Ok(()) => {}
@@ -227,17 +227,17 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
 
     /// The call under its sessionId, so its status events and CDR land beside it. Best effort: the call is
     /// placed whatever happens here.
-    async fn record_call(&self, request: &CallRequest, session_id: &str, deadline: Instant) {
-        let callee_masked = mask_phone(&request.callee_nbr);
+    async fn record_call(&self, request: &CallRequest, session_id: &SessionId, deadline: Instant) {
+        let callee_masked = request.callee_nbr.to_string();
         let raw = json!({"calleeNbr": callee_masked, "displayNbr": request.display_nbr,
             "languageType": request.language_type, "preTone": request.pre_tone, "posTone": request.pos_tone,
             "times": request.times, "userData": request.user_data})
         .to_string();
         let details = CallDetails {
-            session_id,
+            session_id: session_id.as_str(),
             callee_masked: &callee_masked,
             display_nbr: &request.display_nbr,
-            idempotency_key: request.idempotency_key.as_deref(),
+            idempotency_key: request.idempotency_key.as_ref().map(IdempotencyKey::as_str),
             user_data: request.user_data.as_deref(),
             raw: &raw,
         };
@@ -251,7 +251,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
     /// Both close-out checks of a placed call, side by side, each cut off in time to answer before the
     /// invocation's `deadline`. Best effort: the call is ringing whatever happens here, so a failure is logged
     /// (`CLOSE-OUT NOT SCHEDULED`) and the answer stays a success.
-    async fn schedule_close_outs(&self, session_id: &str, deadline: Instant) {
+    async fn schedule_close_outs(&self, session_id: &SessionId, deadline: Instant) {
         let requested_at = OffsetDateTime::now_utc();
         let cut_off = deadline.checked_sub(retry::ANSWER_MARGIN).unwrap_or(deadline);
         let delays = self.close_out_delays;
@@ -290,6 +290,7 @@ mod tests {
     use crate::adapters::MemoryStore;
     use crate::calls::attempt::Attempt;
     use crate::idempotency::IdempotencyStore;
+    use crate::ids::key;
     use crate::records::RecordKind;
     use std::collections::VecDeque;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -357,14 +358,14 @@ mod tests {
     impl CloseOutScheduler for &RecordingScheduler {
         async fn schedule(
             &self,
-            session_id: &str,
+            session_id: &SessionId,
             stage: CloseoutStage,
             at: OffsetDateTime,
         ) -> Result<(), super::super::ScheduleError> {
             if self.down {
                 return Err(super::super::ScheduleError("Scheduler is unreachable".into()));
             }
-            self.scheduled.lock().unwrap().push((session_id.to_owned(), stage, at));
+            self.scheduled.lock().unwrap().push((session_id.as_str().to_owned(), stage, at));
             Ok(())
         }
     }
@@ -394,7 +395,7 @@ mod tests {
     impl CloseOutScheduler for HangingScheduler {
         async fn schedule(
             &self,
-            _: &str,
+            _: &SessionId,
             _: CloseoutStage,
             _: OffsetDateTime,
         ) -> Result<(), super::super::ScheduleError> {
@@ -451,7 +452,7 @@ mod tests {
         assert_eq!(other.error_type(), "InvalidRequest");
         let request = CallRequest::from_event(event(Some("k3"), "1234"), &s.settings.defaults).unwrap();
         let far = epoch_ms(OffsetDateTime::now_utc()) + 60_000;
-        s.store().claim_request("k3", &payload_hash(b"secret", &request), far, 0, 0).await.unwrap();
+        s.store().claim_request(&key("k3"), &payload_hash(b"secret", &request), far, 0, 0).await.unwrap();
         assert_eq!(s.handle(event(Some("k3"), "1234"), None).await.unwrap_err().error_type(), "IdempotencyConflict");
         assert_eq!(calls(&s), 1);
     }

@@ -9,16 +9,16 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{fold, CallStatus, OutcomeStore};
+use crate::ids::SessionId;
 use crate::records::{closeout_record, CloseoutStage, Stamp};
 use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
-use crate::telemetry::mask_numbers;
 
 /// The event a one-time schedule delivers: `{"closeOut": "provisional" | "final", "sessionId": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CloseOutCheck {
     pub close_out: CloseoutStage,
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 impl CloseOutCheck {
@@ -50,7 +50,7 @@ pub async fn close_out<S: OutcomeStore + RecordStore>(
     stamp: &Stamp,
     deadline: Instant,
 ) -> Result<CloseOutResult, StoreError> {
-    let session_id = check.session_id.as_str();
+    let session_id = &check.session_id;
     let records = retry::until_deadline(deadline, || store.call_records(session_id)).await?;
     let outcome = fold(session_id, &records);
     let stage = check.close_out;
@@ -59,19 +59,20 @@ pub async fn close_out<S: OutcomeStore + RecordStore>(
     } else if outcome.is_final {
         CloseOutResult::AlreadyFinal
     } else {
-        let record = closeout_record(session_id, stage, outcome.status.as_str(), stamp);
+        let record = closeout_record(session_id.as_str(), stage, outcome.status.as_str(), stamp);
         match retry::until_deadline(deadline, || store.put_new(&record)).await? {
             PutOutcome::Created => CloseOutResult::Closed(outcome.status),
             // The other region's check may have frozen another status first: the first stays.
             PutOutcome::AlreadyStored | PutOutcome::Conflicting => CloseOutResult::AlreadyClosed,
         }
     };
-    tracing::info!(sessionId = %mask_numbers(session_id), stage = stage.as_str(), result = ?result, at = %OffsetDateTime::now_utc(), "close-out check");
+    tracing::info!(sessionId = %session_id, stage = stage.as_str(), result = ?result, at = %OffsetDateTime::now_utc(), "close-out check");
     Ok(result)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::ids::sid;
     use std::time::Duration;
 
     use serde_json::json;
@@ -126,7 +127,7 @@ mod tests {
         // After the provisional close-out the call reads `unknown`: that is what the final one freezes.
         assert_eq!(run(&store, "final").await, CloseOutResult::Closed(CallStatus::Unknown));
         assert_eq!(run(&store, "final").await, CloseOutResult::AlreadyFinal);
-        let records = store.call_records(SESSION).await.unwrap();
+        let records = store.call_records(&sid(SESSION)).await.unwrap();
         let closeouts: Vec<_> = records
             .iter()
             .filter_map(|r| match &r.body {
@@ -141,7 +142,7 @@ mod tests {
                 ("closeout#provisional", Some("requested"), Some("eu-west-1"))
             ]
         );
-        let outcome = fold(SESSION, &records);
+        let outcome = fold(&sid(SESSION), &records);
         assert_eq!((outcome.status, outcome.is_final), (CallStatus::Unknown, true));
     }
 
@@ -158,6 +159,6 @@ mod tests {
         store.put_new(&crate::records::cdr_record(&cdrs[0], &stamp())).await.unwrap();
         assert_eq!(run(&store, "provisional").await, CloseOutResult::AlreadyFinal);
         assert_eq!(run(&store, "final").await, CloseOutResult::AlreadyFinal);
-        assert_eq!(store.call_records(SESSION).await.unwrap().len(), 2, "nothing written");
+        assert_eq!(store.call_records(&sid(SESSION)).await.unwrap().len(), 2, "nothing written");
     }
 }

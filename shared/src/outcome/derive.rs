@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::codes::{self, Meaning, Row};
 use super::{CallOutcome, CallStatus, Cause, DecidedBy, ProviderCodes};
 use crate::huawei::lenient::normalised_time;
+use crate::ids::SessionId;
 use crate::records::{
     CallRecord, CdrRecord, CloseoutRecord, EventRecord, RecordBody, StoredRecord, CLOSEOUT_FINAL_SK,
     CLOSEOUT_PROVISIONAL_SK,
@@ -41,7 +42,7 @@ impl<'a> CallRecords<'a> {
 }
 
 /// Folds the records of the call `session_id` (those read under its partition key), in any order.
-pub fn fold<'a>(session_id: &str, records: impl IntoIterator<Item = &'a StoredRecord>) -> CallOutcome {
+pub fn fold<'a>(session_id: &SessionId, records: impl IntoIterator<Item = &'a StoredRecord>) -> CallOutcome {
     // One record per sort key, as the table holds them: a repeated record counts once. A conflict record (a later,
     // different payload under a key already stored) is kept for people to see, never folded, nor counted in the
     // version: the first payload alone decides, exactly once.
@@ -72,7 +73,7 @@ pub fn fold<'a>(session_id: &str, records: impl IntoIterator<Item = &'a StoredRe
     let decision = decide(&call, cdr, answered);
     let times = Times::of(&call, cdr);
     CallOutcome {
-        session_id: Some(session_id.to_owned()),
+        session_id: Some(session_id.as_str().to_owned()),
         idempotency_key: call.call.and_then(|c| c.idempotency_key.clone()),
         user_data: user_data(&call, cdr),
         status: decision.status,

@@ -11,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{fold, CallOutcome};
+use crate::ids::SessionId;
 use crate::records::StoredRecord;
 
 /// `Source` of every outcome event.
@@ -29,8 +30,8 @@ pub struct OutcomeEvent {
 }
 
 impl OutcomeEvent {
-    fn of(session_id: &str, outcome: CallOutcome) -> Self {
-        Self { outcome_id: format!("{session_id}#{}", outcome.version), outcome }
+    fn of(session_id: &SessionId, outcome: CallOutcome) -> Self {
+        Self { outcome_id: format!("{}#{}", session_id.as_str(), outcome.version), outcome }
     }
 }
 
@@ -46,7 +47,7 @@ pub enum Change {
 }
 
 /// The change the record `sk` makes to the outcome of call `session_id`, given all of the call's records.
-pub fn change_at(session_id: &str, records: &[StoredRecord], sk: &str) -> Change {
+pub fn change_at(session_id: &SessionId, records: &[StoredRecord], sk: &str) -> Change {
     let Some(target) = records.iter().find(|record| record.sk == sk) else { return Change::NotFound };
     let position = arrival(target);
     let (before, after) = (

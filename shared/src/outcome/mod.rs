@@ -9,6 +9,7 @@ pub mod events;
 pub mod publish;
 pub mod read;
 
+use crate::ids::IdempotencyKey;
 use serde::{Deserialize, Serialize};
 
 pub use closeout::{close_out, CloseOutCheck, CloseOutResult};
@@ -181,10 +182,10 @@ pub struct CallOutcome {
 
 impl CallOutcome {
     /// The answer for an idempotency key whose call may or may not have been placed: nothing can be known.
-    pub fn unknown_for_key(idempotency_key: &str) -> Self {
+    pub fn unknown_for_key(idempotency_key: &IdempotencyKey) -> Self {
         Self {
             session_id: None,
-            idempotency_key: Some(idempotency_key.to_owned()),
+            idempotency_key: Some(idempotency_key.as_str().to_owned()),
             user_data: None,
             status: CallStatus::Unknown,
             is_final: false,

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::events::{change_at, Change, OutcomeEvent};
 use super::OutcomeStore;
+use crate::ids::SessionId;
 use crate::records::{is_reserved_key, StoredRecord};
 use crate::storage::retry;
 use crate::telemetry::mask_numbers;
@@ -79,7 +80,7 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
 
     pub async fn publish(&self, items: Vec<StreamItem>, deadline: Instant) -> BatchReport {
         let mut report = BatchReport::default();
-        let mut by_call: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let mut by_call: BTreeMap<SessionId, Vec<(String, String)>> = BTreeMap::new();
         for item in items {
             match self.publishable(item) {
                 Ok((sequence_number, session_id, sk)) => {
@@ -103,7 +104,7 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
         // The events ready to go, and the stream record each comes from.
         let (mut events, mut sources) = (Vec::new(), Vec::new());
         for (session_id, inserted, records) in reads {
-            let span = tracing::info_span!("call", sessionId = %mask_numbers(&session_id));
+            let span = tracing::info_span!("call", sessionId = %session_id);
             let _entered = span.enter();
             let records = match records {
                 Ok(records) => records,
@@ -134,7 +135,7 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
     }
 
     /// The record's sequence number, call and sort key, or why it can never be published.
-    fn publishable(&self, item: StreamItem) -> Result<(String, String, String), (String, String)> {
+    fn publishable(&self, item: StreamItem) -> Result<(String, SessionId, String), (String, String)> {
         let (sequence_number, record) = match item {
             StreamItem::Inserted { sequence_number, record } => (sequence_number, record),
             StreamItem::Unpublishable { sequence_number, reason } => return Err((sequence_number, reason)),
@@ -143,7 +144,10 @@ impl<S: OutcomeStore, E: EventSink> OutcomePublisher<S, E> {
             return Err((sequence_number, "not a call's record".into()));
         }
         match record.written_region.as_deref() {
-            Some(region) if region == self.region => Ok((sequence_number, record.pk, record.sk)),
+            Some(region) if region == self.region => match SessionId::parse(record.pk) {
+                Ok(session_id) => Ok((sequence_number, session_id, record.sk)),
+                Err(not_one) => Err((sequence_number, not_one.to_string())),
+            },
             Some(other) => Err((sequence_number, format!("written in {other}; published there"))),
             None => Err((sequence_number, "no writtenRegion".into())),
         }

@@ -9,10 +9,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{fold, CallOutcome, CallStatus};
-use crate::huawei::notification::MAX_SESSION_ID_LEN;
-use crate::records::{
-    RequestRecord, StoredRecord, MAX_IDEMPOTENCY_KEY_LEN, REQUEST_COMPLETED, REQUEST_OUTCOME_REQUESTED,
-};
+use crate::ids::{IdempotencyKey, SessionId};
+use crate::records::{RequestRecord, StoredRecord, REQUEST_COMPLETED, REQUEST_OUTCOME_REQUESTED};
 use crate::storage::{retry, StoreError};
 use crate::telemetry::{error_chain, mask_numbers};
 
@@ -41,8 +39,8 @@ pub struct OutcomeRequest {
 /// What is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutcomeQuery {
-    Session(String),
-    IdempotencyKey(String),
+    Session(SessionId),
+    IdempotencyKey(IdempotencyKey),
 }
 
 /// Every failure of a read. The variant name is the `errorType` the caller sees.
@@ -81,13 +79,9 @@ impl OutcomeRequest {
             return Err(invalid(format!("waitForFinalMs must be 0 to {}", MAX_WAIT.as_millis())));
         }
         let query = match (request.session_id, request.idempotency_key) {
-            (Some(id), None) if (1..=MAX_SESSION_ID_LEN).contains(&id.len()) => OutcomeQuery::Session(id),
-            (None, Some(key)) if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len()) => {
-                OutcomeQuery::IdempotencyKey(key)
-            }
-            (Some(_), None) => return Err(invalid(format!("sessionId must be 1 to {MAX_SESSION_ID_LEN} bytes"))),
-            (None, Some(_)) => {
-                return Err(invalid(format!("idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes")))
+            (Some(id), None) => OutcomeQuery::Session(SessionId::parse(id).map_err(|e| invalid(e.to_string()))?),
+            (None, Some(key)) => {
+                OutcomeQuery::IdempotencyKey(IdempotencyKey::parse(key).map_err(|e| invalid(e.to_string()))?)
             }
             _ => return Err(invalid("give exactly one of sessionId and idempotencyKey".into())),
         };
@@ -131,10 +125,16 @@ fn check_field_types(event: &Value) -> Result<(), OutcomeError> {
 pub trait OutcomeStore: Send + Sync {
     /// The records of one call, at most [`MAX_CALL_RECORDS`] in sort-key order: consistent Query pages of
     /// [`CALL_READ_PAGE_SIZE`] on its partition key.
-    fn call_records(&self, session_id: &str) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    fn call_records(
+        &self,
+        session_id: &SessionId,
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
 
     /// The trigger's record of an idempotency key: one consistent GetItem.
-    fn request_record(&self, key: &str) -> impl Future<Output = Result<Option<RequestRecord>, StoreError>> + Send;
+    fn request_record(
+        &self,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = Result<Option<RequestRecord>, StoreError>> + Send;
 }
 
 pub struct OutcomeReader<S> {
@@ -146,15 +146,15 @@ pub struct OutcomeReader<S> {
 /// What the next read reads.
 enum Target<'a> {
     /// A call: by its sessionId, or found through an idempotency key.
-    Call { session_id: String, key: Option<&'a str> },
+    Call { session_id: SessionId, key: Option<&'a IdempotencyKey> },
     /// An idempotency key not yet resolved to a sessionId.
-    Key(&'a str),
+    Key(&'a IdempotencyKey),
 }
 
 /// Where an idempotency key stands.
 enum KeyState {
     /// The call was placed under this sessionId.
-    Placed(String),
+    Placed(SessionId),
     /// Still being placed, or maybe placed: no sessionId to read.
     Pending(CallStatus),
 }
@@ -175,8 +175,8 @@ impl<S: OutcomeStore> OutcomeReader<S> {
         let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
         let result = self.read_until_final(&query, wait, deadline).await;
         let (asked_session_id, asked_key) = match &query {
-            OutcomeQuery::Session(id) => (id.as_str(), ""),
-            OutcomeQuery::IdempotencyKey(key) => ("", key.as_str()),
+            OutcomeQuery::Session(id) => (Some(id), None),
+            OutcomeQuery::IdempotencyKey(key) => (None, Some(key)),
         };
         match &result {
             Ok(outcome) => tracing::info!(
@@ -191,8 +191,8 @@ impl<S: OutcomeStore> OutcomeReader<S> {
             Err(e) => tracing::warn!(
                 errorType = e.error_type(),
                 reason = %e,
-                sessionId = %mask_numbers(asked_session_id),
-                idempotencyKey = %mask_numbers(asked_key),
+                sessionId = %asked_session_id.map(ToString::to_string).unwrap_or_default(),
+                idempotencyKey = %asked_key.map(ToString::to_string).unwrap_or_default(),
                 "read failed"
             ),
         }
@@ -241,8 +241,8 @@ impl<S: OutcomeStore> OutcomeReader<S> {
     /// key, the call was placed but its record is not there (yet): `requested`.
     async fn read_call(
         &self,
-        session_id: &str,
-        idempotency_key: Option<&str>,
+        session_id: &SessionId,
+        idempotency_key: Option<&IdempotencyKey>,
         deadline: Instant,
     ) -> Result<CallOutcome, OutcomeError> {
         let records = retry::until_deadline(retry::deadline_within(self.retry_budget, Some(deadline)), || {
@@ -255,19 +255,20 @@ impl<S: OutcomeStore> OutcomeReader<S> {
         }
         let mut outcome = fold(session_id, &records);
         if let Some(key) = idempotency_key {
-            outcome.idempotency_key.get_or_insert_with(|| key.to_owned());
+            outcome.idempotency_key.get_or_insert_with(|| key.as_str().to_owned());
         }
         Ok(outcome)
     }
 
-    async fn read_key(&self, key: &str, deadline: Instant) -> Result<KeyState, OutcomeError> {
+    async fn read_key(&self, key: &IdempotencyKey, deadline: Instant) -> Result<KeyState, OutcomeError> {
         let record = retry::until_deadline(retry::deadline_within(self.retry_budget, Some(deadline)), || {
             self.store.request_record(key)
         })
         .await
         .map_err(unavailable)?
         .ok_or_else(|| OutcomeError::NotFound("no call was requested with this idempotencyKey".into()))?;
-        let session_id = record.session_id.filter(|id| !id.is_empty());
+        // A stored sessionId that is not one (empty: no call placed) reads as none.
+        let session_id = record.session_id.and_then(|id| SessionId::parse(id).ok());
         Ok(match (record.status.as_str(), record.outcome.as_deref(), session_id) {
             (REQUEST_COMPLETED, Some(REQUEST_OUTCOME_REQUESTED), Some(session_id)) => KeyState::Placed(session_id),
             // The call may or may not ring (ProviderOutcomeUnknown): no sessionId will ever say.

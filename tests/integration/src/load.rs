@@ -30,6 +30,7 @@ use time::macros::{datetime, format_description};
 use time::OffsetDateTime;
 use voice_core::adapters::DynamoStore;
 use voice_core::callbacks::{CallbackService, Endpoint, HealthProbe};
+use voice_core::ids::SessionId;
 use voice_core::outcome::{fold, CallStatus};
 use voice_core::records::Record;
 use voice_core::records::StoredRecord;
@@ -602,7 +603,7 @@ pub fn verify_raw_with(
             .flatten()
             .map(|record| serde_json::from_value((*record).clone()).expect("every stored record reads back typed"))
             .collect();
-        let outcome = fold(session_id, &records);
+        let outcome = fold(&SessionId::parse(session_id.as_str()).expect("a generated sessionId"), &records);
         let derived =
             ExpectedOutcome { status: outcome.status, is_final: outcome.is_final, answered: outcome.answered };
         if &derived != expected {

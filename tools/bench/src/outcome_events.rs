@@ -128,10 +128,11 @@ fn changes_by_call(items: &[Value]) -> BTreeMap<String, usize> {
         .map(|(call, mut records)| {
             let at = |r: &StoredRecord| r.received_at.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
             records.sort_by(|a, b| (at(a), &a.sk).cmp(&(at(b), &b.sk)));
-            let mut last = fold(&call, &[] as &[StoredRecord]);
+            let id = voice_core::ids::sid(&call);
+            let mut last = fold(&id, &[] as &[StoredRecord]);
             let mut changes = 0;
             for n in 1..=records.len() {
-                let now = fold(&call, &records[..n]);
+                let now = fold(&id, &records[..n]);
                 changes += usize::from((now.status, now.is_final) != (last.status, last.is_final));
                 last = now;
             }

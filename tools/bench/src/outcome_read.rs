@@ -12,9 +12,10 @@ use rand::SeedableRng;
 use serde_json::json;
 use time::OffsetDateTime;
 use voice_core::adapters::DynamoStore;
-use voice_core::calls::TriggerStore;
 use voice_core::huawei::{FeeList, VoicePush};
 use voice_core::idempotency::Completion;
+use voice_core::idempotency::IdempotencyStore;
+use voice_core::ids;
 use voice_core::outcome::{CallStatus, OutcomeReader};
 use voice_core::records::{call_record, cdr_record, event_record, request_pk, CallDetails, Stamp, REQUEST_SK};
 use voice_core::storage::RecordStore;
@@ -141,8 +142,9 @@ pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
         store.put_new(record).await.expect("stored");
     }
     let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    store.claim_request(key, "bench", now_ms + 60_000, now_ms, stamp.expires_at()).await.expect("claimed");
-    store.complete_request(key, &Completion::Requested { session_id: session_id.to_owned() }).await.expect("completed");
+    let (key, session_id) = (ids::key(key), ids::sid(session_id));
+    store.claim_request(&key, "bench", now_ms + 60_000, now_ms, stamp.expires_at()).await.expect("claimed");
+    store.complete_request(&key, &Completion::Requested { session_id }).await.expect("completed");
 }
 
 async fn raw_query(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str) -> usize {

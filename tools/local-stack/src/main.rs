@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 use voice_core::adapters::DynamoStore;
+use voice_core::ids::sid;
 use voice_core::outcome::fold;
 
 mod events;
@@ -47,7 +48,9 @@ async fn main() -> ExitCode {
             ["outcome", session_id] => store
                 .records_under(session_id)
                 .await
-                .map(|records| println!("{}", serde_json::to_string(&fold(session_id, &records)).unwrap_or_default()))
+                .map(|records| {
+                    println!("{}", serde_json::to_string(&fold(&sid(session_id), &records)).unwrap_or_default())
+                })
                 .map_err(Into::into),
             ["outcome-bus"] => events::create_bus().await,
             ["events-pump"] => events::pump_forever(store.table()).await,

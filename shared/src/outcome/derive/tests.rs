@@ -1,5 +1,6 @@
 //! The fold on the call shapes of docs/huawei-protocol.md, "How a call ended": one test per outcome category and rule.
 
+use crate::ids::sid;
 use serde_json::{json, Value};
 
 use super::fold;
@@ -60,7 +61,7 @@ fn progress() -> Vec<StoredRecord> {
 }
 
 fn outcome(records: &[StoredRecord]) -> CallOutcome {
-    fold(SESSION, records)
+    fold(&sid(SESSION), records)
 }
 
 fn with(mut records: Vec<StoredRecord>, more: impl IntoIterator<Item = StoredRecord>) -> Vec<StoredRecord> {

@@ -1,5 +1,6 @@
 //! Which records cause an event, built with the production record builders and stored times.
 
+use crate::ids::sid;
 use std::time::Duration;
 
 use time::macros::datetime;
@@ -62,7 +63,7 @@ fn answered_call() -> Vec<StoredRecord> {
 /// before it — as a publisher running after every write would.
 fn events_as_written(records: &[StoredRecord]) -> Vec<(CallStatus, bool, u64)> {
     (1..=records.len())
-        .filter_map(|n| match change_at(SESSION, &records[..n], &records[n - 1].sk) {
+        .filter_map(|n| match change_at(&sid(SESSION), &records[..n], &records[n - 1].sk) {
             Change::Changed(event) => Some((event.outcome.status, event.outcome.is_final, event.outcome.version)),
             _ => None,
         })
@@ -73,7 +74,7 @@ fn events_as_written(records: &[StoredRecord]) -> Vec<(CallStatus, bool, u64)> {
 fn events_afterwards(records: &[StoredRecord]) -> Vec<(CallStatus, bool, u64)> {
     records
         .iter()
-        .filter_map(|record| match change_at(SESSION, records, &record.sk) {
+        .filter_map(|record| match change_at(&sid(SESSION), records, &record.sk) {
             Change::Changed(event) => Some((event.outcome.status, event.outcome.is_final, event.outcome.version)),
             _ => None,
         })
@@ -107,7 +108,9 @@ fn a_late_or_repeated_run_publishes_the_same_events() {
 #[test]
 fn the_outcome_id_is_the_session_and_the_version() {
     let records = answered_call();
-    let Change::Changed(event) = change_at(SESSION, &records, "cdr#i1") else { panic!("the bill changes the outcome") };
+    let Change::Changed(event) = change_at(&sid(SESSION), &records, "cdr#i1") else {
+        panic!("the bill changes the outcome")
+    };
     assert_eq!(event.outcome_id, format!("{SESSION}#6"));
     assert_eq!(event.outcome.decided_by, DecidedBy::Cdr);
     let detail = serde_json::to_value(&event).unwrap();
@@ -120,7 +123,7 @@ fn the_outcome_id_is_the_session_and_the_version() {
 fn a_status_push_delivered_late_publishes_nothing() {
     // alerting stored after answer: as of the alerting record the call was already answered.
     let records = vec![call(0), status(1, "callout", ""), status(6, "answer", ""), status(7, "alerting", "")];
-    assert_eq!(change_at(SESSION, &records, "event#alerting"), Change::Unchanged);
+    assert_eq!(change_at(&sid(SESSION), &records, "event#alerting"), Change::Unchanged);
     use CallStatus::*;
     assert_eq!(events_as_written(&records), vec![(Calling, false, 2), (Answered, false, 3)]);
 }
@@ -128,9 +131,9 @@ fn a_status_push_delivered_late_publishes_nothing() {
 #[test]
 fn the_call_record_and_a_record_after_the_final_publish_nothing() {
     let mut records = answered_call();
-    assert_eq!(change_at(SESSION, &records, "call"), Change::Unchanged, "requested is where every call starts");
+    assert_eq!(change_at(&sid(SESSION), &records, "call"), Change::Unchanged, "requested is where every call starts");
     records.push(status(50, "collectInfo", ""));
-    assert_eq!(change_at(SESSION, &records, "event#collectInfo"), Change::Unchanged);
+    assert_eq!(change_at(&sid(SESSION), &records, "event#collectInfo"), Change::Unchanged);
 }
 
 #[test]
@@ -153,7 +156,7 @@ fn a_bill_after_the_final_closeout_publishes_the_correction() {
         closeout(25_200, CloseoutStage::Final, "unknown"),
         bill(26_000, r#","callOutUnaswRsn":17"#),
     ];
-    let Change::Changed(correction) = change_at(SESSION, &records, "cdr#i1") else { panic!("a correction") };
+    let Change::Changed(correction) = change_at(&sid(SESSION), &records, "cdr#i1") else { panic!("a correction") };
     assert_eq!((correction.outcome.status, correction.outcome.is_final), (CallStatus::Busy, true));
     assert_eq!(correction.outcome.version, 4, "greater than the close-out's");
 }
@@ -162,8 +165,10 @@ fn a_bill_after_the_final_closeout_publishes_the_correction() {
 fn records_stored_in_the_same_second_are_ordered_by_sort_key() {
     // The same second: event#alerting sorts before event#callout, yet both are folded by then.
     let records = vec![call(0), status(1, "callout", ""), status(1, "alerting", "")];
-    assert_eq!(change_at(SESSION, &records, "event#callout"), Change::Unchanged);
-    let Change::Changed(event) = change_at(SESSION, &records, "event#alerting") else { panic!("first of the two") };
+    assert_eq!(change_at(&sid(SESSION), &records, "event#callout"), Change::Unchanged);
+    let Change::Changed(event) = change_at(&sid(SESSION), &records, "event#alerting") else {
+        panic!("first of the two")
+    };
     assert_eq!(event.outcome.status, CallStatus::Ringing);
 }
 
@@ -175,11 +180,11 @@ fn times_with_and_without_fractions_compare_as_times() {
     let mut alerting = status(0, "alerting", "");
     alerting.received_at = Some("2026-11-21T03:04:20.5Z".into());
     let records = vec![call(-1), alerting, answer];
-    assert!(matches!(change_at(SESSION, &records, "event#answer"), Change::Changed(_)));
-    assert_eq!(change_at(SESSION, &records, "event#alerting"), Change::Unchanged, "stored after the answer");
+    assert!(matches!(change_at(&sid(SESSION), &records, "event#answer"), Change::Changed(_)));
+    assert_eq!(change_at(&sid(SESSION), &records, "event#alerting"), Change::Unchanged, "stored after the answer");
 }
 
 #[test]
 fn a_record_not_in_the_query_is_not_found() {
-    assert_eq!(change_at(SESSION, &answered_call(), "event#collectInfo"), Change::NotFound);
+    assert_eq!(change_at(&sid(SESSION), &answered_call(), "event#collectInfo"), Change::NotFound);
 }

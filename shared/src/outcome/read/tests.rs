@@ -1,6 +1,7 @@
 //! `get-call-outcome`'s decisions over the in-memory store, on tokio's paused clock: validation, the two ways
 //! in, NotFound, the wait that returns once the outcome is final, the re-read bound and the deadline.
 
+use crate::ids::{key, sid};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,10 +65,10 @@ async fn bill(store: &MemoryStore) {
 #[test]
 fn events_are_validated() {
     let ok = |event: serde_json::Value| OutcomeRequest::parse(event).map(|(query, wait)| (query, wait.as_millis()));
-    assert_eq!(ok(json!({"sessionId": "s"})), Ok((OutcomeQuery::Session("s".into()), 0)));
+    assert_eq!(ok(json!({"sessionId": "s"})), Ok((OutcomeQuery::Session(sid("s")), 0)));
     assert_eq!(
         ok(json!({"idempotencyKey": "k", "waitForFinalMs": 20000})),
-        Ok((OutcomeQuery::IdempotencyKey("k".into()), 20000))
+        Ok((OutcomeQuery::IdempotencyKey(key("k")), 20000))
     );
     for bad in [
         json!({}),
@@ -133,18 +134,18 @@ async fn by_idempotency_key_requested_unknown_and_not_found() {
     let reader = reader();
     let store = reader.store();
     placed_call(store).await;
-    assert_eq!(store.claim_request("signup-42", "h", i64::MAX, 0, 0).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim_request(&key("signup-42"), "h", i64::MAX, 0, 0).await.unwrap(), Claim::Claimed);
     // Being placed right now: requested, no sessionId yet.
     let outcome = reader.handle(json!({"idempotencyKey": "signup-42"}), None).await.unwrap();
     assert_eq!((outcome.status, outcome.session_id.as_deref()), (CallStatus::Requested, None));
-    store.complete_request("signup-42", &Completion::Requested { session_id: SESSION.into() }).await.unwrap();
+    store.complete_request(&key("signup-42"), &Completion::Requested { session_id: sid(SESSION) }).await.unwrap();
     let before = store.read_requests();
     let outcome = reader.handle(json!({"idempotencyKey": "signup-42"}), None).await.unwrap();
     assert_eq!((outcome.status, outcome.session_id.as_deref()), (CallStatus::Busy, Some(SESSION)));
     assert_eq!(store.read_requests() - before, 2, "one GetItem, one Query");
 
-    store.claim_request("maybe", "h", i64::MAX, 0, 0).await.unwrap();
-    store.complete_request("maybe", &Completion::OutcomeUnknown).await.unwrap();
+    store.claim_request(&key("maybe"), "h", i64::MAX, 0, 0).await.unwrap();
+    store.complete_request(&key("maybe"), &Completion::OutcomeUnknown).await.unwrap();
     let outcome = reader.handle(json!({"idempotencyKey": "maybe", "waitForFinalMs": 5000}), None).await.unwrap();
     let expected = (CallStatus::Unknown, false, None, Some("maybe"));
     assert_eq!(

@@ -11,6 +11,7 @@ use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::{CallbackService, Endpoint};
 use voice_core::edge::http::answer;
+use voice_core::ids::sid;
 use voice_core::outcome::{fold, CallStatus};
 
 type Service = CallbackService<DynamoStore>;
@@ -235,7 +236,7 @@ async fn out_of_order_statuses_never_move_a_call_backwards() {
         let stored = service.store().records_under("ooo-1").await.unwrap();
         let this = stored.iter().find(|r| r.sk == format!("event#{event_type}")).expect("the delivered record");
         delivered.push(this.clone());
-        for outcome in [fold("ooo-1", &delivered), fold("ooo-1", &stored)] {
+        for outcome in [fold(&sid("ooo-1"), &delivered), fold(&sid("ooo-1"), &stored)] {
             statuses.push((outcome.status, outcome.is_final, outcome.cause.map(|c| c.code)));
         }
     }
@@ -392,7 +393,7 @@ async fn a_merged_push_with_malformed_cdrs_keeps_every_bill() {
     assert_eq!(quarantined[0]["source"], "fee");
     // The malformed bill is typed as far as it parses, and its outcome reads the dropped code as absent.
     let na = service.store().records_under("m-na").await.unwrap();
-    let outcome = fold("m-na", &na);
+    let outcome = fold(&sid("m-na"), &na);
     assert!(outcome.is_final, "a bill is final even with a code that does not parse");
     assert_eq!(outcome.provider.call_out_unasw_rsn, None);
 }
@@ -421,7 +422,7 @@ async fn a_conflicting_payload_is_kept_beside_the_first() {
     assert!(sks[1].starts_with("conflict#cdr#c1#"), "{sks:?}");
     assert_eq!((records[1]["kind"].as_str(), records[1]["conflictsWith"].as_str()), (Some("conflict"), Some("cdr#c1")));
     // First-writer-wins stays for the outcome: the forged busy bill decides, counted once.
-    let outcome = fold(sid, &service.store().records_under(sid).await.unwrap());
+    let outcome = fold(&voice_core::ids::sid(sid), &service.store().records_under(sid).await.unwrap());
     assert_eq!((outcome.status, outcome.version), (CallStatus::Busy, 1));
 }
 
@@ -448,7 +449,7 @@ async fn a_call_read_is_bounded_and_keeps_what_decides() {
     let records = records.unwrap();
     assert_eq!(records.len(), MAX_CALL_RECORDS, "bounded");
     assert_eq!(values[&Dimensions::none()][&Metric::CallReadsTruncated], 1.0);
-    let outcome = fold(sid, &records);
+    let outcome = fold(&voice_core::ids::sid(sid), &records);
     assert_eq!((outcome.status, outcome.is_final), (CallStatus::Busy, true), "the bill was read");
 }
 

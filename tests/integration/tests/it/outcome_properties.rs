@@ -8,6 +8,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use voice_core::ids::sid;
 use voice_core::outcome::{fold, CallOutcome, CallStatus};
 use voice_core::records::StoredRecord;
 
@@ -114,7 +115,7 @@ fn shuffle(records: &mut [StoredRecord], seed: u64) {
 }
 
 fn outcome(records: &[StoredRecord]) -> CallOutcome {
-    fold(SESSION, records)
+    fold(&sid(SESSION), records)
 }
 
 proptest! {

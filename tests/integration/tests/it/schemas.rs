@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use integration_tests::workspace_root;
 use serde_json::{json, Value};
+use voice_core::ids::sid;
 use voice_core::outcome::{fold, CallStatus, DecidedBy, OutcomeRequest};
 use voice_core::records::StoredRecord;
 
@@ -56,7 +57,7 @@ fn full_call() -> Vec<StoredRecord> {
 #[test]
 fn the_call_outcome_schema_names_exactly_what_the_code_writes() {
     let schema = schema("call-outcome.schema.json");
-    let mut outcome = serde_json::to_value(fold(SESSION, &full_call())).unwrap();
+    let mut outcome = serde_json::to_value(fold(&sid(SESSION), &full_call())).unwrap();
     // The one field this call cannot have beside `ringSeconds`: a talk time (it was not answered).
     outcome["talkSeconds"] = json!(0);
     outcome["answeredAt"] = json!("2026-11-21T03:04:29Z");
@@ -64,7 +65,7 @@ fn the_call_outcome_schema_names_exactly_what_the_code_writes() {
     assert_eq!(keys(&schema["properties"]["cause"]["properties"]), keys(&outcome["cause"]));
     assert_eq!(keys(&schema["properties"]["provider"]["properties"]), keys(&outcome["provider"]));
 
-    let minimal = serde_json::to_value(fold(SESSION, &[])).unwrap();
+    let minimal = serde_json::to_value(fold(&sid(SESSION), &[])).unwrap();
     let mut always: BTreeSet<String> = keys(&minimal);
     always.remove("sessionId"); // absent for an undecidable idempotency key
     assert_eq!(strings(&schema["required"]), always, "required = what even an empty call has");
@@ -86,7 +87,7 @@ fn folded_outcomes_have_the_schema_types() {
     let schema = schema("call-outcome.schema.json");
     let calls = [full_call(), full_call()[..2].to_vec(), vec![], full_call()[..5].to_vec()];
     for records in calls {
-        let outcome = serde_json::to_value(fold(SESSION, &records)).unwrap();
+        let outcome = serde_json::to_value(fold(&sid(SESSION), &records)).unwrap();
         check_types(&schema, &outcome, "CallOutcome");
     }
 }

@@ -131,7 +131,7 @@ async fn the_huawei_client_trusts_the_roots_it_is_given_and_no_others() {
     let credentials = AppCredentials { app_key: "local-app-key".into(), app_secret: "local-app-secret".into() };
     let url = || "aHR0cDovLzEyNy4wLjAuMTo5".to_owned();
     let request = CallRequest {
-        callee_nbr: "+8613800000001".into(),
+        callee_nbr: voice_core::ids::CalleeNumber::parse("+8613800000001").expect("a number"),
         verify_code: "1234".into(),
         display_nbr: "+8675528000088".into(),
         language_type: 2,
