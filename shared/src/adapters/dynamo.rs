@@ -158,30 +158,36 @@ impl DynamoStore {
     }
 }
 
-/// What a conditional put of a new item found.
-pub(crate) enum PutIfAbsent {
-    Written,
-    /// An item with that key was there (returned by the failed condition at no extra cost, when DynamoDB did).
-    Present(Option<HashMap<String, AttributeValue>>),
-}
-
 impl DynamoStore {
     /// One `PutItem` of `item` unless an item with its key exists (`attribute_not_exists(pk)`), no read.
-    pub(crate) async fn put_if_absent<T: serde::Serialize>(&self, item: &T) -> Result<PutIfAbsent, StoreError> {
+    pub(crate) async fn put_if_absent<T: serde::Serialize>(&self, item: &T) -> Result<Conditional, StoreError> {
         let item = serde_dynamo::to_item(item).map_err(StoreError::rejected)?;
-        let result = self
+        self.put_conditioned(item, NEW_ITEM_CONDITION, None, None).await
+    }
+
+    /// One conditional `PutItem`; a failed condition returns the item that was there (at no extra cost).
+    async fn put_conditioned(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        names: Option<HashMap<String, String>>,
+        values: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<Conditional, StoreError> {
+        let sent = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(NEW_ITEM_CONDITION)
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(PutIfAbsent::Written),
+        match sent {
+            Ok(_) => Ok(Conditional::Done),
             Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
-                Ok(PutIfAbsent::Present(match failure.err() {
+                Ok(Conditional::Failed(match failure.err() {
                     PutItemError::ConditionalCheckFailedException(e) => e.item().cloned(),
                     _ => None,
                 }))
@@ -214,27 +220,7 @@ impl DynamoStore {
         match &write.action {
             ItemAction::Put(item) => {
                 let item = serde_dynamo::to_item(item).map_err(StoreError::rejected)?;
-                let sent = self
-                    .client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression(write.condition)
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                    .send()
-                    .await;
-                match sent {
-                    Ok(_) => Ok(Conditional::Done),
-                    Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
-                        Ok(Conditional::Failed(match failure.err() {
-                            PutItemError::ConditionalCheckFailedException(e) => e.item().cloned(),
-                            _ => None,
-                        }))
-                    }
-                    Err(e) => Err(classify(e)),
-                }
+                self.put_conditioned(item, write.condition, names, values).await
             }
             ItemAction::Update { key: item_key, expression } => {
                 let sent = self
@@ -286,9 +272,9 @@ impl DynamoStore {
 impl RecordStore for DynamoStore {
     async fn put_new(&self, record: &Record) -> Result<PutOutcome, StoreError> {
         Ok(match self.put_if_absent(record).await? {
-            PutIfAbsent::Written => PutOutcome::Created,
+            Conditional::Done => PutOutcome::Created,
             // The stored item lets us notice a "duplicate" whose content differs.
-            PutIfAbsent::Present(old) => {
+            Conditional::Failed(old) => {
                 match old.as_ref().and_then(|old| old.get(RAW)).and_then(|raw| raw.as_s().ok()) {
                     Some(stored) if !same_payload(stored, &record.raw) => PutOutcome::Conflicting,
                     _ => PutOutcome::AlreadyStored,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::dynamo::{DynamoStore, PutIfAbsent};
+use super::dynamo::{Conditional, DynamoStore};
 use crate::callbacks::{NoncePut, NonceStore};
 use crate::records::nonce::{claim_id_of, nonce_forget, NonceRecord};
 use crate::storage::StoreError;
@@ -13,8 +13,8 @@ use crate::storage::StoreError;
 impl NonceStore for DynamoStore {
     async fn put_nonce(&self, record: &NonceRecord) -> Result<NoncePut, StoreError> {
         Ok(match self.put_if_absent(record).await? {
-            PutIfAbsent::Written => NoncePut::Stored,
-            PutIfAbsent::Present(holder) => NoncePut::Held { claim_id: holder.as_ref().and_then(claim_id) },
+            Conditional::Done => NoncePut::Stored,
+            Conditional::Failed(holder) => NoncePut::Held { claim_id: holder.as_ref().and_then(claim_id) },
         })
     }
 
