@@ -145,7 +145,7 @@ cat <<BANNER
   outcome          cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --data-ascii '{"sessionId": "<id>", "waitForFinalMs": 15000}'
                    (or '{"idempotencyKey": "<key>"}'; the callee's last four digits pick the simulator's scenario)
   outcome events   bus $EVENT_BUS_NAME on moto http://127.0.0.1:$MOTO_PORT → SQS queue $EVENT_BUS_NAME; follow them: target/debug/local-stack events <sessionId>
-  simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls; scenario by callee suffix, see tests/voice-platform-sim/README.md)
+  simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls; scenario by callee suffix, see tools/voice-platform-sim/README.md)
   logs             $LOGS/watch.log (function JSON logs), $LOGS/events-pump.log, $LOGS/simulator.log, $LOGS/dynamodb.log, $LOGS/moto.log
 
   Try it (from another terminal):

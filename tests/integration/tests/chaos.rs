@@ -29,6 +29,10 @@
 //! of the in-process rate (69 vs 189 deliveries/s, 1,500 pushes, same loaded 2-core machine), too slow for 20,000
 //! pushes in a few minutes, and with only 3 concurrent writers it exercises fewer races. Either way the debug
 //! build (SDK, SigV4, serde) and DynamoDB Local's JVM share the 2 cores: the rate is CPU-bound, not I/O-bound.
+//!
+//! A binary of its own (TESTING.md): `make test-chaos` runs it alone at full size (`--test chaos`), it kills and
+//! restarts DynamoDB Local instances of its own, and its load must not share the cores with `it`'s
+//! timing-sensitive tests.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

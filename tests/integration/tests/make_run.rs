@@ -1,5 +1,5 @@
 //! `make run` as a new user runs it (scripts/run-local.sh, here on free ports), in a test binary of its own: its
-//! `cargo lambda watch` compiles the functions, which must not slow the timing-sensitive tests of `it`.
+//! `cargo lambda watch` compiles the functions, which must not slow the timing-sensitive tests of `it` (TESTING.md).
 //! - The caller's settings reach the functions: `SIGNATURE_MODE=enforce` refuses an unsigned push with 401, and
 //!   either of two `CALLBACK_TOKENS` (a comma-separated value) is accepted with a signed push.
 //! - The demo call ends with a final outcome, and `GET /health` answers.

@@ -6,7 +6,7 @@
 use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
 use crate::prices::{self, Price};
 use crate::write_cost::WriteCost;
-use integration_tests::measure::TEMPLATE_MEMORY_MB;
+use test_support::measure::TEMPLATE_MEMORY_MB;
 
 /// The status pushes of an answered call: callout, alerting, answer, disconnect (the fixtures
 /// `tests/integration/fixtures/huawei/status-*.json`, and the load workload's calls).

@@ -10,8 +10,8 @@ use crate::report::{
 };
 use std::time::Duration;
 
-use integration_tests::measure::lambda_cpu::SizedRun;
-use integration_tests::measure::{HELLO_RUNTIME, TEMPLATE_MEMORY_MB};
+use test_support::measure::lambda_cpu::SizedRun;
+use test_support::measure::{HELLO_RUNTIME, TEMPLATE_MEMORY_MB};
 
 /// One ratio against its goal.
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ pub fn print(checks: &[Check]) {
 mod tests {
     use super::*;
     use crate::lambda_cpu::AtSize;
-    use integration_tests::measure::Samples;
+    use test_support::measure::Samples;
 
     fn run(name: &str, answered_ms: u64, warm_ms: u64) -> SizedRun {
         let ms = |m: u64| Samples::new(vec![Duration::from_millis(m)]);

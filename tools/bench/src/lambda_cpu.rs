@@ -1,9 +1,9 @@
 //! Section 8: the functions at a Lambda-sized CPU. Lambda gives a function of M MB the share M / 1,769 of a vCPU;
 //! the other sections run on whole cores. Here every function binary and the two floors (the hello-world
 //! `bench-hello-runtime` and the empty `lambda_http` handler `bench-empty-http`) run on the whole machine, then
-//! inside a cgroup with the CPU quota of 128, 256 and 512 MB (`integration_tests::measure::cpu_quota`): cold
+//! inside a cgroup with the CPU quota of 128, 256 and 512 MB (`test_support::measure::cpu_quota`): cold
 //! starts, warm invocations of one kept process, and their billed durations
-//! (`integration_tests::measure::lambda_cpu`). DynamoDB Local and the platform simulator stay outside the quota:
+//! (`test_support::measure::lambda_cpu`). DynamoDB Local and the platform simulator stay outside the quota:
 //! they play AWS and Huawei.
 //!
 //! Then one metered pass per function on the whole machine, through the metering proxy, gives the DynamoDB
@@ -11,14 +11,14 @@
 
 use std::path::Path;
 
-use integration_tests::events::{event_json, Envelope};
-use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
-use integration_tests::measure::cold_start::{self, Target};
-use integration_tests::measure::cpu_quota::{self, CpuCgroup, QuotaError, FULL_VCPU_MB};
-use integration_tests::measure::lambda_cpu::{self as sized, Plan, SizedRun};
-use integration_tests::measure::{function_env, HELLO_RUNTIME, TOKEN};
-use integration_tests::DynamoLocal;
 use serde_json::{json, Value};
+use test_support::events::{event_json, Envelope};
+use test_support::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
+use test_support::measure::cold_start::{self, Target};
+use test_support::measure::cpu_quota::{self, CpuCgroup, QuotaError, FULL_VCPU_MB};
+use test_support::measure::lambda_cpu::{self as sized, Plan, SizedRun};
+use test_support::measure::{function_env, HELLO_RUNTIME, TOKEN};
+use test_support::DynamoLocal;
 use voice_platform_sim::Config as SimConfig;
 
 use crate::pushes::Pushes;
@@ -155,7 +155,7 @@ pub async fn measure(dynamodb: &DynamoLocal, cold_rounds: usize, warm: usize) ->
     };
     let mut sized_runs = Vec::new();
     let mut skipped = None;
-    let run = integration_tests::unique_name("bench-cpu");
+    let run = test_support::unique_name("bench-cpu");
     for (size, memory_mb) in (1..).zip(MEMORY_SIZES_MB) {
         let group =
             match CpuCgroup::create(Path::new(cpu_quota::CGROUP_V1_CPU), &format!("{run}-{memory_mb}"), memory_mb) {
@@ -220,11 +220,11 @@ impl Fixture {
     async fn start(dynamodb: &DynamoLocal) -> Self {
         let store = dynamodb.fresh_store().await;
         let finished =
-            format!("1201_612_4294967295_20261121030424-{}@bench.example.com", integration_tests::unique_name("cpu"));
-        crate::outcome_read::finished_call(&store, &finished, &integration_tests::unique_name("cpu-key")).await;
+            format!("1201_612_4294967295_20261121030424-{}@bench.example.com", test_support::unique_name("cpu"));
+        crate::outcome_read::finished_call(&store, &finished, &test_support::unique_name("cpu-key")).await;
         let sim_config = SimConfig { listen: "127.0.0.1:0".parse().expect("address"), ..SimConfig::default() };
         let sim = voice_platform_sim::start(sim_config.clone()).await.expect("simulator starts");
-        let run = integration_tests::unique_name("cpu");
+        let run = test_support::unique_name("cpu");
         Self { table: store.table().to_owned(), finished, sim, sim_config, run }
     }
 

@@ -15,10 +15,10 @@ use voice_core::callbacks::{CallbackService, HealthProbe};
 use voice_core::storage::RecordStore;
 
 use crate::pushes::{records, Pushes};
-use integration_tests::events::{request, Envelope};
-use integration_tests::load::{answer_in_process, is_success, route, PushKind};
-use integration_tests::measure::{Samples, TOKEN};
-use integration_tests::{callback_config, DynamoLocal};
+use test_support::events::{request, Envelope};
+use test_support::load::{answer_in_process, is_success, route, PushKind};
+use test_support::measure::{Samples, TOKEN};
+use test_support::{callback_config, DynamoLocal};
 
 const WARM_UP_ROUNDS: usize = 30;
 /// The measurements of a round, in the order of [`Latency`]'s fields.
@@ -45,7 +45,7 @@ pub async fn measure(dynamodb: &DynamoLocal, rounds: usize) -> Latency {
     let table = store.table().to_owned();
     let service = CallbackService::new(store, callback_config(TOKEN, SignatureMode::Off));
     let in_memory = CallbackService::new(MemoryStore::default(), callback_config(TOKEN, SignatureMode::Off));
-    let pushes = Pushes::new(integration_tests::unique_name("latency"));
+    let pushes = Pushes::new(test_support::unique_name("latency"));
     let mut samples: [Vec<Duration>; SERIES] = Default::default();
     let mut rng = StdRng::seed_from_u64(7);
     for round in 0..WARM_UP_ROUNDS + rounds {

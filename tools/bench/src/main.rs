@@ -2,7 +2,7 @@
 //! from `scripts/bench-sizes.sh`) and writes them into BENCHMARKS.md. Needs the release build
 //! (`cargo build --release --workspace --bins`) and DynamoDB Local (`make setup`). A workspace member of its
 //! own, so that `make test` does not build it; its measuring primitives live in the test harness
-//! (`integration_tests::measure`), where `make test` checks them.
+//! (`test_support::measure`), where `make test` checks them.
 //!
 //! Sizes of the runs: BENCH_NOTIFICATIONS (section 1, default 200), BENCH_ROUNDS (section 2, default 300),
 //! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
@@ -26,13 +26,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::Select;
-use integration_tests::events::{event_json, Envelope};
-use integration_tests::measure::cold_start::{self, Target};
-use integration_tests::measure::{function_env, HELLO_RUNTIME, TOKEN};
-use integration_tests::{workspace_root, DynamoLocal};
 use pushes::Pushes;
 use report::{Machine, Report};
 use serde_json::json;
+use test_support::events::{event_json, Envelope};
+use test_support::measure::cold_start::{self, Target};
+use test_support::measure::{function_env, HELLO_RUNTIME, TOKEN};
+use test_support::{workspace_root, DynamoLocal};
 use voice_platform_sim::Config as SimConfig;
 
 #[tokio::main]
@@ -44,7 +44,7 @@ async fn main() {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("metrics") {
         // The EMF metrics' cost per push, alone, into target/bench (release build for meaningful times).
         let cost = metrics_cost::measure(setting("BENCH_ROUNDS", 300)).await;
-        let path = integration_tests::target_dir().join("bench/metrics.md");
+        let path = test_support::target_dir().join("bench/metrics.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, metrics_cost::render(&cost)).expect("write the section");
         eprintln!("bench: EMF metrics cost written into {}", path.display());
@@ -53,7 +53,7 @@ async fn main() {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("outcome-events") {
         // Section 7 alone, into target/bench (its figures are counts, the same in any build); BENCHMARKS.md is untouched.
         let events = outcome_events::measure(&dynamodb, setting("BENCH_EVENT_CALLS", 500)).await;
-        let path = integration_tests::target_dir().join("bench/outcome-events.md");
+        let path = test_support::target_dir().join("bench/outcome-events.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, report::render_outcome_events(&events)).expect("write the section");
         eprintln!("bench: section 7 written into {}", path.display());
@@ -63,7 +63,7 @@ async fn main() {
         // Section 3 alone, into target/bench (release build for meaningful times); BENCHMARKS.md is untouched.
         let rounds = setting("BENCH_COLD_ROUNDS", 20);
         let starts = cold_starts(&dynamodb, rounds).await;
-        let path = integration_tests::target_dir().join("bench/cold-start.md");
+        let path = test_support::target_dir().join("bench/cold-start.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, report::render_cold_start(&starts, rounds)).expect("write the section");
         eprintln!("bench: section 3 written into {}", path.display());
@@ -76,7 +76,7 @@ async fn main() {
         let cpu =
             lambda_cpu::measure(&dynamodb, setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
         let model = cost_model::model(&cpu, &write_cost, None);
-        let path = integration_tests::target_dir().join("bench/lambda-cpu.md");
+        let path = test_support::target_dir().join("bench/lambda-cpu.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, report::render_lambda_cpu(&cpu, &model)).expect("write the section");
         guard::print(&guard::cold_start_checks(&cpu));
@@ -107,7 +107,7 @@ async fn main() {
         lambda_cpu::measure(&fresh(), setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
     let queries_per_record = outcome_events.queries as f64 / outcome_events.stream_records.max(1) as f64;
     let cost_model = cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record));
-    let sizes_file = integration_tests::target_dir().join("bench/sizes.tsv");
+    let sizes_file = test_support::target_dir().join("bench/sizes.tsv");
     let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
     let machine = Machine {
         date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
@@ -144,8 +144,8 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
     let table = store.table().to_owned();
     // A finished call for get-call-outcome to read in each round.
     let finished =
-        format!("1201_612_4294967295_20261121030424-{}@bench.example.com", integration_tests::unique_name("cold"));
-    outcome_read::finished_call(&store, &finished, &integration_tests::unique_name("cold-key")).await;
+        format!("1201_612_4294967295_20261121030424-{}@bench.example.com", test_support::unique_name("cold"));
+    outcome_read::finished_call(&store, &finished, &test_support::unique_name("cold-key")).await;
     let sim_config = SimConfig { listen: "127.0.0.1:0".parse().expect("address"), ..SimConfig::default() };
     let sim = voice_platform_sim::start(sim_config.clone()).await.expect("simulator starts");
     let env = function_env(&table, &dynamodb.endpoint());
@@ -160,14 +160,14 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
         ]
         .map(|(name, value)| (name.to_owned(), value)),
     );
-    let pushes = Pushes::new(integration_tests::unique_name("cold"));
+    let pushes = Pushes::new(test_support::unique_name("cold"));
     let push = |route: &str, body: String| {
         event_json(Envelope::HttpApi, "POST", &format!("{route}/{TOKEN}"), body.as_bytes(), false, &[])
     };
     let status = pushes.clone();
     let fee = pushes.clone();
     let sms = pushes;
-    let run = integration_tests::unique_name("trigger");
+    let run = test_support::unique_name("trigger");
     let targets = vec![
         target(HELLO_RUNTIME, vec![], Box::new(|round| json!({"round": round}))),
         target("status-callback", env.clone(), Box::new(move |round| push("/voice/status", status.status(round)))),
@@ -234,7 +234,7 @@ pub fn ratio(a: Duration, b: Duration) -> f64 {
 /// the `BENCH_PROFILE` build (`debug`: a quick check of the bench itself, its figures mean nothing).
 pub fn release_binary(name: &str) -> PathBuf {
     let profile = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "release".into());
-    let path = integration_tests::target_dir().join(&profile).join(name);
+    let path = test_support::target_dir().join(&profile).join(name);
     assert!(path.is_file(), "{} is missing: run `cargo build --{profile} --workspace --bins`", path.display());
     path
 }

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use integration_tests::callback_config;
-use integration_tests::measure::{Samples, TOKEN};
+use test_support::callback_config;
+use test_support::measure::{Samples, TOKEN};
 use voice_core::adapters::MemoryStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::{Answer, CallbackService, Endpoint, InboundPush};
@@ -27,7 +27,7 @@ pub struct MetricsCost {
 
 pub async fn measure(rounds: usize) -> MetricsCost {
     let service = CallbackService::new(MemoryStore::default(), callback_config(TOKEN, SignatureMode::Off));
-    let pushes = Pushes::new(integration_tests::unique_name("metrics"));
+    let pushes = Pushes::new(test_support::unique_name("metrics"));
     let path = format!("/voice/status/{TOKEN}");
     let (mut without, mut with_metrics, mut bytes_per_push) = (Vec::new(), Vec::new(), 0);
     for round in 0..WARM_UP_ROUNDS + rounds {

@@ -23,9 +23,9 @@ use voice_core::edge::publisher::stream_item;
 use voice_core::outcome::{fold, EventSink, OutcomeEvent, OutcomePublisher, SinkError};
 use voice_core::records::StoredRecord;
 
-use integration_tests::fault_proxy::{FaultConfig, FaultProxy};
-use integration_tests::load::{deliver, repush, scan_all, CountingStore, DeliveryLog, Transport, Workload};
-use integration_tests::{callback_config, client_at, DynamoLocal, StreamPump, HOME_REGION};
+use test_support::fault_proxy::{FaultConfig, FaultProxy};
+use test_support::load::{deliver, repush, scan_all, CountingStore, DeliveryLog, Transport, Workload};
+use test_support::{callback_config, client_at, DynamoLocal, StreamPump, HOME_REGION};
 
 const SEED: u64 = 0x0b5e_55ed_2611;
 const PUSHES_PER_CALL: usize = 4;

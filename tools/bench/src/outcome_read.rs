@@ -20,9 +20,9 @@ use voice_core::outcome::{CallStatus, OutcomeReader};
 use voice_core::records::{call_record, cdr_record, event_record, request_pk, CallDetails, Stamp, REQUEST_SK};
 use voice_core::storage::RecordStore;
 
-use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
-use integration_tests::measure::Samples;
-use integration_tests::{client_at, DynamoLocal};
+use test_support::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
+use test_support::measure::Samples;
+use test_support::{client_at, DynamoLocal};
 
 const WARM_UP_ROUNDS: usize = 30;
 const SERIES: usize = 4;
@@ -50,8 +50,8 @@ pub async fn measure(dynamodb: &DynamoLocal, rounds: usize) -> OutcomeRead {
     let store = dynamodb.fresh_store().await;
     let table = store.table().to_owned();
     let session_id =
-        format!("1201_612_4294967295_20261121030424-{}@bench.example.com", integration_tests::unique_name("outcome"));
-    let key = integration_tests::unique_name("bench-key");
+        format!("1201_612_4294967295_20261121030424-{}@bench.example.com", test_support::unique_name("outcome"));
+    let key = test_support::unique_name("bench-key");
     finished_call(&store, &session_id, &key).await;
     let client = store.client().clone();
     let reader = OutcomeReader::new(store, Duration::from_secs(3));

@@ -7,10 +7,10 @@ use voice_core::huawei::notification::{FeeList, VoicePush};
 use voice_core::records::Record;
 use voice_core::records::{cdr_record, event_record, Stamp};
 
-use integration_tests::fixture;
+use test_support::fixture;
 
 #[derive(Clone)]
-/// Pushes whose keys start with `run` (e.g. from [`integration_tests::unique_name`]).
+/// Pushes whose keys start with `run` (e.g. from [`test_support::unique_name`]).
 pub struct Pushes {
     run: String,
 }

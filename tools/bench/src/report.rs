@@ -10,7 +10,7 @@ use crate::outcome_read::OutcomeRead;
 use crate::ratio;
 use crate::throughput::Throughput;
 use crate::write_cost::{Cost, WriteCost, WriteCostRow};
-use integration_tests::measure::cold_start::ColdStart;
+use test_support::measure::cold_start::ColdStart;
 
 pub const BEGIN: &str = "<!-- make bench: generated from here -->";
 pub const END: &str = "<!-- make bench: generated up to here -->";
@@ -76,7 +76,7 @@ pub fn render(report: &Report) -> String {
         "## `make bench`: against the physical floor\n\n\
          Taken {} on {} ({} cores, Linux {}), {}; load average {} before, {} after. Every ratio compares \
          figures taken in the same run, interleaved, on this machine. Reproduce with `make bench` (source: \
-         `tools/bench/`, `tests/integration/src/measure/`, `scripts/bench-sizes.sh`).\n",
+         `tools/bench/`, `tools/test-support/src/measure/`, `scripts/bench-sizes.sh`).\n",
         m.date, m.cpu, m.cores, m.kernel, m.rustc, m.load_before, m.load_after
     );
     write_cost(&mut out, &report.write_cost);
@@ -177,7 +177,7 @@ fn outcome_read(out: &mut String, read: &OutcomeRead, starts: &[ColdStart]) {
         requests(&read.requests_per_read.0),
         requests(&read.requests_per_read.1),
     );
-    let floor = starts.iter().find(|s| s.name == integration_tests::measure::HELLO_RUNTIME);
+    let floor = starts.iter().find(|s| s.name == test_support::measure::HELLO_RUNTIME);
     if let (Some(floor), Some(start)) = (floor, starts.iter().find(|s| s.name == "get-call-outcome")) {
         let _ = writeln!(
             out,
@@ -328,12 +328,12 @@ fn latency(out: &mut String, latency: &Latency) {
 }
 
 fn cold_start(out: &mut String, starts: &[ColdStart], rounds: usize) {
-    let floor = starts.iter().find(|s| s.name == integration_tests::measure::HELLO_RUNTIME);
+    let floor = starts.iter().find(|s| s.name == test_support::measure::HELLO_RUNTIME);
     let _ = writeln!(
         out,
         "### 3. Cold start\n\n\
          Method: a new process per round, as Lambda starts one for a new execution environment, with a minimal \
-         Lambda Runtime API on 127.0.0.1 (`tests/integration/src/measure/cold_start.rs`): spawn → first `GET …/invocation/next` (init \
+         Lambda Runtime API on 127.0.0.1 (`tools/test-support/src/measure/cold_start.rs`): spawn → first `GET …/invocation/next` (init \
          done) → the answer posted to `…/response`. The release binaries of this machine's target, built by \
          `cargo build --release` with the release profile of `Cargo.toml`, the same way as the hello-world \
          `bench-hello-runtime` (`lambda_runtime::run` of a closure). Each callback handles a new notification \
@@ -350,7 +350,7 @@ fn cold_start(out: &mut String, starts: &[ColdStart], rounds: usize) {
     for start in starts {
         let r = ratio(start.answered.p50(), floor_p50);
         let rss = start.peak_rss_kib.iter().copied().max().unwrap_or(0) as f64 / 1024.0;
-        if start.name != integration_tests::measure::HELLO_RUNTIME {
+        if start.name != test_support::measure::HELLO_RUNTIME {
             worst_ratio = worst_ratio.max(r);
             worst_rss = worst_rss.max(rss);
         }
@@ -472,7 +472,7 @@ pub fn render_lambda_cpu(cpu: &crate::lambda_cpu::LambdaCpu, model: &crate::cost
 
 fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
     use crate::lambda_cpu::{EMPTY_HTTP, WARM_P99_FACTOR};
-    use integration_tests::measure::cpu_quota::{FULL_VCPU_MB, PERIOD_US};
+    use test_support::measure::cpu_quota::{FULL_VCPU_MB, PERIOD_US};
     let _ = writeln!(
         out,
         "### 8. At a Lambda-sized CPU\n\n\
@@ -481,7 +481,7 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
          CFS quota of its memory size (period {PERIOD_US} µs, quota = round({PERIOD_US} × M / {FULL_VCPU_MB}) µs; \
          the process joins it between fork and exec, so its whole init runs under the quota), with \
          `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` = M; DynamoDB Local and the platform simulator stay outside it, as AWS \
-         and Huawei are (`tests/integration/src/measure/cpu_quota.rs`, `lambda_cpu.rs`). Per size and binary: {} \
+         and Huawei are (`tools/test-support/src/measure/cpu_quota.rs`, `lambda_cpu.rs`). Per size and binary: {} \
          new processes (cold: spawn → first `next` = init, spawn → answer = answered), and the first of them kept \
          alive for {} warm invocations one after another (event handed out → answer posted). The floors are the \
          hello-world `bench-hello-runtime` and `{EMPTY_HTTP}`, a `lambda_http` handler that answers 200 with \
@@ -503,7 +503,7 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
          |---|---|---|---|---|---|---|---|---|---|---|"
     );
     for size in std::iter::once(&cpu.whole_core).chain(&cpu.sized) {
-        let hello = size.run(integration_tests::measure::HELLO_RUNTIME);
+        let hello = size.run(test_support::measure::HELLO_RUNTIME);
         let floor = hello.map(|f| f.answered.p50());
         let cpu_label = match size.quota_us {
             Some(quota) => format!("{} MB ({:.1} %)", size.memory_mb, quota as f64 * 100.0 / PERIOD_US as f64),
@@ -541,7 +541,7 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
          the cheapest size that meets it, else the one with the lowest warm p99. The template sets {} MB for \
          every function (BENCHMARKS.md, \"Memory size\"); the cost model and the goals take that size.\n\n\
          | function | {} | cheapest | this run's pick |\n|---|{}---|---|",
-        integration_tests::measure::TEMPLATE_MEMORY_MB,
+        test_support::measure::TEMPLATE_MEMORY_MB,
         sizes.iter().map(|m| format!("{m} MB")).collect::<Vec<_>>().join(" | "),
         "---|".repeat(sizes.len()),
     );
@@ -698,7 +698,7 @@ mod tests {
 
     #[test]
     fn the_generated_part_is_replaced_and_the_rest_kept() {
-        let dir = std::env::temp_dir().join(integration_tests::unique_name("report"));
+        let dir = std::env::temp_dir().join(test_support::unique_name("report"));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("BENCHMARKS.md");
         std::fs::write(&path, "# Title\n\nintro\n").unwrap();

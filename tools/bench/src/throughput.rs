@@ -8,7 +8,7 @@ use futures::StreamExt;
 
 use crate::pushes::Pushes;
 use crate::release_binary;
-use integration_tests::{free_port, DynamoLocal, FunctionStack};
+use test_support::{free_port, DynamoLocal, FunctionStack};
 
 pub const IN_FLIGHT: [usize; 2] = [16, 64];
 const WARM_UP_REQUESTS: usize = 200;
@@ -25,7 +25,7 @@ pub struct Throughput {
 
 pub async fn measure(dynamodb: &DynamoLocal, requests: usize) -> Vec<Throughput> {
     let store = dynamodb.fresh_store().await;
-    let env = integration_tests::measure::function_env(store.table(), &dynamodb.endpoint());
+    let env = test_support::measure::function_env(store.table(), &dynamodb.endpoint());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let functions = ["status-callback", "bench-empty-http"].map(|bin| (bin, release_binary(bin)));
     let stack = FunctionStack::start_binaries(free_port(), &env, &functions);
@@ -34,8 +34,8 @@ pub async fn measure(dynamodb: &DynamoLocal, requests: usize) -> Vec<Throughput>
         .pool_max_idle_per_host(128)
         .build()
         .expect("HTTP client");
-    let pushes = Pushes::new(integration_tests::unique_name("throughput"));
-    let status_url = stack.url(&format!("/lambda-url/status-callback/{}", integration_tests::measure::TOKEN));
+    let pushes = Pushes::new(test_support::unique_name("throughput"));
+    let status_url = stack.url(&format!("/lambda-url/status-callback/{}", test_support::measure::TOKEN));
     let empty_url = stack.url("/lambda-url/bench-empty-http/");
     let mut next_call = 0;
     let mut bodies = |count: usize| {

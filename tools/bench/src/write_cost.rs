@@ -15,11 +15,11 @@ use voice_core::auth::SignatureMode;
 use voice_core::callbacks::CallbackService;
 
 use crate::pushes::{records, Pushes};
-use integration_tests::events::{request, Envelope};
-use integration_tests::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
-use integration_tests::load::{answer_in_process, is_success, route, PushKind};
-use integration_tests::measure::TOKEN;
-use integration_tests::{callback_config, client_at, DynamoLocal};
+use test_support::events::{request, Envelope};
+use test_support::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
+use test_support::load::{answer_in_process, is_success, route, PushKind};
+use test_support::measure::TOKEN;
+use test_support::{callback_config, client_at, DynamoLocal};
 
 const WRITE_OPERATIONS: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
 const READ_OPERATIONS: [&str; 5] = ["GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"];
@@ -60,7 +60,7 @@ pub async fn measure(dynamodb: &DynamoLocal, notifications: usize) -> WriteCost 
         DynamoStore::new(client_at(&proxy.endpoint()).await, &table),
         callback_config(TOKEN, SignatureMode::Off),
     );
-    let pushes = Pushes::new(integration_tests::unique_name("cost"));
+    let pushes = Pushes::new(test_support::unique_name("cost"));
     let status: Vec<String> = (0..notifications).map(|n| pushes.status(n)).collect();
     let cdrs_per_push = 10;
     let fee: Vec<String> = (0..notifications.div_ceil(cdrs_per_push))
@@ -78,7 +78,7 @@ pub async fn measure(dynamodb: &DynamoLocal, notifications: usize) -> WriteCost 
         callbacks.push(WriteCostRow { notification, notifications: count, new, duplicate });
     }
     let client = client_at(&proxy.endpoint()).await;
-    let baseline = Pushes::new(integration_tests::unique_name("powertools"));
+    let baseline = Pushes::new(test_support::unique_name("powertools"));
     let status: Vec<String> = (0..notifications).map(|n| baseline.status(n)).collect();
     let [new, duplicate] = twice(&proxy, notifications, || async {
         let delivered = futures::stream::iter(&status)

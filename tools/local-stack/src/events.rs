@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::moto::sdk_config_at;
-use integration_tests::{OutcomeBus, ScheduleRunner, StreamPump};
 use serde_json::Value;
+use test_support::moto::sdk_config_at;
+use test_support::{OutcomeBus, ScheduleRunner, StreamPump};
 use time::OffsetDateTime;
 
 type Error = Box<dyn std::error::Error>;

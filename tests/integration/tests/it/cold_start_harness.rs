@@ -1,4 +1,4 @@
-//! The cold-start harness of `make bench` (src/bench/cold_start.rs) on the debug binaries: every round is a real
+//! The cold-start harness of `make bench` (tools/test-support/src/measure/cold_start.rs) on the debug binaries: every round is a real
 //! process answering through the fake Lambda Runtime API (and really writing to DynamoDB Local), and a function
 //! that fails, at init or in its invocation, is reported as a failure instead of a time.
 

@@ -1,6 +1,8 @@
 //! Every integration and end-to-end test in one binary: one link, and one shared DynamoDB Local (started and
-//! warmed up once per run, each test on its own table). The chaos suite (`tests/chaos.rs`) is the other binary:
-//! it kills and restarts DynamoDB Local instances of its own.
+//! warmed up once per run, each test on its own table). The other binaries of this crate, and why each is one
+//! (TESTING.md): `chaos` (`tests/chaos.rs`) runs alone at full size under `make test-chaos` and kills and restarts
+//! DynamoDB Local instances of its own; `make_run` (`tests/make_run.rs`) drives the real `make run` script, a
+//! whole second stack. The harness is tools/test-support (re-exported as `integration_tests`).
 //!
 //! The end-to-end modules run the binaries `cargo build --workspace --all-targets` built (`make test` builds them
 //! first).

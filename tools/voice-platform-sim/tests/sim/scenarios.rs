@@ -1,10 +1,8 @@
 //! Each scenario: the callVerify answer, the status events in order, and exactly one CDR.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use voice_platform_sim::{sign, time_fmt, PushAuth};

@@ -1,11 +1,9 @@
 //! Delivery rules: CDR re-push until success (at most 6), no status re-push, duplicates, CDR merging.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use voice_platform_sim::time_fmt;
 

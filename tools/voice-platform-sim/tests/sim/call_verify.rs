@@ -1,10 +1,8 @@
 //! callVerify over HTTP: authentication, body validation, the success shape.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use voice_platform_sim::{password_digest, sign_with, time_fmt, AUTHORIZATION_VALUE};

@@ -1,10 +1,8 @@
 //! On-demand SMS notification pushes, and the stats / calls endpoints.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn is_iso_millis(text: &str) -> bool {
