@@ -24,14 +24,18 @@ pub enum IdError {
     NotANumber,
 }
 
-fn checked(what: &'static str, text: String, max: usize) -> Result<String, IdError> {
+fn check(what: &'static str, text: &str, max: usize) -> Result<(), IdError> {
     if text.is_empty() || text.len() > max {
         return Err(IdError::Length { what, max });
     }
     if text.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter { what });
     }
-    Ok(text)
+    Ok(())
+}
+
+fn checked(what: &'static str, text: String, max: usize) -> Result<String, IdError> {
+    check(what, &text, max).map(|()| text)
 }
 
 /// Huawei's id of one call, exactly as Huawei sent it (it may hold `@`, `+`, `_`).
@@ -42,6 +46,11 @@ pub struct SessionId(String);
 impl SessionId {
     pub fn parse(text: impl Into<String>) -> Result<Self, IdError> {
         checked("sessionId", text.into(), MAX_SESSION_ID_LEN).map(Self)
+    }
+
+    /// Whether `text` would parse, without making the id (the wire layer checks every sessionId it reads).
+    pub fn check(text: &str) -> Result<(), IdError> {
+        check("sessionId", text, MAX_SESSION_ID_LEN)
     }
 
     /// The id as Huawei sent it: for keys and the wire, never for a log line.
@@ -108,9 +117,14 @@ pub struct CalleeNumber(String);
 impl CalleeNumber {
     pub fn parse(text: impl Into<String>) -> Result<Self, IdError> {
         let text = text.into();
+        Self::is_number(&text).then_some(Self(text)).ok_or(IdError::NotANumber)
+    }
+
+    /// Huawei's form of a phone number (`String(4-31)`, global format): `+` then digits, 4 to 31 characters in all.
+    /// The display number of a call follows it too.
+    pub fn is_number(text: &str) -> bool {
         let digits = text.strip_prefix('+').unwrap_or("");
-        let e164 = (4..=31).contains(&text.len()) && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-        e164.then_some(Self(text)).ok_or(IdError::NotANumber)
+        (4..=31).contains(&text.len()) && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
     }
 
     /// The whole number: for Huawei's request and the keyed hash of the rate limit, never for a log line.

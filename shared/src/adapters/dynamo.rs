@@ -216,7 +216,6 @@ impl DynamoStore {
         let names: Option<HashMap<String, String>> = (!write.names.is_empty())
             .then(|| write.names.iter().map(|(n, a)| ((*n).to_owned(), (*a).to_owned())).collect());
         let key = |key: &ItemKey| serde_dynamo::to_item(key).map_err(StoreError::rejected);
-        let conditional = |code: Option<&str>| code == Some("ConditionalCheckFailedException");
         match &write.action {
             ItemAction::Put(item) => {
                 let item = serde_dynamo::to_item(item).map_err(StoreError::rejected)?;
@@ -234,11 +233,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(values)
                     .send()
                     .await;
-                match sent {
-                    Ok(_) => Ok(Conditional::Done),
-                    Err(SdkError::ServiceError(f)) if conditional(f.err().code()) => Ok(Conditional::Failed(None)),
-                    Err(e) => Err(classify(e)),
-                }
+                without_old_item(sent)
             }
             ItemAction::Delete(item_key) => {
                 let sent = self
@@ -251,11 +246,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(values)
                     .send()
                     .await;
-                match sent {
-                    Ok(_) => Ok(Conditional::Done),
-                    Err(SdkError::ServiceError(f)) if conditional(f.err().code()) => Ok(Conditional::Failed(None)),
-                    Err(e) => Err(classify(e)),
-                }
+                without_old_item(sent)
             }
         }
     }
@@ -281,6 +272,21 @@ impl RecordStore for DynamoStore {
                 }
             }
         })
+    }
+}
+
+/// What an update or a delete did: its failed condition returns no item.
+fn without_old_item<T, E, R>(sent: Result<T, SdkError<E, R>>) -> Result<Conditional, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match sent {
+        Ok(_) => Ok(Conditional::Done),
+        Err(SdkError::ServiceError(f)) if f.err().code() == Some("ConditionalCheckFailedException") => {
+            Ok(Conditional::Failed(None))
+        }
+        Err(e) => Err(classify(e)),
     }
 }
 

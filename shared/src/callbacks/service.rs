@@ -257,13 +257,14 @@ impl<S: RecordStore, N: NonceStore> CallbackService<S, N> {
                 metrics::count(Metric::Quarantined, Dimensions::none());
             }
         }
-        if records.len() > 1 {
+        // A fee push gets one summary line: how its elements went, however many there are.
+        if kind == "fee" {
             tracing::info!(
                 records = records.len(),
                 created,
                 already_stored = records.len() - created - failed,
                 failed,
-                "{kind} push"
+                "fee push"
             );
         }
         match failed {

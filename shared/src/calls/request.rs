@@ -175,10 +175,9 @@ fn unknown_field(name: &str) -> String {
     }
 }
 
-/// `+` then digits, 4 to 31 characters in all (Huawei's String(4-31), global format).
+/// A number in Huawei's form ([`CalleeNumber::is_number`]).
 fn check_number(field: &str, number: &str) -> Result<(), TriggerError> {
-    let digits = number.strip_prefix('+').unwrap_or("");
-    let ok = (4..=31).contains(&number.len()) && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let ok = CalleeNumber::is_number(number);
     ok.then_some(()).ok_or_else(|| invalid(format!("{field} must be '+' followed by digits, 4 to 31 characters")))
 }
 

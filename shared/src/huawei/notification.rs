@@ -6,11 +6,12 @@ use serde_json::{Map, Value};
 
 use super::lenient::{json_kind, opt_int};
 use super::PayloadError;
+use crate::ids::{IdError, SessionId};
 
 /// Huawei merges at most this many CDRs into one push.
 pub const MAX_CDRS_PER_PUSH: usize = 50;
-/// `sessionId` is `String(1-256)` in Huawei's CDR table.
-pub const MAX_SESSION_ID_LEN: usize = 256;
+/// `sessionId` is `String(1-256)` in Huawei's tables; defined once, beside the typed id.
+pub use crate::ids::MAX_SESSION_ID_LEN;
 /// Longest `icid` we accept: it becomes part of the CDR's sort key, which DynamoDB limits to 1024 bytes.
 pub const MAX_ICID_LEN: usize = 256;
 /// Longest `eventType` we accept (known ones are ≤ 11 chars; it becomes part of a sort key).
@@ -393,13 +394,10 @@ pub(crate) fn required_str<'a>(map: &'a Map<String, Value>, field: &'static str)
 }
 
 pub(crate) fn check_session_id(id: &str) -> Result<(), PayloadError> {
-    if id.is_empty() || id.len() > MAX_SESSION_ID_LEN {
-        return Err(invalid("sessionId", format!("must be 1 to {MAX_SESSION_ID_LEN} bytes")));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(invalid("sessionId", "must not contain control characters".into()));
-    }
-    Ok(())
+    SessionId::check(id).map_err(|not_one| match not_one {
+        IdError::Length { max, .. } => invalid("sessionId", format!("must be 1 to {max} bytes")),
+        _ => invalid("sessionId", "must not contain control characters".into()),
+    })
 }
 
 pub(crate) fn invalid(field: &'static str, reason: String) -> PayloadError {

@@ -123,9 +123,6 @@ pub fn sms_sk(notification_mode: &str) -> String {
     format!("mode#{notification_mode}")
 }
 
-/// Longest idempotency key accepted (by the trigger, and by get-call-outcome): it becomes part of a partition key.
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
-
 pub fn request_pk(idempotency_key: &str) -> String {
     format!("{REQUEST_PREFIX}{idempotency_key}")
 }
