@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::telemetry::{mask_numbers, mask_phone};
 
+mod country_codes;
+
 /// `sessionId` is `String(1-256)` in Huawei's tables.
 pub const MAX_SESSION_ID_LEN: usize = 256;
 /// Longest idempotency key accepted: it becomes part of a partition key.
@@ -22,6 +24,10 @@ pub enum IdError {
     ControlCharacter { what: &'static str },
     #[error("calleeNbr must be '+' followed by digits, 4 to 31 characters")]
     NotANumber,
+    #[error("verificationId must be 1 to 128 of A-Z a-z 0-9 . _ : -")]
+    NotAVerificationId,
+    #[error("the code must be 2 to 8 digits")]
+    NotACode,
 }
 
 fn check(what: &'static str, text: &str, max: usize) -> Result<(), IdError> {
@@ -107,6 +113,86 @@ macro_rules! text_id {
 
 text_id!(SessionId);
 text_id!(IdempotencyKey);
+text_id!(VerificationId);
+
+/// Longest verification id accepted: it becomes part of a partition key.
+pub const MAX_VERIFICATION_ID_LEN: usize = 128;
+
+/// The id of one verification (one person proving one number, over one or more calls): given by the app, 1 to
+/// 128 of `A-Z a-z 0-9 . _ : -`, or generated (a UUID v4).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct VerificationId(String);
+
+impl VerificationId {
+    pub fn parse(text: impl Into<String>) -> Result<Self, IdError> {
+        let text = text.into();
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+        match (1..=MAX_VERIFICATION_ID_LEN).contains(&text.len()) && text.bytes().all(allowed) {
+            true => Ok(Self(text)),
+            false => Err(IdError::NotAVerificationId),
+        }
+    }
+
+    /// A new random id: a UUID v4 from the thread's CSPRNG.
+    pub fn generate() -> Self {
+        let mut bytes: [u8; 16] = rand::random();
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex = hex::encode(bytes);
+        Self(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+    }
+
+    /// The id as the app gave it: for keys and answers, never for a log line.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Digits of a code the bundle generates.
+pub const GENERATED_CODE_DIGITS: std::ops::RangeInclusive<u8> = 4..=8;
+
+/// A verification code: the digits spoken in a call, which the user types back. A secret: it is never printed
+/// (`Display` and `Debug` show `****`), never serialized, and stored only as a keyed hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationCode(String);
+
+impl VerificationCode {
+    /// A code an app gives: 2 to 8 digits (Huawei's `verifyCode`).
+    pub fn parse(text: impl Into<String>) -> Result<Self, IdError> {
+        let text = text.into();
+        match (2..=8).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+            true => Ok(Self(text)),
+            false => Err(IdError::NotACode),
+        }
+    }
+
+    /// A new code of `digits` digits (clamped to [`GENERATED_CODE_DIGITS`]), each drawn from the thread's CSPRNG
+    /// (`rand::rng()`, ChaCha seeded by the operating system), uniform over 0–9.
+    pub fn generate(digits: u8) -> Self {
+        use rand::Rng;
+        let digits = digits.clamp(*GENERATED_CODE_DIGITS.start(), *GENERATED_CODE_DIGITS.end());
+        let mut rng = rand::rng();
+        Self((0..digits).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect())
+    }
+
+    /// The digits: for Huawei's request and the keyed hash only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for VerificationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+impl fmt::Debug for VerificationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerificationCode(****)")
+    }
+}
 
 /// The number a verification call rings: `+` and digits, 4 to 31 characters (Huawei's `calleeNbr`). Printed, only
 /// its country code, first digits and last four show (`+86138****0001`).
@@ -130,6 +216,12 @@ impl CalleeNumber {
     /// The whole number: for Huawei's request and the keyed hash of the rate limit, never for a log line.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The E.164 country calling code of the number (`86` for `+8613800000001`), from the ITU's list of assigned
+    /// codes ([`country_codes`]); `None` for a number that starts with no assigned code.
+    pub fn country_code(&self) -> Option<&'static str> {
+        country_codes::of(&self.0[1..])
     }
 }
 
@@ -155,6 +247,12 @@ impl fmt::Debug for CalleeNumber {
 #[cfg(any(test, feature = "test-util"))]
 pub fn sid(text: &str) -> SessionId {
     SessionId::parse(text).expect("a valid sessionId in a test")
+}
+
+/// A verification id the test itself wrote (it panics on one that is not).
+#[cfg(any(test, feature = "test-util"))]
+pub fn vid(text: &str) -> VerificationId {
+    VerificationId::parse(text).expect("a valid verification id in a test")
 }
 
 /// An idempotency key the test itself wrote (it panics on one that is not).
@@ -201,6 +299,41 @@ mod tests {
             let error = CalleeNumber::parse(bad).unwrap_err();
             assert!(!error.to_string().contains("138"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_verification_id_is_given_or_a_uuid_v4() {
+        assert!(VerificationId::parse("signup-42:try.1_a").is_ok());
+        for bad in ["", "a b", "a/b", "a+b", &"v".repeat(129)] {
+            assert_eq!(VerificationId::parse(bad), Err(IdError::NotAVerificationId), "{bad}");
+        }
+        let generated = VerificationId::generate();
+        let text = generated.as_str();
+        assert_eq!((text.len(), &text[14..15]), (36, "4"), "{text}");
+        assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"), "{text}");
+        assert!(VerificationId::parse(text).is_ok());
+        assert_ne!(VerificationId::generate(), generated);
+    }
+
+    #[test]
+    fn a_code_is_never_printed_and_generated_codes_use_every_digit() {
+        let code = VerificationCode::parse("482913").unwrap();
+        assert_eq!((code.to_string(), format!("{code:?}")), ("****".into(), "VerificationCode(****)".into()));
+        for bad in ["1", "123456789", "12a4", ""] {
+            assert_eq!(VerificationCode::parse(bad), Err(IdError::NotACode));
+        }
+        let mut seen = [0usize; 10];
+        for _ in 0..500 {
+            let code = VerificationCode::generate(6);
+            assert_eq!(code.expose().len(), 6);
+            for digit in code.expose().bytes() {
+                seen[usize::from(digit - b'0')] += 1;
+            }
+        }
+        // 3000 digits, 300 expected each: a digit under 200 or over 400 is ~6 standard deviations off.
+        assert!(seen.iter().all(|n| (200..=400).contains(n)), "{seen:?}");
+        assert_eq!(VerificationCode::generate(2).expose().len(), 4, "clamped to 4..=8");
+        assert_eq!(VerificationCode::generate(12).expose().len(), 8);
     }
 
     #[test]

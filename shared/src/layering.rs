@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer (bottom = 0). A module may use only modules of a lower layer.
-const LAYERS: [(&str, u8); 14] = [
+const LAYERS: [(&str, u8); 16] = [
     ("telemetry", 0),
     ("ids", 1),
     ("huawei", 2),
@@ -19,9 +19,11 @@ const LAYERS: [(&str, u8); 14] = [
     ("auth", 4),
     ("idempotency", 5),
     ("rate_limit", 5),
+    ("verification_state", 5),
     ("callbacks", 6),
     ("calls", 6),
     ("outcome", 6),
+    ("verification", 6),
     ("adapters", 7),
     ("config", 8),
     ("edge", 9),

@@ -13,12 +13,12 @@
 //! | 9 edge | [`edge`] | the Lambda entry points: HTTP requests, invoke events, deadlines |
 //! | 8 configuration | [`config`] | the environment and the credentials secret, read once per cold start |
 //! | 7 adapters | [`adapters`] | DynamoDB, Secrets Manager, Huawei's HTTP API: the ports' implementations |
-//! | 6 domain | [`callbacks`], [`calls`], [`outcome`] | the decisions, and the ports they need beside them |
-//! | 5 shared domain | [`idempotency`], [`rate_limit`] | the idempotency claim and the sliding-log rate limit any domain may use, with their ports |
+//! | 6 domain | [`callbacks`], [`calls`], [`outcome`], [`verification`] | the decisions, and the ports they need beside them |
+//! | 5 shared domain | [`idempotency`], [`rate_limit`], [`verification_state`] | the idempotency claim, the sliding-log rate limit, and what a verification record means (code hashes, its fold, its port), which more than one domain uses |
 //! | 4 storage | [`storage`], [`auth`] | the storage port every domain writes through; callback auth |
 //! | 3 records | [`records`] | the one table: keys, reserved prefixes, item builders, the typed read side |
 //! | 2 wire | [`huawei`] | Huawei's payloads, callVerify body, `UsernameToken` signing |
-//! | 1 ids | [`ids`] | typed ids (`SessionId`, `IdempotencyKey`) that mask any number in them when printed |
+//! | 1 ids | [`ids`] | typed ids (`SessionId`, `IdempotencyKey`, `VerificationId`, `CalleeNumber`, `VerificationCode`) that mask any number or code in them when printed |
 //! | 0 leaf | [`telemetry`] | logging and the masking of phone numbers |
 
 pub mod telemetry;
@@ -33,10 +33,12 @@ pub mod auth;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod storage;
+pub mod verification_state;
 
 pub mod callbacks;
 pub mod calls;
 pub mod outcome;
+pub mod verification;
 
 pub mod adapters;
 

@@ -207,15 +207,7 @@ pub(crate) enum Conditional {
 impl DynamoStore {
     /// Sends one request the records module described ([`ItemWrite`]), as it is.
     pub(crate) async fn write_item(&self, write: &ItemWrite) -> Result<Conditional, StoreError> {
-        let value = |v: &serde_json::Value| serde_dynamo::to_attribute_value(v).map_err(StoreError::rejected);
-        let mut values = HashMap::new();
-        for (placeholder, v) in &write.values {
-            values.insert((*placeholder).to_owned(), value(v)?);
-        }
-        let values = (!values.is_empty()).then_some(values);
-        let names: Option<HashMap<String, String>> = (!write.names.is_empty())
-            .then(|| write.names.iter().map(|(n, a)| ((*n).to_owned(), (*a).to_owned())).collect());
-        let key = |key: &ItemKey| serde_dynamo::to_item(key).map_err(StoreError::rejected);
+        let (names, values) = placeholders(write)?;
         match &write.action {
             ItemAction::Put(item) => {
                 let item = serde_dynamo::to_item(item).map_err(StoreError::rejected)?;
@@ -226,7 +218,7 @@ impl DynamoStore {
                     .client
                     .update_item()
                     .table_name(&self.table)
-                    .set_key(Some(key(item_key)?))
+                    .set_key(Some(item_key_of(item_key)?))
                     .update_expression(*expression)
                     .condition_expression(write.condition)
                     .set_expression_attribute_names(names)
@@ -240,7 +232,7 @@ impl DynamoStore {
                     .client
                     .delete_item()
                     .table_name(&self.table)
-                    .set_key(Some(key(item_key)?))
+                    .set_key(Some(item_key_of(item_key)?))
                     .condition_expression(write.condition)
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
@@ -273,6 +265,23 @@ impl RecordStore for DynamoStore {
             }
         })
     }
+}
+
+/// The attribute names and values of a request's expressions, as the SDK takes them (`None` when there are none).
+pub(crate) fn placeholders(write: &ItemWrite) -> Result<(Names, Values), StoreError> {
+    let mut values = HashMap::new();
+    for (placeholder, v) in &write.values {
+        values.insert((*placeholder).to_owned(), serde_dynamo::to_attribute_value(v).map_err(StoreError::rejected)?);
+    }
+    let names = write.names.iter().map(|(n, a)| ((*n).to_owned(), (*a).to_owned())).collect::<HashMap<_, _>>();
+    Ok(((!names.is_empty()).then_some(names), (!values.is_empty()).then_some(values)))
+}
+
+pub(crate) type Names = Option<HashMap<String, String>>;
+pub(crate) type Values = Option<HashMap<String, AttributeValue>>;
+
+pub(crate) fn item_key_of(key: &ItemKey) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(key).map_err(StoreError::rejected)
 }
 
 /// What an update or a delete did: its failed condition returns no item.

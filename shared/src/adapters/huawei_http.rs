@@ -12,6 +12,7 @@ use crate::calls::{CallRequest, VoiceApi};
 use crate::huawei::call_verify::{x_aksk_header, CallVerifyBody, CALL_VERIFY_PATH};
 use crate::huawei::signature::AKSK_AUTHORIZATION;
 use crate::huawei::AppCredentials;
+use crate::ids::VerificationCode;
 use crate::telemetry::error_chain;
 
 /// The HTTP client could not be built (a TLS backend that failed to load).
@@ -63,10 +64,10 @@ impl CallVerifyClient {
         x_aksk_header(&self.credentials, hex::encode(rand::rng().random::<[u8; 16]>()), now)
     }
 
-    fn body<'a>(&'a self, request: &'a CallRequest) -> CallVerifyBody<'a> {
+    fn body<'a>(&'a self, request: &'a CallRequest, code: &'a VerificationCode) -> CallVerifyBody<'a> {
         CallVerifyBody {
             callee_nbr: request.callee_nbr.expose(),
-            verify_code: &request.verify_code,
+            verify_code: code.expose(),
             display_nbr: &request.display_nbr,
             language_type: request.language_type,
             pre_tone: &request.pre_tone,
@@ -79,8 +80,8 @@ impl CallVerifyClient {
         }
     }
 
-    /// Sends one request; `timeout` bounds the whole exchange.
-    pub async fn send(&self, request: &CallRequest, timeout: Duration) -> Attempt {
+    /// Sends one request speaking `code`; `timeout` bounds the whole exchange.
+    pub async fn send(&self, request: &CallRequest, code: &VerificationCode, timeout: Duration) -> Attempt {
         let sent = self
             .http
             .post(&self.endpoint)
@@ -88,7 +89,7 @@ impl CallVerifyClient {
             .header("content-type", "application/json;charset=UTF-8")
             .header("authorization", AKSK_AUTHORIZATION)
             .header("x-aksk", self.x_aksk(OffsetDateTime::now_utc()))
-            .json(&self.body(request))
+            .json(&self.body(request, code))
             .send()
             .await;
         let response = match sent {
@@ -107,8 +108,8 @@ impl CallVerifyClient {
 }
 
 impl VoiceApi for CallVerifyClient {
-    async fn call_verify(&self, request: &CallRequest, timeout: Duration) -> Attempt {
-        self.send(request, timeout).await
+    async fn call_verify(&self, request: &CallRequest, code: &VerificationCode, timeout: Duration) -> Attempt {
+        self.send(request, code, timeout).await
     }
 }
 
@@ -131,11 +132,13 @@ mod tests {
             pre_tone: Some("welcome.wav".into()),
             language_type: 2,
             allow_endless_playback: false,
+            code_length: 6,
         };
         let event = serde_json::json!({"calleeNbr": "+8613800000001", "verifyCode": "482913", "idempotencyKey": "k", "times": 2, "userData": "u"});
         let request = CallRequest::from_event(event, &defaults).unwrap();
         let client = client();
-        let json = serde_json::to_value(client.body(&request)).unwrap();
+        let code = request.verify_code.clone().unwrap();
+        let json = serde_json::to_value(client.body(&request, &code)).unwrap();
         let expected = serde_json::json!({"calleeNbr": "+8613800000001", "verifyCode": "482913", "displayNbr": "+8675528000088",
             "languageType": 2, "preTone": "welcome.wav", "times": 2, "userData": "u", "statusUrl": "c3Q=", "feeUrl": "ZmU=",
             "returnIdlePort": "false"});

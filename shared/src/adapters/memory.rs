@@ -11,12 +11,14 @@ use crate::ids::{IdempotencyKey, SessionId};
 use crate::outcome::OutcomeStore;
 use crate::rate_limit::{RateLimitStore, RateLimits};
 use crate::records::nonce::NonceRecord;
+use crate::records::verification::{apply, verification_key, VerificationChange, VerificationRecord};
 use crate::records::{
     same_payload, Record, RequestRecord, StoredRecord, REQUEST_COMPLETED as COMPLETED,
     REQUEST_IN_PROGRESS as IN_PROGRESS, REQUEST_OUTCOME_REQUESTED as OUTCOME_REQUESTED,
     REQUEST_OUTCOME_UNKNOWN as OUTCOME_UNKNOWN,
 };
 use crate::storage::{PutOutcome, RecordStore, StoreError};
+use crate::verification_state::{Changed, VerificationStore};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -31,6 +33,8 @@ pub struct MemoryStore {
     trigger: Mutex<MemoryTriggerState>,
     /// Nonce records: key → claim id.
     nonces: Mutex<std::collections::HashMap<String, String>>,
+    /// Verification records by pk.
+    verifications: Mutex<BTreeMap<String, VerificationRecord>>,
 }
 
 impl MemoryStore {
@@ -234,5 +238,28 @@ impl OutcomeStore for MemoryStore {
         self.read_requests.fetch_add(1, Ordering::SeqCst);
         self.available()?;
         Ok(self.trigger_state().requests.get(key.as_str()).map(|(record, _)| record.clone()))
+    }
+}
+
+impl MemoryStore {
+    /// The verification record of `pk`, as stored.
+    pub fn verification(&self, pk: &str) -> Option<VerificationRecord> {
+        self.verifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(pk).cloned()
+    }
+}
+
+/// The records module's own rule ([`apply`]) on a map: one write request per change, as in DynamoDB.
+impl VerificationStore for MemoryStore {
+    async fn change(&self, change: &VerificationChange) -> Result<Changed, StoreError> {
+        self.write_request()?;
+        let pk = verification_key(change.id()).pk;
+        let mut verifications = self.verifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(match apply(verifications.get(&pk), change) {
+            Ok(record) => {
+                verifications.insert(pk, record.clone());
+                Changed::Done(record)
+            }
+            Err(existing) => Changed::Refused(existing),
+        })
     }
 }

@@ -8,6 +8,7 @@ mod dynamo_nonce;
 #[cfg(feature = "test-util")]
 mod dynamo_test_util;
 mod dynamo_trigger;
+mod dynamo_verification;
 pub mod eventbridge;
 pub mod huawei_http;
 #[cfg(any(test, feature = "test-util"))]

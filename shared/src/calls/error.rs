@@ -26,6 +26,10 @@ pub enum TriggerError {
     /// retried automatically (a second callVerify could ring the user twice); the status/CDR pushes settle it.
     #[error("{0}")]
     ProviderOutcomeUnknown(String),
+    /// A resend for a verification that is no longer `pending`, or that had its `MAX_SENDS` calls. No call was
+    /// placed.
+    #[error("{0}")]
+    VerificationClosed(String),
     /// Our configuration is wrong (missing setting, callback URL too long, credentials refused by Huawei).
     #[error("{0}")]
     ConfigurationError(String),
@@ -41,6 +45,7 @@ impl TriggerError {
             Self::ProviderThrottled(_) => "ProviderThrottled",
             Self::ProviderUnavailable(_) => "ProviderUnavailable",
             Self::ProviderOutcomeUnknown(_) => "ProviderOutcomeUnknown",
+            Self::VerificationClosed(_) => "VerificationClosed",
             Self::ConfigurationError(_) => "ConfigurationError",
         }
     }

@@ -11,4 +11,4 @@ pub mod service;
 pub use error::TriggerError;
 pub use ports::{CloseOutScheduler, NoCloseOuts, ScheduleError, TriggerStore, VoiceApi};
 pub use request::{CallRequest, Defaults, TriggerEvent};
-pub use service::{CloseOutDelays, TriggerAnswer, TriggerService, TriggerSettings};
+pub use service::{CloseOutDelays, TriggerAnswer, TriggerService, TriggerSettings, VerificationPolicy};

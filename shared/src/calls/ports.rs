@@ -7,20 +7,26 @@ use std::time::Duration;
 use super::attempt::Attempt;
 use super::CallRequest;
 use crate::idempotency::IdempotencyStore;
-use crate::ids::SessionId;
+use crate::ids::{SessionId, VerificationCode};
 use crate::rate_limit::RateLimitStore;
 use crate::records::CloseoutStage;
 use crate::storage::RecordStore;
+use crate::verification_state::VerificationStore;
 
-/// The storage the trigger needs: its idempotency records, per-callee rate-limit logs, and the call record via
-/// [`RecordStore::put_new`].
-pub trait TriggerStore: RecordStore + IdempotencyStore + RateLimitStore {}
+/// The storage the trigger needs: its idempotency records, per-callee rate-limit logs, the verification records,
+/// and the call record via [`RecordStore::put_new`].
+pub trait TriggerStore: RecordStore + IdempotencyStore + RateLimitStore + VerificationStore {}
 
-impl<T: RecordStore + IdempotencyStore + RateLimitStore> TriggerStore for T {}
+impl<T: RecordStore + IdempotencyStore + RateLimitStore + VerificationStore> TriggerStore for T {}
 
-/// Huawei's side of the trigger: one callVerify attempt.
+/// Huawei's side of the trigger: one callVerify attempt, speaking `code`.
 pub trait VoiceApi: Send + Sync {
-    fn call_verify(&self, request: &CallRequest, timeout: Duration) -> impl Future<Output = Attempt> + Send;
+    fn call_verify(
+        &self,
+        request: &CallRequest,
+        code: &VerificationCode,
+        timeout: Duration,
+    ) -> impl Future<Output = Attempt> + Send;
 }
 
 /// Schedules the close-out check of a placed call at one of its deadlines (EventBridge Scheduler in AWS).

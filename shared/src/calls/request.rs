@@ -4,16 +4,21 @@ use serde::{Deserialize, Serialize};
 
 use super::TriggerError;
 use crate::ids::MAX_IDEMPOTENCY_KEY_LEN;
-use crate::ids::{CalleeNumber, IdempotencyKey};
+use crate::ids::{CalleeNumber, IdempotencyKey, VerificationCode, VerificationId, GENERATED_CODE_DIGITS};
 
-/// The event app backends send (docs/app-backend.md, "trigger-verification-call"). Only `calleeNbr` and `verifyCode`
-/// are required;
-/// unknown fields are refused so that a typo (`verfyCode`) is not silently ignored.
+/// The event app backends send (docs/app-backend.md, "trigger-verification-call"). Only `calleeNbr` is required
+/// (without `verifyCode` the code is generated); unknown fields are refused so that a typo (`verfyCode`) is not
+/// silently ignored.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TriggerEvent {
     pub callee_nbr: String,
-    pub verify_code: String,
+    #[serde(default)]
+    pub verify_code: Option<String>,
+    #[serde(default)]
+    pub code_length: Option<i64>,
+    #[serde(default)]
+    pub verification_id: Option<String>,
     #[serde(default)]
     pub idempotency_key: Option<String>,
     #[serde(default)]
@@ -38,6 +43,8 @@ pub struct Defaults {
     pub language_type: i64,
     /// `times = 0` makes Huawei repeat the code until the callee hangs up; refused unless allowed.
     pub allow_endless_playback: bool,
+    /// Digits of a generated code (`CODE_LENGTH`).
+    pub code_length: u8,
 }
 
 /// A validated call request: what will be sent to callVerify (callback URLs aside).
@@ -45,7 +52,14 @@ pub struct Defaults {
 #[serde(rename_all = "camelCase")]
 pub struct CallRequest {
     pub callee_nbr: CalleeNumber,
-    pub verify_code: String,
+    /// The app's own code; `None`: one is generated for each call.
+    #[serde(serialize_with = "fingerprinted_code")]
+    pub verify_code: Option<VerificationCode>,
+    /// Digits of a generated code.
+    pub code_length: u8,
+    /// The app's verification id; `None`: one is made (see [`CallRequest::verification_id`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_id: Option<VerificationId>,
     pub display_nbr: String,
     pub language_type: i64,
     pub pre_tone: String,
@@ -71,10 +85,23 @@ impl CallRequest {
 
     pub fn validate(event: TriggerEvent, defaults: &Defaults) -> Result<Self, TriggerError> {
         let callee_nbr = CalleeNumber::parse(event.callee_nbr).map_err(|e| invalid(e.to_string()))?;
-        let code = &event.verify_code;
-        if !(2..=8).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid("verifyCode must be 2 to 8 digits".into()));
-        }
+        let verify_code = event
+            .verify_code
+            .map(VerificationCode::parse)
+            .transpose()
+            .map_err(|_| invalid("verifyCode must be 2 to 8 digits".into()))?;
+        let code_length = match (event.code_length, &verify_code) {
+            (None, _) => defaults.code_length,
+            (Some(_), Some(_)) => {
+                return Err(invalid("codeLength is for generated codes: give it or verifyCode".into()))
+            }
+            (Some(n), None) => u8::try_from(n)
+                .ok()
+                .filter(|n| GENERATED_CODE_DIGITS.contains(n))
+                .ok_or_else(|| invalid("codeLength must be 4 to 8".into()))?,
+        };
+        let verification_id =
+            event.verification_id.map(VerificationId::parse).transpose().map_err(|e| invalid(e.to_string()))?;
         let display_nbr = event
             .display_nbr
             .or_else(|| defaults.display_nbr.clone())
@@ -110,7 +137,9 @@ impl CallRequest {
             event.idempotency_key.map(IdempotencyKey::parse).transpose().map_err(|e| invalid(e.to_string()))?;
         Ok(Self {
             callee_nbr,
-            verify_code: event.verify_code,
+            verify_code,
+            code_length,
+            verification_id,
             display_nbr,
             language_type,
             pre_tone,
@@ -130,9 +159,11 @@ enum JsonType {
 }
 
 /// Every field of [`TriggerEvent`], its type and whether it is required.
-const EVENT_FIELDS: [(&str, JsonType, bool); 9] = [
+const EVENT_FIELDS: [(&str, JsonType, bool); 11] = [
     ("calleeNbr", JsonType::String, true),
-    ("verifyCode", JsonType::String, true),
+    ("verifyCode", JsonType::String, false),
+    ("codeLength", JsonType::Integer, false),
+    ("verificationId", JsonType::String, false),
     ("idempotencyKey", JsonType::String, false),
     ("displayNbr", JsonType::String, false),
     ("languageType", JsonType::Integer, false),
@@ -187,6 +218,28 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), TriggerError> {
     ok.then_some(()).ok_or_else(|| invalid(format!("{field} must be 1 to {max} printable ASCII characters")))
 }
 
+impl CallRequest {
+    /// The verification this call belongs to: the app's id, else one derived from the idempotency key (keyed
+    /// by `secret`, so a retry with the key answers the same id and nothing else can predict it), else a new UUID
+    /// v4.
+    pub fn verification_id(&self, secret: &[u8]) -> VerificationId {
+        if let Some(id) = &self.verification_id {
+            return id.clone();
+        }
+        let Some(key) = &self.idempotency_key else { return VerificationId::generate() };
+        let digest = crate::idempotency::fingerprint(secret, format!("verificationId\0{}", key.as_str()).as_bytes());
+        let hex = &digest[..32];
+        let variant = ["8", "9", "a", "b"][usize::from(hex.as_bytes()[16] % 4)];
+        let id = format!("{}-{}-4{}-{variant}{}-{}", &hex[..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32]);
+        VerificationId::parse(id).unwrap_or_else(|_| VerificationId::generate())
+    }
+}
+
+/// The app's code, in the request's fingerprint only (which is keyed: [`payload_hash`]).
+fn fingerprinted_code<S: serde::Serializer>(code: &Option<VerificationCode>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_some(&code.as_ref().map(VerificationCode::expose))
+}
+
 fn invalid(message: String) -> TriggerError {
     TriggerError::InvalidRequest(message)
 }
@@ -209,6 +262,7 @@ mod tests {
             pre_tone: Some("welcome.wav".into()),
             language_type: 2,
             allow_endless_playback: false,
+            code_length: 6,
         }
     }
 
@@ -241,7 +295,6 @@ mod tests {
         };
         let bad = [
             json!({"verifyCode": "1234"}),
-            json!({"calleeNbr": "+8613800000001"}),
             with("calleeNbr", json!("8613800000001")),
             with("calleeNbr", json!("+86 138")),
             with("calleeNbr", json!("+12")),
@@ -262,12 +315,21 @@ mod tests {
             with("displayNbr", json!("0755")),
             with("idempotencyKey", json!("k".repeat(129))),
             with("verfyCode", json!("123")),
+            with("codeLength", json!(6)),
+            json!({"calleeNbr": "+8613800000001", "codeLength": 3}),
+            json!({"calleeNbr": "+8613800000001", "codeLength": 9}),
+            with("verificationId", json!("")),
+            with("verificationId", json!("has space")),
+            with("verificationId", json!("v".repeat(129))),
             json!("not an object"),
         ];
         for event in bad {
             assert!(matches!(check(event.clone()), Err(TriggerError::InvalidRequest(_))), "{event} should be refused");
         }
         assert!(check(with("times", json!(9))).is_ok());
+        assert!(check(json!({"calleeNbr": "+8613800000001"})).is_ok(), "without a code, one is generated");
+        assert!(check(json!({"calleeNbr": "+8613800000001", "codeLength": 8})).is_ok());
+        assert!(check(with("verificationId", json!("signup:42.a_b-c"))).is_ok());
         assert!(check(with("userData", json!("x".repeat(256)))).is_ok());
     }
 
@@ -277,12 +339,11 @@ mod tests {
             (json!({"calleeNbr": "+8613800000001", "verifyCode": 482913}), "verifyCode must be a string"),
             (json!({"calleeNbr": 8613800000001u64, "verifyCode": "482913"}), "calleeNbr must be a string"),
             (json!({"calleeNbr": 13800000001u64, "verifyCode": [482913]}), "calleeNbr must be a string"),
-            (json!({"calleeNbr": "+8613800000001", "verifyCode": null}), "verifyCode must be a string"),
             (
                 json!({"calleeNbr": "+8613800000001", "verifyCode": "4829", "times": "482913"}),
                 "times must be an integer",
             ),
-            (json!({"calleeNbr": "+8613800000001"}), "verifyCode is required"),
+            (json!({"calleeNbr": "+8613800000001", "codeLength": "6"}), "codeLength must be an integer"),
             (json!({"calleeNbr": "+8613800000001", "verifyCode": "4829", "verfyCode": 1}), "unknown field `verfyCode`"),
             (json!({"calleeNbr": "+8613800000001", "verifyCode": "4829", "482913": 1}), "an unknown field"),
             (json!(8613800000001u64), "the event must be a JSON object"),
@@ -318,6 +379,7 @@ mod tests {
             pre_tone: Some("w.wav".into()),
             language_type: 2,
             allow_endless_playback: false,
+            code_length: 6,
         };
         let request = |code: &str, key: &str| {
             CallRequest::from_event(

@@ -16,10 +16,13 @@ use super::attempt::interpret;
 use super::request::payload_hash;
 use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
 use crate::idempotency::{Claim, Completion};
-use crate::ids::{IdempotencyKey, SessionId};
+use crate::ids::{IdempotencyKey, SessionId, VerificationCode, VerificationId};
 use crate::rate_limit::{callee_key, RateLimits};
+use crate::records::verification::{CodeSource, VerificationChange, VerificationRecord};
 use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
+use crate::telemetry::metrics::{self, Dimensions, Metric};
+use crate::verification_state::{code_hash, Changed, Verification};
 
 /// At most this many callVerify attempts per invoke, and only for failures that placed no call.
 const MAX_ATTEMPTS: u32 = 3;
@@ -38,11 +41,29 @@ pub struct TriggerAnswer {
     pub session_id: SessionId,
     pub status: &'static str,
     pub replayed: bool,
+    pub verification_id: VerificationId,
 }
 
 impl TriggerAnswer {
-    fn requested(session_id: SessionId, replayed: bool) -> Self {
-        Self { session_id, status: "requested", replayed }
+    fn requested(session_id: SessionId, replayed: bool, verification_id: VerificationId) -> Self {
+        Self { session_id, status: "requested", replayed, verification_id }
+    }
+}
+
+/// The verifications' policy (docs/app-backend.md, "Verifications").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationPolicy {
+    /// How long a verification's codes are accepted after its first send (`CODE_TTL_SECONDS`).
+    pub code_ttl: Duration,
+    /// Calls per verification (`MAX_SENDS`).
+    pub max_sends: u32,
+    /// Wrong codes before a verification ends (`MAX_CHECK_ATTEMPTS`), fixed at its first send.
+    pub max_checks: u32,
+}
+
+impl Default for VerificationPolicy {
+    fn default() -> Self {
+        Self { code_ttl: Duration::from_secs(600), max_sends: 5, max_checks: 5 }
     }
 }
 
@@ -55,9 +76,10 @@ pub struct TriggerSettings {
     pub region: String,
     /// Bound of one callVerify attempt.
     pub api_timeout: Duration,
-    /// Keys every hash the trigger stores: the callee's rate-limit key and the idempotency `payloadHash` (the app
-    /// secret: never stored or logged).
+    /// Keys every hash the trigger stores: the callee's rate-limit key, the idempotency `payloadHash` and the
+    /// codes' hashes (the app secret: never stored or logged).
     pub hash_key: SecretString,
+    pub verifications: VerificationPolicy,
 }
 
 /// When a placed call's close-out checks run, after the request.
@@ -124,11 +146,12 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
     }
 
     async fn run(&self, request: &CallRequest, deadline: Instant) -> Result<TriggerAnswer, TriggerError> {
+        let verification = request.verification_id(self.settings.hash_key.expose_secret().as_bytes());
         let Some(key) = request.idempotency_key.as_ref() else {
-            let session_id = self.place_call(request, deadline).await?;
-            self.record_call(request, &session_id, deadline).await;
+            let session_id = self.place_call(request, &verification, deadline).await?;
+            self.record_call(request, &session_id, &verification, deadline).await;
             self.schedule_close_outs(&session_id, deadline).await;
-            return Ok(TriggerAnswer::requested(session_id, false));
+            return Ok(TriggerAnswer::requested(session_id, false, verification));
         };
         let now_ms = epoch_ms(OffsetDateTime::now_utc());
         let in_progress_until = now_ms + deadline.saturating_duration_since(Instant::now()).as_millis() as i64;
@@ -146,7 +169,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         match claim {
             Claim::Claimed => {}
             Claim::Completed(Completion::Requested { session_id }) => {
-                return Ok(TriggerAnswer::requested(session_id, true))
+                return Ok(TriggerAnswer::requested(session_id, true, verification))
             }
             Claim::Completed(Completion::OutcomeUnknown) => {
                 return Err(TriggerError::ProviderOutcomeUnknown(
@@ -164,7 +187,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
                 ))
             }
         }
-        let placed = match self.place_call(request, deadline).await {
+        let placed = match self.place_call(request, &verification, deadline).await {
             Err(error) if error.nothing_placed() => {
                 // Nothing rang: give the key back so the caller can retry with it.
                 let released = retry::until_deadline(deadline, || self.store.release_request(key)).await;
@@ -184,19 +207,27 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             tracing::error!(error = %e, outcome = ?completion, "NOT STORED: idempotency completion; a retry after the deadline could call again");
         }
         let session_id = placed?;
-        self.record_call(request, &session_id, deadline).await;
+        self.record_call(request, &session_id, &verification, deadline).await;
         self.schedule_close_outs(&session_id, deadline).await;
-        Ok(TriggerAnswer::requested(session_id, false))
+        Ok(TriggerAnswer::requested(session_id, false, verification))
     }
 
-    /// Rate limit, then callVerify with bounded, jittered retries of failures that placed no call.
-    async fn place_call(&self, request: &CallRequest, deadline: Instant) -> Result<SessionId, TriggerError> {
+    /// Rate limit, the code's send (stored before anyone can hear it), then callVerify with bounded, jittered
+    /// retries of failures that placed no call.
+    async fn place_call(
+        &self,
+        request: &CallRequest,
+        verification: &VerificationId,
+        deadline: Instant,
+    ) -> Result<SessionId, TriggerError> {
         let callee = callee_key(self.settings.hash_key.expose_secret().as_bytes(), request.callee_nbr.expose());
         let now = OffsetDateTime::now_utc().unix_timestamp();
         match self.store.take_rate_slot(&callee, &self.settings.limits, now).await.map_err(storage_unavailable)? {
             Ok(()) => {}
             Err(retry_after_secs) => return Err(TriggerError::RateLimited { retry_after_secs }),
         }
+        let code = request.verify_code.clone().unwrap_or_else(|| VerificationCode::generate(request.code_length));
+        self.send_code(request, verification, &code, now, deadline).await?;
         let mut backoff = FIRST_BACKOFF;
         let mut last_error = TriggerError::ProviderUnavailable("no time left to call Huawei".into());
         for attempt in 1..=MAX_ATTEMPTS {
@@ -208,11 +239,12 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             if time_left < MIN_ATTEMPT {
                 return Err(last_error);
             }
-            let failure =
-                match interpret(&self.api.call_verify(request, time_left.min(self.settings.api_timeout)).await) {
-                    Ok(session_id) => return Ok(session_id),
-                    Err(failure) => failure,
-                };
+            let failure = match interpret(
+                &self.api.call_verify(request, &code, time_left.min(self.settings.api_timeout)).await,
+            ) {
+                Ok(session_id) => return Ok(session_id),
+                Err(failure) => failure,
+            };
             if !failure.retry_now || attempt == MAX_ATTEMPTS {
                 return Err(failure.error);
             }
@@ -225,9 +257,73 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         Err(last_error)
     }
 
+    /// Adds the code to its verification (starting it on the first send): one conditional write, refused with
+    /// `VerificationClosed` once the verification ended or had `MAX_SENDS` sends. Only the code's keyed hash is
+    /// stored. A new verification counts `VerificationsStarted` by country.
+    async fn send_code(
+        &self,
+        request: &CallRequest,
+        id: &VerificationId,
+        code: &VerificationCode,
+        now: i64,
+        deadline: Instant,
+    ) -> Result<VerificationRecord, TriggerError> {
+        let policy = self.settings.verifications;
+        let source = if request.verify_code.is_some() { CodeSource::App } else { CodeSource::Generated };
+        let change = VerificationChange::Send {
+            id: id.clone(),
+            hash: code_hash(self.settings.hash_key.expose_secret().as_bytes(), id, code),
+            source,
+            country_code: request.callee_nbr.country_code().unwrap_or_default().to_owned(),
+            now,
+            codes_expire_at: now + policy.code_ttl.as_secs() as i64,
+            max_sends: policy.max_sends,
+            max_checks: policy.max_checks,
+            record_expires_at: self.expires_at(),
+        };
+        let cut_off = deadline.checked_sub(FINISH_MARGIN + MIN_ATTEMPT).unwrap_or(deadline);
+        let changed =
+            retry::until_deadline(cut_off, || self.store.change(&change)).await.map_err(storage_unavailable)?;
+        let record = match changed.settled(&change) {
+            Changed::Done(record) => record,
+            Changed::Refused(Some(record)) if record.code_source != source => {
+                return Err(TriggerError::InvalidRequest(format!(
+                    "verificationId was started with {} codes: a resend must be the same",
+                    if record.code_source == CodeSource::App { "the app's own (verifyCode)" } else { "generated" }
+                )))
+            }
+            Changed::Refused(Some(record)) => {
+                let verification = Verification::of(id, &record, Some(now));
+                return Err(TriggerError::VerificationClosed(match verification.status.is_terminal() {
+                    true => format!("the verification is {}: start a new one", verification.status.as_str()),
+                    false => format!("the verification had its {} calls (MAX_SENDS)", record.sends),
+                }));
+            }
+            Changed::Refused(None) => return Err(storage_unavailable(StoreError::rejected("no verification record"))),
+        };
+        let verification = Verification::of(id, &record, Some(now));
+        if verification.status.is_terminal() {
+            // The send was added to an ended verification, where it changes nothing.
+            return Err(TriggerError::VerificationClosed(format!(
+                "the verification is {}: start a new one",
+                verification.status.as_str()
+            )));
+        }
+        if record.sends == 1 {
+            metrics::count(Metric::VerificationsStarted, Dimensions::country(verification.country()));
+        }
+        Ok(record)
+    }
+
     /// The call under its sessionId, so its status events and CDR land beside it. Best effort: the call is
     /// placed whatever happens here.
-    async fn record_call(&self, request: &CallRequest, session_id: &SessionId, deadline: Instant) {
+    async fn record_call(
+        &self,
+        request: &CallRequest,
+        session_id: &SessionId,
+        verification: &VerificationId,
+        deadline: Instant,
+    ) {
         let callee_masked = request.callee_nbr.to_string();
         let raw = json!({"calleeNbr": callee_masked, "displayNbr": request.display_nbr,
             "languageType": request.language_type, "preTone": request.pre_tone, "posTone": request.pos_tone,
@@ -239,6 +335,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             display_nbr: &request.display_nbr,
             idempotency_key: request.idempotency_key.as_ref().map(IdempotencyKey::as_str),
             user_data: request.user_data.as_deref(),
+            verification_id: Some(verification.as_str()),
             raw: &raw,
         };
         let stamp = Stamp::new(OffsetDateTime::now_utc(), self.settings.record_ttl, &self.settings.region);
@@ -292,6 +389,7 @@ mod tests {
     use crate::idempotency::IdempotencyStore;
     use crate::ids::key;
     use crate::records::RecordKind;
+    use crate::verification_state::VerificationStore;
     use std::collections::VecDeque;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
@@ -301,11 +399,14 @@ mod tests {
     struct ScriptedApi {
         script: Mutex<VecDeque<Attempt>>,
         calls: AtomicUsize,
+        /// The codes "Huawei" was asked to speak.
+        spoken: Mutex<Vec<String>>,
     }
 
     impl VoiceApi for ScriptedApi {
-        async fn call_verify(&self, _request: &CallRequest, _timeout: Duration) -> Attempt {
+        async fn call_verify(&self, _request: &CallRequest, code: &VerificationCode, _timeout: Duration) -> Attempt {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            self.spoken.lock().unwrap().push(code.expose().to_owned());
             self.script.lock().unwrap().pop_front().unwrap_or_else(|| Attempt::Answered {
                 status: 200,
                 body: format!(r#"{{"resultcode":"0","resultdesc":"Success","sessionId":"1201_{n}@callenabler245.huaweicaas.com"}}"#),
@@ -314,12 +415,13 @@ mod tests {
     }
 
     fn service(limits: RateLimits, script: Vec<Attempt>) -> TriggerService<MemoryStore, ScriptedApi> {
-        let api = ScriptedApi { script: Mutex::new(script.into()), calls: AtomicUsize::new(0) };
+        let api = ScriptedApi { script: Mutex::new(script.into()), ..Default::default() };
         let defaults = Defaults {
             display_nbr: Some("+8675528000088".into()),
             pre_tone: Some("welcome.wav".into()),
             language_type: 2,
             allow_endless_playback: false,
+            code_length: 6,
         };
         let settings = TriggerSettings {
             defaults,
@@ -328,6 +430,7 @@ mod tests {
             region: "us-east-1".into(),
             api_timeout: Duration::from_secs(5),
             hash_key: "secret".to_string().into(),
+            verifications: VerificationPolicy { code_ttl: Duration::from_secs(600), max_sends: 2, max_checks: 5 },
         };
         TriggerService::new(MemoryStore::default(), api, settings)
     }
@@ -522,5 +625,115 @@ mod tests {
             "ProviderUnavailable"
         );
         assert_eq!(calls(&s), 0);
+    }
+
+    fn spoken(s: &TriggerService<MemoryStore, ScriptedApi>) -> Vec<String> {
+        s.api.spoken.lock().unwrap().clone()
+    }
+
+    fn verification(s: &TriggerService<MemoryStore, ScriptedApi>, id: &VerificationId) -> VerificationRecord {
+        s.store().verification(&format!("verification#{}", id.as_str())).expect("a verification record")
+    }
+
+    async fn check(s: &TriggerService<MemoryStore, ScriptedApi>, id: &VerificationId, code: &str) -> Verification {
+        let code = VerificationCode::parse(code).unwrap();
+        let change = VerificationChange::Check {
+            id: id.clone(),
+            hash: code_hash(b"secret", id, &code),
+            request: rand::random::<u64>().to_string(),
+            now: OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        match s.store().change(&change).await.unwrap() {
+            Changed::Done(record) | Changed::Refused(Some(record)) => Verification::of(id, &record, None),
+            Changed::Refused(None) => panic!("no verification"),
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_code_one_is_generated_spoken_and_only_its_keyed_hash_is_stored() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        let answer = s.handle(json!({"calleeNbr": "+8613800000001"}), None).await.unwrap();
+        let said = spoken(&s);
+        assert_eq!(said.len(), 1);
+        assert!(said[0].len() == 6 && said[0].bytes().all(|b| b.is_ascii_digit()), "six digits");
+        let record = verification(&s, &answer.verification_id);
+        assert_eq!((record.code_source, record.sends, record.country_code.as_str()), (CodeSource::Generated, 1, "86"));
+        let stored = serde_json::to_string(&record).unwrap();
+        assert!(!stored.contains(&said[0]), "the code itself is never stored");
+        let hash = code_hash(b"secret", &answer.verification_id, &VerificationCode::parse(said[0].clone()).unwrap());
+        assert!(stored.contains(&hash), "its keyed hash is");
+        let call = &s.store().records()[0];
+        assert_eq!(call.fields["verificationId"], answer.verification_id.as_str());
+        assert!(!call.raw.contains(&said[0]));
+        let eight = s.handle(json!({"calleeNbr": "+8613800000002", "codeLength": 8}), None).await.unwrap();
+        assert_eq!(spoken(&s)[1].len(), 8);
+        assert_ne!(eight.verification_id, answer.verification_id);
+    }
+
+    #[tokio::test]
+    async fn a_resend_speaks_a_new_code_and_every_code_sent_stays_valid() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        let first =
+            s.handle(json!({"calleeNbr": "+8613800000001", "verificationId": "signup-42"}), None).await.unwrap();
+        let second =
+            s.handle(json!({"calleeNbr": "+8613800000001", "verificationId": "signup-42"}), None).await.unwrap();
+        assert_eq!((first.verification_id.as_str(), second.verification_id.as_str()), ("signup-42", "signup-42"));
+        assert_ne!(first.session_id, second.session_id, "a second call");
+        let record = verification(&s, &first.verification_id);
+        assert_eq!((record.sends, record.steps.len()), (2, 2));
+        let old_code = spoken(&s)[0].clone();
+        assert_eq!(check(&s, &first.verification_id, "00").await.status.as_str(), "pending");
+        assert_eq!(check(&s, &first.verification_id, &old_code).await.status.as_str(), "approved", "the first code");
+    }
+
+    #[tokio::test]
+    async fn a_verification_takes_max_sends_calls_and_none_once_it_ended() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        let event = json!({"calleeNbr": "+8613800000001", "verificationId": "v-max"});
+        s.handle(event.clone(), None).await.unwrap();
+        s.handle(event.clone(), None).await.unwrap();
+        let third = s.handle(event, None).await.unwrap_err();
+        assert_eq!(third.error_type(), "VerificationClosed");
+        assert!(third.to_string().contains("MAX_SENDS"), "{third}");
+        assert_eq!(calls(&s), 2, "no third call");
+        let approved =
+            s.handle(json!({"calleeNbr": "+8613800000001", "verificationId": "v-done"}), None).await.unwrap();
+        let code = spoken(&s)[2].clone();
+        check(&s, &approved.verification_id, &code).await;
+        let resend = s.handle(json!({"calleeNbr": "+8613800000001", "verificationId": "v-done"}), None).await;
+        let error = resend.unwrap_err();
+        assert_eq!(error.error_type(), "VerificationClosed");
+        assert!(error.to_string().contains("approved"), "{error}");
+        assert_eq!(calls(&s), 3, "an approved verification is never called again");
+    }
+
+    #[tokio::test]
+    async fn a_resend_keeps_the_code_source_and_a_retried_key_answers_the_same_verification() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        s.handle(json!({"calleeNbr": "+8613800000001", "verificationId": "v-app", "verifyCode": "4829"}), None)
+            .await
+            .unwrap();
+        let mixed = s.handle(json!({"calleeNbr": "+8613800000001", "verificationId": "v-app"}), None).await;
+        assert_eq!(mixed.unwrap_err().error_type(), "InvalidRequest");
+        assert_eq!(verification(&s, &crate::ids::vid("v-app")).code_source, CodeSource::App);
+        let keyed = json!({"calleeNbr": "+8613800000009", "idempotencyKey": "signup-7"});
+        let first = s.handle(keyed.clone(), None).await.unwrap();
+        let replay = s.handle(keyed, None).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.verification_id, first.verification_id, "derived from the key, not stored");
+        let text = first.verification_id.as_str();
+        assert_eq!((text.len(), &text[14..15]), (36, "4"), "shaped as a UUID v4: {text}");
+    }
+
+    #[tokio::test]
+    async fn a_started_verification_is_counted_once_by_country() {
+        let s = service(RateLimits::new(0, 0), vec![]);
+        let ((), values) = metrics::collect(async {
+            let event = json!({"calleeNbr": "+447700900123", "verificationId": "v-uk"});
+            s.handle(event.clone(), None).await.unwrap();
+            s.handle(event, None).await.unwrap();
+        })
+        .await;
+        assert_eq!(values[&Dimensions::country("44")][&Metric::VerificationsStarted], 1.0, "a resend starts nothing");
     }
 }

@@ -6,6 +6,7 @@ pub mod callbacks;
 pub mod outcome;
 pub mod publisher;
 pub mod trigger;
+pub mod verification;
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub use callbacks::{health_route, CallbackConfig, PeerReplica};
 pub use outcome::OutcomeConfig;
 pub use publisher::PublisherConfig;
 pub use trigger::TriggerConfig;
+pub use verification::CheckConfig;
 
 pub const DEFAULT_RECORD_TTL_DAYS: u64 = 90;
 pub const DEFAULT_STORE_RETRY_BUDGET: Duration = Duration::from_millis(3000);
@@ -127,4 +129,14 @@ fn region(env: &impl Env) -> Result<String, ConfigError> {
 
 fn record_ttl(env: &impl Env) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs(86_400 * positive(env, "RECORD_TTL_DAYS", DEFAULT_RECORD_TTL_DAYS)?))
+}
+
+/// The verifications' policy: `CODE_TTL_SECONDS` (600), `MAX_SENDS` (5), `MAX_CHECK_ATTEMPTS` (5).
+fn verification_policy(env: &impl Env) -> Result<crate::calls::VerificationPolicy, ConfigError> {
+    let defaults = crate::calls::VerificationPolicy::default();
+    Ok(crate::calls::VerificationPolicy {
+        code_ttl: Duration::from_secs(positive(env, "CODE_TTL_SECONDS", defaults.code_ttl.as_secs())?),
+        max_sends: integer(env, "MAX_SENDS", defaults.max_sends, 1)?,
+        max_checks: integer(env, "MAX_CHECK_ATTEMPTS", defaults.max_checks, 1)?,
+    })
 }

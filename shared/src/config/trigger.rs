@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
-use super::{integer, load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, ConfigError, Env};
+use super::{
+    integer, load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, verification_policy,
+    ConfigError, Env,
+};
 use crate::adapters::secrets::SecretDocument;
-use crate::calls::{CloseOutDelays, Defaults};
+use crate::calls::{CloseOutDelays, Defaults, VerificationPolicy};
 use crate::huawei::call_verify::encode_callback_url;
 use crate::huawei::AppCredentials;
+use crate::ids::GENERATED_CODE_DIGITS;
 use crate::rate_limit::RateLimits;
 
 pub const DEFAULT_VOICE_API_BASE_URL: &str = "https://rtccall.cn-north-1.myhuaweicloud.cn:443";
@@ -32,6 +36,16 @@ pub struct TriggerConfig {
     pub close_out_delays: CloseOutDelays,
     /// Where close-out checks are scheduled; `None` (no `CLOSE_OUT_SCHEDULE_GROUP`) schedules none.
     pub close_out_schedules: Option<CloseOutSchedules>,
+    pub verifications: VerificationPolicy,
+}
+
+/// `CODE_LENGTH`: digits of a generated code (default 6).
+fn code_length(env: &impl Env) -> Result<u8, ConfigError> {
+    let digits = integer(env, "CODE_LENGTH", 6u8, 0)?;
+    match GENERATED_CODE_DIGITS.contains(&digits) {
+        true => Ok(digits),
+        false => Err(ConfigError::invalid("CODE_LENGTH", "must be 4 to 8")),
+    }
 }
 
 /// EventBridge Scheduler settings of the close-out checks.
@@ -104,6 +118,7 @@ impl TriggerConfig {
                 pre_tone: env.get("PRE_TONE"),
                 language_type: integer(env, "LANGUAGE_TYPE", 2, 1)?,
                 allow_endless_playback: matches!(env.get("ALLOW_ENDLESS_PLAYBACK").as_deref(), Some("true")),
+                code_length: code_length(env)?,
             },
             // 0 disables a window.
             rate_limits: RateLimits::new(
@@ -114,6 +129,7 @@ impl TriggerConfig {
             region: region(env)?,
             close_out_delays: close_out_delays(env)?,
             close_out_schedules: close_out_schedules(env)?,
+            verifications: verification_policy(env)?,
         })
     }
 }
@@ -174,6 +190,17 @@ mod tests {
         assert_eq!(decode(&config.fee_url), "https://cb.example.com/voice/fee/tok-new");
         assert_eq!(config.rate_limits, RateLimits::new(1, 5));
         assert_eq!(config.voice_api_base_url, DEFAULT_VOICE_API_BASE_URL);
+        assert_eq!((config.defaults.code_length, config.verifications), (6, VerificationPolicy::default()));
+        let set =
+            with(&[("CODE_LENGTH", "8"), ("CODE_TTL_SECONDS", "300"), ("MAX_SENDS", "2"), ("MAX_CHECK_ATTEMPTS", "3")]);
+        let config = TriggerConfig::from_parts(&set.as_slice(), None).unwrap();
+        let expected = VerificationPolicy { code_ttl: Duration::from_secs(300), max_sends: 2, max_checks: 3 };
+        assert_eq!((config.defaults.code_length, config.verifications), (8, expected));
+        for (name, value) in [("CODE_LENGTH", "3"), ("CODE_LENGTH", "9"), ("MAX_SENDS", "0"), ("CODE_TTL_SECONDS", "0")]
+        {
+            let bad = with(&[(name, value)]);
+            assert!(TriggerConfig::from_parts(&bad.as_slice(), None).is_err(), "{name}={value}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod http;
 pub mod outcome;
 pub mod publisher;
 pub mod trigger;
+pub mod verification;
 
 use std::time::SystemTime;
 

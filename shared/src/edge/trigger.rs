@@ -33,6 +33,7 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
         region: config.region,
         api_timeout: config.voice_api_timeout,
         hash_key: config.credentials.app_secret,
+        verifications: config.verifications,
     };
     let close_outs = match config.close_out_schedules {
         Some(s) => {

@@ -16,6 +16,7 @@
 //! | idempotency key | `request#<idempotencyKey>` | `request` | `request` |
 //! | rate-limit log of a callee | `ratelimit#<hmac of the number>` | `ratelimit` | `ratelimit` |
 //! | nonce of a signed push ([`nonce`]) | `nonce#<sha256 of the nonce>` | `nonce` | `nonce` |
+//! | verification: its codes' keyed hashes and its log ([`verification`]) | `verification#<verificationId>` | `verification` | `verification` |
 //!
 //! A Huawei sessionId never starts with one of the reserved prefixes ([`RESERVED_PREFIXES`]), so one Query on a
 //! sessionId reads exactly one call's records (a push whose sessionId does is quarantined, never stored under it).
@@ -24,6 +25,7 @@ pub mod bookkeeping;
 pub mod item;
 pub mod nonce;
 pub mod read;
+pub mod verification;
 pub mod write;
 
 use std::time::Duration;
@@ -53,8 +55,15 @@ pub const HEALTH_PROBE_KEY: (&str, &str) = ("health#probe", "probe");
 /// Partition key prefix of quarantined push elements (kept whole: their identity could not be a key).
 pub const QUARANTINE_PREFIX: &str = "quarantine#";
 /// Prefixes no Huawei sessionId has.
-pub const RESERVED_PREFIXES: [&str; 6] =
-    [SMS_PREFIX, REQUEST_PREFIX, RATE_LIMIT_PREFIX, HEALTH_PREFIX, QUARANTINE_PREFIX, nonce::NONCE_PREFIX];
+pub const RESERVED_PREFIXES: [&str; 7] = [
+    SMS_PREFIX,
+    REQUEST_PREFIX,
+    RATE_LIMIT_PREFIX,
+    HEALTH_PREFIX,
+    QUARANTINE_PREFIX,
+    nonce::NONCE_PREFIX,
+    verification::VERIFICATION_PREFIX,
+];
 
 /// Whether a sessionId would land among our own records: it starts with a reserved prefix. Such a push is
 /// quarantined, never stored under that key.

@@ -38,6 +38,7 @@ pub enum RecordBody {
     Request(RequestRecord),
     #[serde(rename = "ratelimit")]
     RateLimit(RateLimitRecord),
+    Verification(super::verification::VerificationRecord),
     /// A kind written by a newer version of the project.
     #[serde(other)]
     Other,
@@ -97,6 +98,9 @@ pub struct CallRecord {
     pub idempotency_key: Option<String>,
     #[serde(default)]
     pub user_data: Option<String>,
+    /// The verification the call sent a code of.
+    #[serde(default)]
+    pub verification_id: Option<String>,
 }
 
 /// A close-out (`sk = closeout#provisional` or `closeout#final`): the status the call had when its deadline
@@ -244,6 +248,7 @@ mod tests {
             display_nbr: "+8675528000088",
             idempotency_key: Some("signup-42"),
             user_data: None,
+            verification_id: None,
             raw: "{}",
         };
         let stored = round_trip(&call_record(&details, &stamp()));
@@ -257,6 +262,7 @@ mod tests {
                 display_nbr: Some("+8675528000088".into()),
                 idempotency_key: Some("signup-42".into()),
                 user_data: None,
+                verification_id: None,
             })
         );
     }

@@ -59,6 +59,7 @@ pub struct CallDetails<'a> {
     pub display_nbr: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub user_data: Option<&'a str>,
+    pub verification_id: Option<&'a str>,
     /// The request as sent, with the callee masked and the code left out.
     pub raw: &'a str,
 }
@@ -72,6 +73,7 @@ pub(crate) fn placed_call(session_id: &str) -> CallDetails<'_> {
         display_nbr: "+8675528000088",
         idempotency_key: None,
         user_data: None,
+        verification_id: None,
         raw: "{}",
     }
 }
@@ -83,7 +85,12 @@ pub fn call_record(call: &CallDetails<'_>, stamp: &Stamp) -> Record {
     fields.insert("calleeMasked".into(), call.callee_masked.into());
     fields.insert("requestedAt".into(), stamp.received_at().into());
     fields.insert("displayNbr".into(), call.display_nbr.into());
-    for (name, value) in [("idempotencyKey", call.idempotency_key), ("userData", call.user_data)] {
+    let optional = [
+        ("idempotencyKey", call.idempotency_key),
+        ("userData", call.user_data),
+        ("verificationId", call.verification_id),
+    ];
+    for (name, value) in optional {
         if let Some(value) = value {
             fields.insert(name.into(), value.into());
         }

@@ -51,6 +51,14 @@ pub enum Metric {
     ConflictingDuplicates,
     /// A read of a call stopped at its bound (`outcome::MAX_CALL_RECORDS`).
     CallReadsTruncated,
+    /// A verification whose first call was placed, by `country`: conversion's denominator.
+    VerificationsStarted,
+    /// A verification approved (by a code or the app's report), by `country`: conversion's numerator.
+    VerificationsApproved,
+    /// A code checked, by `country` and `result` (approved, wrong, expired, max_attempts_reached, canceled).
+    VerificationChecks,
+    /// Seconds from a verification's first send to its approval, by `country`.
+    TimeToVerify,
 }
 
 impl Metric {
@@ -70,6 +78,18 @@ impl Metric {
             Self::Quarantined => "Quarantined",
             Self::ConflictingDuplicates => "ConflictingDuplicates",
             Self::CallReadsTruncated => "CallReadsTruncated",
+            Self::VerificationsStarted => "VerificationsStarted",
+            Self::VerificationsApproved => "VerificationsApproved",
+            Self::VerificationChecks => "VerificationChecks",
+            Self::TimeToVerify => "TimeToVerify",
+        }
+    }
+
+    /// The CloudWatch unit of its values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Self::TimeToVerify => "Seconds",
+            _ => "Count",
         }
     }
 }
@@ -81,6 +101,8 @@ pub struct Dimensions {
     pub result: Option<String>,
     /// A field name of Huawei's payload (only known fields: an unknown one never fails to parse).
     pub field: Option<String>,
+    /// The callee's E.164 country calling code (never the number), or `unknown`.
+    pub country: Option<String>,
 }
 
 impl Dimensions {
@@ -100,11 +122,20 @@ impl Dimensions {
         Self { field: Some(field.into()), ..Self::default() }
     }
 
+    pub fn country(country: impl Into<String>) -> Self {
+        Self { country: Some(country.into()), ..Self::default() }
+    }
+
+    pub fn country_result(country: impl Into<String>, result: impl Into<String>) -> Self {
+        Self { country: Some(country.into()), result: Some(result.into()), ..Self::default() }
+    }
+
     fn names(&self) -> Vec<&'static str> {
         let mut names = vec!["function"];
         names.extend(self.kind.map(|_| "kind"));
         names.extend(self.result.as_ref().map(|_| "result"));
         names.extend(self.field.as_ref().map(|_| "field"));
+        names.extend(self.country.as_ref().map(|_| "country"));
         names
     }
 }
@@ -163,7 +194,7 @@ pub fn emf_lines(function: &str, values: &Values, timestamp_ms: i64) -> Vec<Stri
         .iter()
         .map(|(dimensions, metrics)| {
             let definitions: Vec<Value> =
-                metrics.keys().map(|metric| json!({"Name": metric.name(), "Unit": "Count"})).collect();
+                metrics.keys().map(|metric| json!({"Name": metric.name(), "Unit": metric.unit()})).collect();
             let mut line = Map::new();
             line.insert(
                 "_aws".into(),
@@ -185,6 +216,9 @@ pub fn emf_lines(function: &str, values: &Values, timestamp_ms: i64) -> Vec<Stri
             }
             if let Some(field) = &dimensions.field {
                 line.insert("field".into(), field.as_str().into());
+            }
+            if let Some(country) = &dimensions.country {
+                line.insert("country".into(), country.as_str().into());
             }
             for (metric, value) in metrics {
                 line.insert(metric.name().into(), json!(value));
@@ -253,6 +287,21 @@ mod tests {
             })
         );
         let refused = parsed.iter().find(|line| line.get("PushesRefused").is_some()).unwrap();
+        let ((), values) = collect(async {
+            record(Metric::TimeToVerify, Dimensions::country("86"), 42.0);
+            count(Metric::VerificationChecks, Dimensions::country_result("86", "wrong"));
+        })
+        .await;
+        let lines: Vec<Value> =
+            emf_lines("check-verification", &values, 0).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let time = lines.iter().find(|line| line.get("TimeToVerify").is_some()).unwrap();
+        assert_eq!(
+            time["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "TimeToVerify", "Unit": "Seconds"}])
+        );
+        assert_eq!((time["country"].as_str(), time["TimeToVerify"].as_f64()), (Some("86"), Some(42.0)));
+        let checks = lines.iter().find(|line| line.get("VerificationChecks").is_some()).unwrap();
+        assert_eq!(checks["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["function", "result", "country"]]));
         assert_eq!(refused["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["function", "result"]]));
         assert_eq!((refused["result"].as_str(), refused.get("kind")), (Some("unauthorized"), None));
     }

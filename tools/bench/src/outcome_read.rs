@@ -110,6 +110,7 @@ pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
         display_nbr: "+8675528000088",
         idempotency_key: Some(key),
         user_data: Some("bench"),
+        verification_id: None,
         raw: "{}",
     };
     let mut records = vec![call_record(&details, &stamp)];

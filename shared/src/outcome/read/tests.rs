@@ -45,6 +45,7 @@ async fn placed_call(store: &MemoryStore) {
         display_nbr: "+8675528000088",
         idempotency_key: Some("signup-42"),
         user_data: None,
+        verification_id: None,
         raw: "{}",
     };
     store.put_new(&call_record(&details, &stamp())).await.expect("stored");

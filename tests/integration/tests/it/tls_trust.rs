@@ -132,7 +132,9 @@ async fn the_huawei_client_trusts_the_roots_it_is_given_and_no_others() {
     let url = || "aHR0cDovLzEyNy4wLjAuMTo5".to_owned();
     let request = CallRequest {
         callee_nbr: voice_core::ids::CalleeNumber::parse("+8613800000001").expect("a number"),
-        verify_code: "1234".into(),
+        verify_code: None,
+        code_length: 4,
+        verification_id: None,
         display_nbr: "+8675528000088".into(),
         language_type: 2,
         pre_tone: "welcome.wav".into(),
@@ -142,16 +144,17 @@ async fn the_huawei_client_trusts_the_roots_it_is_given_and_no_others() {
         idempotency_key: None,
     };
 
+    let code = voice_core::ids::VerificationCode::parse("1234").expect("a code");
     let trusted = TrustRoots::bundled().with_pem(ca.root_pem.as_bytes()).expect("the test root is usable");
     let client = CallVerifyClient::with_roots(&base_url, credentials.clone(), url(), url(), &trusted).expect("client");
-    match client.send(&request, Duration::from_secs(5)).await {
+    match client.send(&request, &code, Duration::from_secs(5)).await {
         Attempt::Answered { status, .. } => assert!(status < 500, "the simulator answered {status}"),
         other => panic!("the handshake through the test chain failed: {other:?}"),
     }
 
     let refused = CallVerifyClient::with_roots(&base_url, credentials, url(), url(), &TrustRoots::bundled())
         .expect("client")
-        .send(&request, Duration::from_secs(5))
+        .send(&request, &code, Duration::from_secs(5))
         .await;
     match refused {
         Attempt::NotSent(reason) => assert!(reason.contains("certificate"), "not a certificate error: {reason}"),

@@ -8,7 +8,7 @@ use integration_tests::{client_at, DynamoLocal};
 use serde_json::json;
 use voice_core::adapters::CallVerifyClient;
 use voice_core::adapters::DynamoStore;
-use voice_core::calls::{Defaults, TriggerError, TriggerService, TriggerSettings};
+use voice_core::calls::{Defaults, TriggerError, TriggerService, TriggerSettings, VerificationPolicy};
 use voice_core::huawei::call_verify::encode_callback_url;
 use voice_core::huawei::AppCredentials;
 use voice_core::rate_limit::{RateLimitStore, RateLimits};
@@ -31,6 +31,7 @@ async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoSt
         pre_tone: Some("welcome.wav".into()),
         language_type: 2,
         allow_endless_playback: false,
+        code_length: 6,
     };
     let store = DynamoLocal::shared().fresh_store().await.stamping_region("us-east-1");
     let settings = TriggerSettings {
@@ -40,6 +41,7 @@ async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoSt
         region: "us-east-1".into(),
         api_timeout: Duration::from_secs(8),
         hash_key: credentials.app_secret,
+        verifications: VerificationPolicy::default(),
     };
     let service = TriggerService::new(store, api, settings);
     (service, sim)
@@ -86,6 +88,7 @@ async fn the_stored_payload_hash_is_keyed_by_the_secret_and_a_replay_still_match
         pre_tone: Some("welcome.wav".into()),
         language_type: 2,
         allow_endless_playback: false,
+        code_length: 6,
     };
     let request = CallRequest::from_event(event.clone(), &defaults).unwrap();
     let plain = hex::encode(sha2::Sha256::digest(serde_json::to_string(&request).unwrap().as_bytes()));

@@ -1,0 +1,333 @@
+//! What a verification record means, shared by the trigger (which sends codes), check-verification (which checks
+//! them) and the outcome publisher (which announces a verification's end): the keyed hash of a code, the fold of
+//! the record's log into the [`Verification`] app backends see, and the store port that applies one
+//! [`VerificationChange`]. The contract is in docs/app-backend.md, "Verifications".
+
+use std::future::Future;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use subtle::{Choice, ConstantTimeEq};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+
+use crate::ids::{VerificationCode, VerificationId};
+use crate::records::verification::{CodeSource, Step, VerificationChange, VerificationRecord};
+use crate::storage::StoreError;
+
+/// The keyed hash of a code sent or checked: HMAC-SHA-256 under the app secret of the verification id and the
+/// code, hex. Keyed, because 10^6 codes are guessed in no time from a plain hash; bound to the id, so that a hash
+/// copied to another verification matches nothing there.
+pub fn code_hash(key: &[u8], id: &VerificationId, code: &VerificationCode) -> String {
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        unreachable!("HMAC takes a key of any length")
+    };
+    for part in ["verification-code", id.as_str(), code.expose()] {
+        mac.update(part.as_bytes());
+        mac.update(&[0]);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Whether `hash` is one of `codes`, comparing with every one of them in constant time: how long the answer takes
+/// says nothing about which bytes matched.
+fn is_one_of(codes: &[String], hash: &str) -> bool {
+    let found = codes.iter().fold(Choice::from(0), |found, code| found | code.as_bytes().ct_eq(hash.as_bytes()));
+    found.into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    Pending,
+    Approved,
+    Expired,
+    MaxAttemptsReached,
+    Canceled,
+}
+
+impl VerificationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Expired => "expired",
+            Self::MaxAttemptsReached => "max_attempts_reached",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    /// Every status but `pending` is the end: nothing changes it again.
+    pub fn is_terminal(self) -> bool {
+        self != Self::Pending
+    }
+}
+
+/// One call of a verification, as the outcome publisher last saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationCall {
+    pub session_id: String,
+    pub status: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+/// A verification as app backends see it (check-verification's answer, the `Verification Status Changed`
+/// event's detail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub verification_id: VerificationId,
+    pub status: VerificationStatus,
+    pub attempts_left: u32,
+    pub sends: u32,
+    pub code_source: CodeSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+    pub calls: Vec<VerificationCall>,
+    /// The number of steps in its log: it grows with every send and check.
+    pub version: u64,
+    /// On a check's answer: whether the code checked is one of the verification's codes (approve a user only
+    /// on `status: approved` with `valid: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid: Option<bool>,
+}
+
+impl Verification {
+    /// The fold of `record`'s log: the first step that ends the verification decides its status, and nothing
+    /// after it counts. `now` (epoch seconds) expires a pending verification whose codes' lifetime is over;
+    /// without it (an event, which must not depend on when it is published) only an `expired` step does.
+    pub fn of(id: &VerificationId, record: &VerificationRecord, now: Option<i64>) -> Self {
+        let mut codes: Vec<String> = Vec::new();
+        let mut wrong = 0;
+        let mut status = VerificationStatus::Pending;
+        let mut approved_at = None;
+        for step in record.steps() {
+            if status.is_terminal() {
+                break;
+            }
+            match step {
+                Step::Sent { hash, .. } => codes.push(hash),
+                Step::Checked { at, hash, .. } if is_one_of(&codes, &hash) => {
+                    status = VerificationStatus::Approved;
+                    approved_at = Some(at);
+                }
+                Step::Checked { .. } => {
+                    wrong += 1;
+                    if wrong >= record.max_checks {
+                        status = VerificationStatus::MaxAttemptsReached;
+                    }
+                }
+                Step::Verified { at } => {
+                    status = VerificationStatus::Approved;
+                    approved_at = Some(at);
+                }
+                Step::Canceled { .. } => status = VerificationStatus::Canceled,
+                Step::Expired { .. } => status = VerificationStatus::Expired,
+            }
+        }
+        if !status.is_terminal() && now.is_some_and(|now| now >= record.codes_expire_at) {
+            status = VerificationStatus::Expired;
+        }
+        let calls = record
+            .calls
+            .iter()
+            .map(|(session_id, call)| VerificationCall {
+                session_id: session_id.clone(),
+                status: call.status.clone(),
+                is_final: call.is_final,
+            })
+            .collect();
+        Self {
+            verification_id: id.clone(),
+            status,
+            attempts_left: record.max_checks.saturating_sub(wrong),
+            sends: record.sends,
+            code_source: record.code_source,
+            country_code: (!record.country_code.is_empty()).then(|| record.country_code.clone()),
+            created_at: rfc3339(record.created_at),
+            expires_at: rfc3339(record.codes_expire_at),
+            approved_at: approved_at.map(rfc3339),
+            calls,
+            version: record.steps.len() as u64,
+            valid: None,
+        }
+    }
+
+    /// Seconds from the first send to the approval, once approved.
+    pub fn seconds_to_verify(&self, record: &VerificationRecord) -> Option<i64> {
+        let approved_at = self.approved_at.as_deref()?;
+        let approved_at = OffsetDateTime::parse(approved_at, &Rfc3339).ok()?.unix_timestamp();
+        Some(approved_at - record.created_at)
+    }
+
+    /// The metrics' `country` dimension: the country calling code, or `unknown`.
+    pub fn country(&self) -> &str {
+        self.country_code.as_deref().unwrap_or("unknown")
+    }
+}
+
+/// Whether `hash` is the hash of one of the codes `record` sent (in constant time).
+pub fn is_sent_code(record: &VerificationRecord, hash: &str) -> bool {
+    let codes: Vec<String> = record
+        .steps()
+        .filter_map(|step| match step {
+            Step::Sent { hash, .. } => Some(hash),
+            _ => None,
+        })
+        .collect();
+    is_one_of(&codes, hash)
+}
+
+fn rfc3339(epoch_seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(epoch_seconds).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
+}
+
+/// What a [`VerificationChange`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// Applied: the record after it.
+    Done(VerificationRecord),
+    /// Its condition did not hold: the record as it is (`None`: there is no such verification).
+    Refused(Option<VerificationRecord>),
+}
+
+impl Changed {
+    /// A refusal of a change the record already holds is a retry whose first attempt was applied: done.
+    pub fn settled(self, change: &VerificationChange) -> Self {
+        match self {
+            Self::Refused(Some(record)) if change.is_in(&record) => Self::Done(record),
+            other => other,
+        }
+    }
+}
+
+/// The storage of verification records: one conditional write per change, whose answer carries the record
+/// (after the change, or as it was when refused), so nothing is read first.
+pub trait VerificationStore: Send + Sync {
+    fn change(&self, change: &VerificationChange) -> impl Future<Output = Result<Changed, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::vid;
+    use crate::records::verification::{apply, VerificationChange};
+
+    const KEY: &[u8] = b"app-secret";
+
+    fn code(text: &str) -> VerificationCode {
+        VerificationCode::parse(text).unwrap()
+    }
+
+    fn hash(text: &str) -> String {
+        code_hash(KEY, &vid("v-1"), &code(text))
+    }
+
+    fn send(record: Option<&VerificationRecord>, text: &str, now: i64) -> VerificationRecord {
+        let change = VerificationChange::Send {
+            id: vid("v-1"),
+            hash: hash(text),
+            source: CodeSource::Generated,
+            country_code: "86".into(),
+            now,
+            codes_expire_at: now + 600,
+            max_sends: 5,
+            max_checks: 3,
+            record_expires_at: now + 86_400,
+        };
+        apply(record, &change).unwrap()
+    }
+
+    fn check(record: &VerificationRecord, text: &str, now: i64) -> VerificationRecord {
+        let request = format!("{now}-{}", record.steps.len());
+        apply(Some(record), &VerificationChange::Check { id: vid("v-1"), hash: hash(text), request, now }).unwrap()
+    }
+
+    fn status(record: &VerificationRecord, now: Option<i64>) -> VerificationStatus {
+        Verification::of(&vid("v-1"), record, now).status
+    }
+
+    #[test]
+    fn a_code_hash_is_keyed_and_bound_to_its_verification() {
+        let hash = code_hash(KEY, &vid("v-1"), &code("482913"));
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains("482913"));
+        assert_ne!(hash, code_hash(b"other-key", &vid("v-1"), &code("482913")));
+        assert_ne!(hash, code_hash(KEY, &vid("v-2"), &code("482913")));
+        assert_ne!(hash, code_hash(KEY, &vid("v-1"), &code("482914")));
+    }
+
+    #[test]
+    fn the_right_code_approves_and_keeps_approving() {
+        let record = send(None, "482913", 100);
+        assert_eq!(status(&record, Some(150)), VerificationStatus::Pending);
+        let wrong = check(&record, "000000", 150);
+        let answer = Verification::of(&vid("v-1"), &wrong, Some(150));
+        assert_eq!((answer.status, answer.attempts_left, answer.version), (VerificationStatus::Pending, 2, 2));
+        let right = check(&wrong, "482913", 160);
+        let answer = Verification::of(&vid("v-1"), &right, Some(160));
+        assert_eq!(answer.status, VerificationStatus::Approved);
+        assert_eq!(answer.approved_at.as_deref(), Some("1970-01-01T00:02:40Z"));
+        assert_eq!(answer.seconds_to_verify(&right), Some(60));
+        let again = check(&right, "482913", 170);
+        assert_eq!(status(&again, Some(10_000)), VerificationStatus::Approved, "terminal: not expired later");
+        assert!(is_sent_code(&again, &hash("482913")) && !is_sent_code(&again, &hash("000000")));
+    }
+
+    #[test]
+    fn wrong_codes_up_to_the_cap_end_it_and_no_code_approves_after() {
+        let mut record = send(None, "482913", 100);
+        for (n, now) in (110..113).enumerate() {
+            assert_eq!(status(&record, Some(now)), VerificationStatus::Pending, "after {n} wrong codes");
+            record = check(&record, "111111", now);
+        }
+        assert_eq!(status(&record, Some(120)), VerificationStatus::MaxAttemptsReached);
+        // The store refuses a fourth check; were one stored anyway, the fold would not approve.
+        record.steps.push(Step::Checked { at: 121, hash: hash("482913"), request: "r".into() }.text());
+        let answer = Verification::of(&vid("v-1"), &record, Some(121));
+        assert_eq!((answer.status, answer.attempts_left), (VerificationStatus::MaxAttemptsReached, 0));
+    }
+
+    #[test]
+    fn every_code_sent_is_valid_until_the_first_send_expires() {
+        let first = send(None, "111111", 100);
+        let resent = send(Some(&first), "222222", 400);
+        assert_eq!(Verification::of(&vid("v-1"), &resent, Some(400)).expires_at, "1970-01-01T00:11:40Z");
+        assert_eq!(status(&check(&resent, "111111", 500), Some(500)), VerificationStatus::Approved, "the old code");
+        assert_eq!(status(&resent, Some(700)), VerificationStatus::Expired);
+        assert_eq!(status(&resent, None), VerificationStatus::Pending, "no clock: only an expired step ends it");
+        let marked = apply(Some(&resent), &VerificationChange::Expire { id: vid("v-1"), now: 700 }).unwrap();
+        assert_eq!(status(&marked, None), VerificationStatus::Expired);
+    }
+
+    #[test]
+    fn a_cancel_or_a_report_ends_it_and_the_first_end_wins() {
+        let record = send(None, "482913", 100);
+        let canceled = apply(Some(&record), &VerificationChange::Cancel { id: vid("v-1"), now: 110 }).unwrap();
+        assert_eq!(status(&canceled, Some(110)), VerificationStatus::Canceled);
+        let mut approved_then_canceled = check(&record, "482913", 105);
+        approved_then_canceled.steps.push(Step::Canceled { at: 110 }.text());
+        assert_eq!(status(&approved_then_canceled, Some(110)), VerificationStatus::Approved);
+        let mut reported = record.clone();
+        reported.steps.push(Step::Verified { at: 130 }.text());
+        assert_eq!(status(&reported, Some(130)), VerificationStatus::Approved);
+    }
+
+    #[test]
+    fn the_answer_is_the_documented_json() {
+        let record = send(None, "482913", 1_796_612_663);
+        let answer = serde_json::to_value(Verification::of(&vid("signup-42"), &record, Some(1_796_612_663))).unwrap();
+        assert_eq!(
+            answer,
+            serde_json::json!({"verificationId": "signup-42", "status": "pending", "attemptsLeft": 3, "sends": 1,
+                "codeSource": "generated", "countryCode": "86", "createdAt": "2026-12-07T03:04:23Z",
+                "expiresAt": "2026-12-07T03:14:23Z", "calls": [], "version": 1})
+        );
+    }
+}
