@@ -188,6 +188,36 @@ fn rfc3339(epoch_seconds: i64) -> String {
     OffsetDateTime::from_unix_timestamp(epoch_seconds).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
+/// `DetailType` of a verification's events on the outcome bus (their `Source` is the outcome events').
+pub const VERIFICATION_EVENT_DETAIL_TYPE: &str = "Verification Status Changed";
+
+/// A `Verification Status Changed` event's `Detail`: the verification, and an id stable across re-deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationEvent {
+    /// `<verificationId>#<version>`.
+    pub event_id: String,
+    #[serde(flatten)]
+    pub verification: Verification,
+}
+
+/// The event a write of the record (from `before`, `None` when it created it, to `after`) causes: one when it
+/// ended the verification. Both statuses are folded without a clock, so the event depends only on the two
+/// images, never on when or how often the publisher sees them.
+pub fn status_change(
+    id: &VerificationId,
+    before: Option<&VerificationRecord>,
+    after: &VerificationRecord,
+) -> Option<VerificationEvent> {
+    let was = before.map_or(VerificationStatus::Pending, |record| Verification::of(id, record, None).status);
+    let verification = Verification::of(id, after, None);
+    if verification.status == was || !verification.status.is_terminal() {
+        return None;
+    }
+    let event_id = format!("{}#{}", id.as_str(), verification.version);
+    Some(VerificationEvent { event_id, verification })
+}
+
 /// What a [`VerificationChange`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changed {
@@ -217,7 +247,7 @@ pub trait VerificationStore: Send + Sync {
 mod tests {
     use super::*;
     use crate::ids::vid;
-    use crate::records::verification::{apply, VerificationChange};
+    use crate::records::verification::{apply, CallState, VerificationChange};
 
     const KEY: &[u8] = b"app-secret";
 
@@ -328,6 +358,30 @@ mod tests {
             serde_json::json!({"verificationId": "signup-42", "status": "pending", "attemptsLeft": 3, "sends": 1,
                 "codeSource": "generated", "countryCode": "86", "createdAt": "2026-12-07T03:04:23Z",
                 "expiresAt": "2026-12-07T03:14:23Z", "calls": [], "version": 1})
+        );
+    }
+
+    #[test]
+    fn an_event_marks_each_end_once_and_nothing_else() {
+        let id = vid("v-1");
+        let first = send(None, "482913", 100);
+        assert_eq!(status_change(&id, None, &first), None, "a start is no end");
+        let wrong = check(&first, "000000", 110);
+        assert_eq!(status_change(&id, Some(&first), &wrong), None, "a wrong code leaves it pending");
+        let approved = check(&wrong, "482913", 120);
+        let event = status_change(&id, Some(&wrong), &approved).expect("the approval's event");
+        assert_eq!((event.event_id.as_str(), event.verification.status), ("v-1#3", VerificationStatus::Approved));
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!((json["eventId"].as_str(), json["status"].as_str()), (Some("v-1#3"), Some("approved")));
+        let later = check(&approved, "000000", 130);
+        assert_eq!(status_change(&id, Some(&approved), &later), None, "after its end, nothing changes it");
+        let mut mirrored = approved.clone();
+        mirrored.calls.insert("s-1".into(), CallState { status: "answered".into(), is_final: true, version: 4 });
+        assert_eq!(status_change(&id, Some(&approved), &mirrored), None, "a call's mirror is no end");
+        let expired = apply(Some(&first), &VerificationChange::Expire { id: id.clone(), now: 700 }).unwrap();
+        assert_eq!(
+            status_change(&id, Some(&first), &expired).map(|e| e.verification.status),
+            Some(VerificationStatus::Expired)
         );
     }
 }

@@ -273,7 +273,7 @@ pub(crate) fn placeholders(write: &ItemWrite) -> Result<(Names, Values), StoreEr
     for (placeholder, v) in &write.values {
         values.insert((*placeholder).to_owned(), serde_dynamo::to_attribute_value(v).map_err(StoreError::rejected)?);
     }
-    let names = write.names.iter().map(|(n, a)| ((*n).to_owned(), (*a).to_owned())).collect::<HashMap<_, _>>();
+    let names = write.names.iter().map(|(n, a)| ((*n).to_owned(), a.to_string())).collect::<HashMap<_, _>>();
     Ok(((!names.is_empty()).then_some(names), (!values.is_empty()).then_some(values)))
 }
 

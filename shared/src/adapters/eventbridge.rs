@@ -1,5 +1,5 @@
-//! EventBridge adapter of [`EventSink`]: one `PutEvents` per chunk of outcome events, on this region's outcome
-//! bus. Entries EventBridge refuses come back with their error code, so the publisher re-delivers only those.
+//! EventBridge adapter of [`EventSink`]: one `PutEvents` per chunk of events (calls' outcomes, verifications'
+//! ends), on this region's outcome bus. Entries EventBridge refuses come back with their error code, so the publisher re-delivers only those.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 
 use super::aws_env;
-use crate::outcome::{EventSink, OutcomeEvent, SinkError, EVENT_DETAIL_TYPE, EVENT_SOURCE};
+use crate::outcome::{BusEvent, EventSink, SinkError, EVENT_SOURCE};
 
 pub struct EventBridgeSink {
     client: Client,
@@ -34,7 +34,7 @@ impl EventBridgeSink {
 }
 
 impl EventSink for EventBridgeSink {
-    async fn put_events(&self, events: &[OutcomeEvent]) -> Result<Vec<Option<String>>, SinkError> {
+    async fn put_events(&self, events: &[BusEvent]) -> Result<Vec<Option<String>>, SinkError> {
         let entries = events
             .iter()
             .map(|event| {
@@ -42,7 +42,7 @@ impl EventSink for EventBridgeSink {
                 Ok(PutEventsRequestEntry::builder()
                     .event_bus_name(&self.bus_name)
                     .source(EVENT_SOURCE)
-                    .detail_type(EVENT_DETAIL_TYPE)
+                    .detail_type(event.detail_type())
                     .detail(detail)
                     .build())
             })

@@ -1,5 +1,6 @@
 //! The Lambda edge of outcome-publisher. Two kinds of event reach it:
-//! - a DynamoDB stream batch: its INSERTs become outcome events; the answer lists the records to re-deliver
+//! - a DynamoDB stream batch: its INSERTs become outcome events, its writes of verification records their
+//!   `Verification Status Changed` events; the answer lists the records to re-deliver
 //!   (`batchItemFailures`, for the event source mapping's `ReportBatchItemFailures`);
 //! - a close-out check (`{"closeOut": …, "sessionId": …}`) from a one-time schedule: the call is closed out if it
 //!   is not final, and that INSERT comes back here through the stream like any record.
@@ -13,8 +14,10 @@ use time::OffsetDateTime;
 use super::{diagnostic, invocation_deadline};
 use crate::adapters::{DynamoStore, EventBridgeSink};
 use crate::config::{ConfigError, ProcessEnv, PublisherConfig};
+use crate::ids::VerificationId;
 use crate::outcome::{close_out, CloseOutCheck, OutcomePublisher, StreamItem};
-use crate::records::Stamp;
+use crate::records::verification::VERIFICATION_PREFIX;
+use crate::records::{RecordBody, Stamp, StoredRecord};
 use crate::storage::retry;
 use crate::telemetry::error_chain;
 use crate::telemetry::metrics;
@@ -71,17 +74,33 @@ async fn handle(publisher: &Publisher, event: LambdaEvent<Value>) -> Result<Valu
     Ok(serde_json::to_value(response).unwrap_or_default())
 }
 
-/// A stream record as the domain reads it: an INSERT's new image as a record of the table, or why not.
+/// A stream record as the domain reads it: an INSERT's new image as a record of the table, a write of a
+/// verification record as its two images, or why it is neither.
 pub fn stream_item(record: EventRecord) -> StreamItem {
     let sequence_number = record.change.sequence_number.clone().unwrap_or_else(|| record.event_id.clone());
-    if record.event_name != "INSERT" {
-        return StreamItem::Unpublishable {
-            sequence_number,
-            reason: format!("{} is not an insert", record.event_name),
+    let unpublishable = |reason: String| StreamItem::Unpublishable { sequence_number: sequence_number.clone(), reason };
+    let inserted = record.event_name == "INSERT";
+    if !inserted && record.event_name != "MODIFY" {
+        return unpublishable(format!("{} is neither an insert nor a modify", record.event_name));
+    }
+    let stored: StoredRecord = match serde_dynamo::from_item(record.change.new_image) {
+        Ok(stored) => stored,
+        Err(e) => return unpublishable(format!("not a record of the table: {e}")),
+    };
+    let StoredRecord { pk, written_region, body: RecordBody::Verification(after), .. } = stored else {
+        return match inserted {
+            true => StreamItem::Inserted { sequence_number, record: Box::new(stored) },
+            false => unpublishable("a modify of a record that is not a verification's".into()),
         };
-    }
-    match serde_dynamo::from_item(record.change.new_image) {
-        Ok(stored) => StreamItem::Inserted { sequence_number, record: Box::new(stored) },
-        Err(e) => StreamItem::Unpublishable { sequence_number, reason: format!("not a record of the table: {e}") },
-    }
+    };
+    let Some(id) = pk.strip_prefix(VERIFICATION_PREFIX).and_then(|id| VerificationId::parse(id).ok()) else {
+        return unpublishable("a verification record under another key".into());
+    };
+    let before = match serde_dynamo::from_item::<_, StoredRecord>(record.change.old_image) {
+        Ok(StoredRecord { body: RecordBody::Verification(before), .. }) => Some(Box::new(before)),
+        // An INSERT has no old image.
+        _ if inserted => None,
+        _ => return unpublishable("a verification's old image is not one".into()),
+    };
+    StreamItem::Verification { sequence_number, id, before, after: Box::new(after), written_region }
 }

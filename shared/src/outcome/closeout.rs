@@ -1,7 +1,8 @@
 //! The close-out check: at each of a call's two deadlines (scheduled by the trigger), a call that is not final
 //! yet gets its close-out record, frozen with the status it has then. That record is an INSERT like any other,
 //! so its event goes out through the same stream → publisher path. Written once each (a conditional write), so a
-//! check that runs twice changes nothing.
+//! check that runs twice changes nothing. The same check expires the verification the call belongs to once its
+//! codes' lifetime is over.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -10,8 +11,10 @@ use tokio::time::Instant;
 
 use super::{fold, CallStatus, OutcomeStore};
 use crate::ids::SessionId;
-use crate::records::{closeout_record, CloseoutStage, Stamp};
+use crate::records::verification::VerificationChange;
+use crate::records::{closeout_record, verification_of, CloseoutStage, Stamp};
 use crate::storage::{retry, PutOutcome, RecordStore, StoreError};
+use crate::verification_state::{Changed, VerificationStore};
 
 /// The event a one-time schedule delivers: `{"closeOut": "provisional" | "final", "sessionId": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -44,7 +47,7 @@ pub enum CloseOutResult {
 }
 
 /// Runs one check. `stamp` gives the record its time and region; storage is retried until `deadline`.
-pub async fn close_out<S: OutcomeStore + RecordStore>(
+pub async fn close_out<S: OutcomeStore + RecordStore + VerificationStore>(
     store: &S,
     check: &CloseOutCheck,
     stamp: &Stamp,
@@ -67,6 +70,13 @@ pub async fn close_out<S: OutcomeStore + RecordStore>(
         }
     };
     tracing::info!(sessionId = %session_id, stage = stage.as_str(), result = ?result, at = %OffsetDateTime::now_utc(), "close-out check");
+    // The verification the call sent a code of ends here if its codes' lifetime is over (a conditional write that
+    // is refused before then and after the first time); its `expired` event follows through the stream.
+    if let Some(id) = verification_of(&records) {
+        let expire = VerificationChange::Expire { id, now: stamp.at() };
+        let expired = retry::until_deadline(deadline, || store.change(&expire)).await?;
+        tracing::info!(expired = matches!(expired, Changed::Done(_)), "verification expiry checked");
+    }
     Ok(result)
 }
 
@@ -80,7 +90,7 @@ mod tests {
 
     use super::*;
     use crate::adapters::MemoryStore;
-    use crate::records::write::placed_call;
+    use crate::records::write::{placed_call, CallDetails};
     use crate::records::{call_record, RecordBody};
 
     const SESSION: &str = "1201_612_4294967295_20261121030424@callenabler245.huaweicaas.com";
@@ -160,5 +170,41 @@ mod tests {
         assert_eq!(run(&store, "provisional").await, CloseOutResult::AlreadyFinal);
         assert_eq!(run(&store, "final").await, CloseOutResult::AlreadyFinal);
         assert_eq!(store.call_records(&sid(SESSION)).await.unwrap().len(), 2, "nothing written");
+    }
+
+    #[tokio::test]
+    async fn the_close_out_expires_the_calls_verification_once_its_codes_lifetime_is_over() {
+        use crate::records::verification::{CodeSource, VerificationChange};
+        use crate::verification_state::{Verification, VerificationStatus, VerificationStore};
+        let store = MemoryStore::default();
+        let id = crate::ids::vid("signup-42");
+        let now = stamp().at();
+        let start = |codes_expire_at| VerificationChange::Send {
+            id: id.clone(),
+            hash: "h1".into(),
+            source: CodeSource::Generated,
+            country_code: "86".into(),
+            now: now - 700,
+            codes_expire_at,
+            max_sends: 5,
+            max_checks: 5,
+            record_expires_at: now + 86_400,
+        };
+        store.change(&start(now + 1)).await.unwrap();
+        let details = CallDetails { verification_id: Some("signup-42"), ..placed_call(SESSION) };
+        store.put_new(&call_record(&details, &stamp())).await.unwrap();
+        let status = |store: &MemoryStore| {
+            Verification::of(&id, &store.verification("verification#signup-42").unwrap(), None).status
+        };
+        run(&store, "provisional").await;
+        assert_eq!(status(&store), VerificationStatus::Pending, "its codes are still good for a second");
+        let other = MemoryStore::default();
+        other.change(&start(now)).await.unwrap();
+        other.put_new(&call_record(&details, &stamp())).await.unwrap();
+        run(&other, "provisional").await;
+        assert_eq!(status(&other), VerificationStatus::Expired);
+        let steps = other.verification("verification#signup-42").unwrap().steps.len();
+        run(&other, "final").await;
+        assert_eq!(other.verification("verification#signup-42").unwrap().steps.len(), steps, "expired once");
     }
 }

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use super::{fold, CallOutcome};
 use crate::ids::SessionId;
 use crate::records::StoredRecord;
+use crate::verification_state::{VerificationEvent, VERIFICATION_EVENT_DETAIL_TYPE};
 
 /// `Source` of every outcome event.
 pub const EVENT_SOURCE: &str = "huawei-voice";
@@ -32,6 +33,31 @@ pub struct OutcomeEvent {
 impl OutcomeEvent {
     fn of(session_id: &SessionId, outcome: CallOutcome) -> Self {
         Self { outcome_id: format!("{}#{}", session_id.as_str(), outcome.version), outcome }
+    }
+}
+
+/// One event for the outcome bus: a call's outcome or a verification's end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BusEvent {
+    Outcome(OutcomeEvent),
+    Verification(VerificationEvent),
+}
+
+impl BusEvent {
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Self::Outcome(_) => EVENT_DETAIL_TYPE,
+            Self::Verification(_) => VERIFICATION_EVENT_DETAIL_TYPE,
+        }
+    }
+
+    /// The id consumers dedupe on: `outcomeId` or `eventId`.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Outcome(event) => &event.outcome_id,
+            Self::Verification(event) => &event.event_id,
+        }
     }
 }
 

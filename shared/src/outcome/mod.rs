@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use closeout::{close_out, CloseOutCheck, CloseOutResult};
 pub use derive::fold;
-pub use events::{OutcomeEvent, EVENT_DETAIL_TYPE, EVENT_SOURCE};
+pub use events::{BusEvent, OutcomeEvent, EVENT_DETAIL_TYPE, EVENT_SOURCE};
 pub use publish::{BatchReport, EventSink, OutcomePublisher, SinkError, StreamItem};
 pub use read::{
     OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS,

@@ -58,7 +58,7 @@ pub fn request_claim(
     ItemWrite {
         action: ItemAction::Put(attributes(&claim)),
         condition: "attribute_not_exists(pk) OR (#status = :in_progress AND inProgressUntil < :now)",
-        names: vec![("#status", "status")],
+        names: vec![("#status", "status".into())],
         values: vec![(":in_progress", REQUEST_IN_PROGRESS.into()), (":now", now_ms.into())],
     }
 }
@@ -71,7 +71,7 @@ pub fn request_completion(idempotency_key: &str, outcome: &str, session_id: &str
             expression: "SET #status = :completed, outcome = :outcome, sessionId = :session REMOVE inProgressUntil",
         },
         condition: "attribute_exists(pk)",
-        names: vec![("#status", "status")],
+        names: vec![("#status", "status".into())],
         values: vec![
             (":completed", REQUEST_COMPLETED.into()),
             (":outcome", outcome.into()),
@@ -85,7 +85,7 @@ pub fn request_release(idempotency_key: &str) -> ItemWrite {
     ItemWrite {
         action: ItemAction::Delete(request_key(idempotency_key)),
         condition: "#status = :in_progress",
-        names: vec![("#status", "status")],
+        names: vec![("#status", "status".into())],
         values: vec![(":in_progress", REQUEST_IN_PROGRESS.into())],
     }
 }

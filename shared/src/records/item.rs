@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The partition key attribute.
 pub const PK: &str = "pk";
@@ -48,7 +49,7 @@ pub struct ItemWrite {
     pub action: ItemAction,
     pub condition: &'static str,
     /// `#name` placeholders of the expressions, with the attribute each stands for.
-    pub names: Vec<(&'static str, &'static str)>,
+    pub names: Vec<(&'static str, Cow<'static, str>)>,
     /// `:value` placeholders of the expressions, with their values.
     pub values: Vec<(&'static str, Value)>,
 }

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
+pub use read::{verification_of, ConflictRecord, QuarantineRecord};
 pub use read::{CallRecord, CdrRecord, CloseoutRecord, EventRecord, RecordBody, RequestRecord, StoredRecord};
-pub use read::{ConflictRecord, QuarantineRecord};
 pub use write::{
     call_record, cdr_record, closeout_record, conflict_record, event_record, quarantine_record, same_payload,
     sms_record, unrecognised_record, CallDetails,
@@ -198,6 +198,8 @@ pub enum RecordKind {
 /// When a record was received, in which region, and when DynamoDB may expire it.
 #[derive(Debug, Clone)]
 pub struct Stamp {
+    /// Epoch seconds.
+    at: i64,
     received_at: String,
     written_region: String,
     expires_at: i64,
@@ -206,10 +208,16 @@ pub struct Stamp {
 impl Stamp {
     pub fn new(now: OffsetDateTime, ttl: Duration, written_region: &str) -> Self {
         Self {
+            at: now.unix_timestamp(),
             received_at: now.format(&Rfc3339).unwrap_or_default(),
             written_region: written_region.to_owned(),
             expires_at: now.unix_timestamp() + ttl.as_secs() as i64,
         }
+    }
+
+    /// When, in epoch seconds.
+    pub fn at(&self) -> i64 {
+        self.at
     }
 
     pub fn received_at(&self) -> &str {

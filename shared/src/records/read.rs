@@ -153,6 +153,15 @@ pub struct RateLimitRecord {
     pub version: i64,
 }
 
+/// The verification a call sent a code of, from its records (its call record's `verificationId`).
+pub fn verification_of(records: &[StoredRecord]) -> Option<crate::ids::VerificationId> {
+    let id = records.iter().find_map(|record| match &record.body {
+        RecordBody::Call(call) => call.verification_id.as_deref(),
+        _ => None,
+    })?;
+    crate::ids::VerificationId::parse(id).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::item::{ItemAction, ItemKey, ItemWrite};
-use crate::ids::VerificationId;
+use crate::ids::{SessionId, VerificationId};
 
 /// Partition key prefix of verification records.
 pub const VERIFICATION_PREFIX: &str = "verification#";
@@ -172,12 +172,15 @@ pub enum VerificationChange {
     Cancel { id: VerificationId, now: i64 },
     /// Marks a pending verification whose codes expired, once.
     Expire { id: VerificationId, now: i64 },
+    /// Mirrors the outcome of one of its calls (from the outcome publisher): only forward, to a greater `version`;
+    /// appends no step.
+    Call { id: VerificationId, session_id: SessionId, state: CallState },
 }
 
 impl VerificationChange {
-    /// The step it appends to the log.
-    pub fn step(&self) -> Step {
-        match self {
+    /// The step it appends to the log (a call's mirror appends none).
+    pub fn step(&self) -> Option<Step> {
+        Some(match self {
             Self::Send { hash, now, .. } => Step::Sent { at: *now, hash: hash.clone() },
             Self::Check { hash, request, now, .. } => {
                 Step::Checked { at: *now, hash: hash.clone(), request: request.clone() }
@@ -185,19 +188,25 @@ impl VerificationChange {
             Self::Report { now, .. } => Step::Verified { at: *now },
             Self::Cancel { now, .. } => Step::Canceled { at: *now },
             Self::Expire { now, .. } => Step::Expired { at: *now },
-        }
+            Self::Call { .. } => return None,
+        })
     }
 
     /// Whether `record` holds this change already: a retried request whose first attempt was applied.
     pub fn is_in(&self, record: &VerificationRecord) -> bool {
-        let step = self.step().text();
-        record.steps.contains(&step)
+        match (self, self.step()) {
+            (Self::Call { session_id, state, .. }, _) => {
+                record.calls.get(session_id.as_str()).is_some_and(|known| known.version >= state.version)
+            }
+            (_, Some(step)) => record.steps.contains(&step.text()),
+            (_, None) => false,
+        }
     }
 
     pub fn id(&self) -> &VerificationId {
         match self {
             Self::Send { id, .. } | Self::Check { id, .. } | Self::Report { id, .. } => id,
-            Self::Cancel { id, .. } | Self::Expire { id, .. } => id,
+            Self::Cancel { id, .. } | Self::Expire { id, .. } | Self::Call { id, .. } => id,
         }
     }
 }
@@ -205,7 +214,7 @@ impl VerificationChange {
 /// The one `UpdateItem` of `change`. `written_region` is stamped on the item.
 pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -> ItemWrite {
     let key = verification_key(change.id());
-    let step = change.step().text();
+    let Some(step) = change.step().map(|step| step.text()) else { return call_write(change) };
     let mut names = vec![("#steps", "steps"), ("#until", "codesExpireAt")];
     if !matches!(change, VerificationChange::Expire { .. }) {
         names.push(("#canceled", "canceledAt"));
@@ -297,6 +306,7 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                 "attribute_exists(pk) AND #until > :now AND attribute_not_exists(#canceled)",
             )
         }
+        VerificationChange::Call { .. } => unreachable!("a call's mirror appends no step"),
         VerificationChange::Expire { now, .. } => {
             names.push(("#expired", "expiredAt"));
             values.extend([(":step", json!([step])), (":now", json!(now))]);
@@ -306,7 +316,24 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
             )
         }
     };
+    let names = names.into_iter().map(|(placeholder, name)| (placeholder, name.into())).collect();
     ItemWrite { action: ItemAction::Update { key, expression }, condition, names, values }
+}
+
+/// The write of a [`VerificationChange::Call`]: the call's entry in `calls`, set when it is new or older.
+fn call_write(change: &VerificationChange) -> ItemWrite {
+    let VerificationChange::Call { id, session_id, state } = change else { unreachable!("only a call's mirror") };
+    ItemWrite {
+        action: ItemAction::Update { key: verification_key(id), expression: "SET #calls.#session = :call" },
+        condition: "attribute_exists(pk) AND (attribute_not_exists(#calls.#session) \
+                    OR #calls.#session.#version < :version)",
+        names: vec![
+            ("#calls", "calls".into()),
+            ("#session", session_id.as_str().to_owned().into()),
+            ("#version", "version".into()),
+        ],
+        values: vec![(":call", json!(state)), (":version", json!(state.version))],
+    }
 }
 
 /// What [`change_write`] does, on a record in memory: the changed record, or `Err` with the record as it was
@@ -320,8 +347,14 @@ pub fn apply(
         return refused();
     }
     let canceled = |r: &VerificationRecord| r.has(|s| matches!(s, Step::Canceled { .. }));
+    if let VerificationChange::Call { session_id, state, .. } = change {
+        let mut next = existing.ok_or(None)?.clone();
+        next.calls.insert(session_id.as_str().to_owned(), state.clone());
+        return Ok(next);
+    }
+    let Some(step) = change.step() else { return refused() };
     if let VerificationChange::Send { source, country_code, now, codes_expire_at, max_sends, max_checks, .. } = change {
-        let step = change.step().text();
+        let step = step.text();
         return match existing {
             None => Ok(VerificationRecord {
                 code_source: *source,
@@ -345,28 +378,25 @@ pub fn apply(
     }
     let Some(record) = existing else { return refused() };
     let mut next = record.clone();
-    let (allowed, step) = match change {
+    let allowed = match change {
         VerificationChange::Check { now, .. } => {
             next.checks += 1;
-            (record.checks < record.max_checks && record.codes_expire_at > *now && !canceled(record), change.step())
+            record.checks < record.max_checks && record.codes_expire_at > *now && !canceled(record)
         }
         VerificationChange::Report { now, .. } => {
             let reported = record.has(|s| matches!(s, Step::Verified { .. }));
-            let allowed = record.code_source == CodeSource::App
+            record.code_source == CodeSource::App
                 && record.checks < record.max_checks
                 && record.codes_expire_at > *now
                 && !canceled(record)
-                && !reported;
-            (allowed, Step::Verified { at: *now })
+                && !reported
         }
-        VerificationChange::Cancel { now, .. } => {
-            (record.codes_expire_at > *now && !canceled(record), Step::Canceled { at: *now })
-        }
+        VerificationChange::Cancel { now, .. } => record.codes_expire_at > *now && !canceled(record),
         VerificationChange::Expire { now, .. } => {
             let expired = record.has(|s| matches!(s, Step::Expired { .. }));
-            (record.codes_expire_at <= *now && !expired, Step::Expired { at: *now })
+            record.codes_expire_at <= *now && !expired
         }
-        VerificationChange::Send { .. } => unreachable!("handled above"),
+        VerificationChange::Send { .. } | VerificationChange::Call { .. } => unreachable!("handled above"),
     };
     if !allowed {
         return refused();

@@ -20,7 +20,7 @@ use voice_core::adapters::DynamoStore;
 use voice_core::auth::SignatureMode;
 use voice_core::callbacks::CallbackService;
 use voice_core::edge::publisher::stream_item;
-use voice_core::outcome::{fold, EventSink, OutcomeEvent, OutcomePublisher, SinkError};
+use voice_core::outcome::{fold, BusEvent, EventSink, OutcomeEvent, OutcomePublisher, SinkError};
 use voice_core::records::StoredRecord;
 
 use test_support::fault_proxy::{FaultConfig, FaultProxy};
@@ -51,8 +51,12 @@ pub struct OutcomeEvents {
 struct KeepingSink(Mutex<Vec<OutcomeEvent>>);
 
 impl EventSink for &KeepingSink {
-    async fn put_events(&self, events: &[OutcomeEvent]) -> Result<Vec<Option<String>>, SinkError> {
-        self.0.lock().expect("sink").extend(events.iter().cloned());
+    async fn put_events(&self, events: &[BusEvent]) -> Result<Vec<Option<String>>, SinkError> {
+        let outcomes = events.iter().filter_map(|event| match event {
+            BusEvent::Outcome(event) => Some(event.clone()),
+            BusEvent::Verification(_) => None,
+        });
+        self.0.lock().expect("sink").extend(outcomes);
         Ok(vec![None; events.len()])
     }
 }

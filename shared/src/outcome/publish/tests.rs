@@ -23,11 +23,11 @@ const REGION: &str = "eu-west-1";
 struct ScriptedSink {
     script: Mutex<VecDeque<Result<Vec<Option<String>>, String>>>,
     requests: Mutex<Vec<usize>>,
-    accepted: Mutex<Vec<OutcomeEvent>>,
+    accepted: Mutex<Vec<BusEvent>>,
 }
 
 impl EventSink for ScriptedSink {
-    async fn put_events(&self, events: &[OutcomeEvent]) -> Result<Vec<Option<String>>, SinkError> {
+    async fn put_events(&self, events: &[BusEvent]) -> Result<Vec<Option<String>>, SinkError> {
         self.requests.lock().unwrap().push(events.len());
         let answer = self.script.lock().unwrap().pop_front().unwrap_or_else(|| Ok(vec![None; events.len()]));
         let answer = answer.map_err(|text| SinkError(text.into()))?;
@@ -73,7 +73,13 @@ fn soon() -> Instant {
 
 fn statuses(sink: &ScriptedSink) -> Vec<(String, &'static str, bool)> {
     let accepted = sink.accepted.lock().unwrap();
-    accepted.iter().map(|e| (e.outcome_id.clone(), e.outcome.status.as_str(), e.outcome.is_final)).collect()
+    accepted
+        .iter()
+        .filter_map(|e| match e {
+            BusEvent::Outcome(e) => Some((e.outcome_id.clone(), e.outcome.status.as_str(), e.outcome.is_final)),
+            BusEvent::Verification(_) => None,
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -177,4 +183,91 @@ async fn a_record_missing_from_its_call_is_skipped() {
     let items = vec![StreamItem::Inserted { sequence_number: "001".into(), record: Box::new(image) }];
     let report = publisher.publish(items, soon()).await;
     assert_eq!((report.skipped, report.failed.len()), (1, 0));
+}
+
+/// A verification's writes as the stream delivers them: each with the image before it.
+fn verification_writes(changes: &[VerificationChange], region: &str) -> Vec<StreamItem> {
+    let mut before: Option<VerificationRecord> = None;
+    let mut items = Vec::new();
+    for (n, change) in changes.iter().enumerate() {
+        let after = crate::records::verification::apply(before.as_ref(), change).expect("applied");
+        items.push(StreamItem::Verification {
+            sequence_number: format!("v{:03}", n + 1),
+            id: change.id().clone(),
+            before: before.clone().map(Box::new),
+            after: Box::new(after.clone()),
+            written_region: Some(region.into()),
+        });
+        before = Some(after);
+    }
+    items
+}
+
+fn verification_events(sink: &ScriptedSink) -> Vec<(String, &'static str)> {
+    let accepted = sink.accepted.lock().unwrap();
+    accepted
+        .iter()
+        .filter_map(|e| match e {
+            BusEvent::Verification(e) => Some((e.event_id.clone(), e.verification.status.as_str())),
+            BusEvent::Outcome(_) => None,
+        })
+        .collect()
+}
+
+fn send(id: &VerificationId, hash: &str, now: i64) -> VerificationChange {
+    VerificationChange::Send {
+        id: id.clone(),
+        hash: hash.into(),
+        source: crate::records::verification::CodeSource::App,
+        country_code: "86".into(),
+        now,
+        codes_expire_at: 700,
+        max_sends: 5,
+        max_checks: 5,
+        record_expires_at: 86_400,
+    }
+}
+
+#[tokio::test]
+async fn a_verification_announces_its_end_once_and_only_from_its_region() {
+    let id = crate::ids::vid("signup-42");
+    let check = |hash: &str, now| VerificationChange::Check {
+        id: id.clone(),
+        hash: hash.into(),
+        request: format!("r{now}"),
+        now,
+    };
+    let changes = [send(&id, "h1", 100), check("h0", 110), check("h1", 120), check("h0", 130)];
+    let publisher = publisher(ScriptedSink::default());
+    let report = publisher.publish(verification_writes(&changes, REGION), soon()).await;
+    assert_eq!((report.published, report.unchanged), (1, 3), "the start, a wrong code and a late check end nothing");
+    assert_eq!(verification_events(&publisher.sink), vec![("signup-42#3".to_string(), "approved")]);
+    // Re-delivered, it is the same event; replicated into another region, that region's publisher is silent.
+    publisher.publish(verification_writes(&changes[..3], REGION)[2..].to_vec(), soon()).await;
+    let elsewhere = publisher.publish(verification_writes(&changes, "us-east-1"), soon()).await;
+    assert_eq!((elsewhere.published, elsewhere.skipped), (0, 4));
+    assert_eq!(verification_events(&publisher.sink), vec![("signup-42#3".to_string(), "approved"); 2]);
+}
+
+#[tokio::test]
+async fn a_calls_changed_outcome_is_mirrored_into_its_verification_only_forward() {
+    use crate::verification_state::VerificationStore;
+    let publisher = publisher(ScriptedSink::default());
+    let id = crate::ids::vid("signup-42");
+    publisher.store().change(&send(&id, "h1", 100)).await.expect("started");
+    let details = crate::records::write::CallDetails { verification_id: Some("signup-42"), ..placed_call("a") };
+    let records = [
+        call_record(&details, &stamp(0, REGION)),
+        status("a", 1, "callout", REGION),
+        status("a", 3, "alerting", REGION),
+    ];
+    let items = inserted(publisher.store(), &records).await;
+    publisher.publish(items[2..].to_vec(), soon()).await;
+    let mirrored = publisher.store().verification("verification#signup-42").expect("the record");
+    assert_eq!(mirrored.calls["a"], CallState { status: "ringing".into(), is_final: false, version: 3 });
+    // An older state whose record comes late does not go back.
+    publisher.publish(items[1..2].to_vec(), soon()).await;
+    let again = publisher.store().verification("verification#signup-42").expect("the record");
+    assert_eq!(again.calls["a"], mirrored.calls["a"]);
+    assert_eq!(statuses(&publisher.sink).len(), 2, "the call's events still go out");
 }
