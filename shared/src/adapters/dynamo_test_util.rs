@@ -31,6 +31,16 @@ impl DynamoStore {
         to_json(self.query_partition(pk).await?)
     }
 
+    /// The record of a verification, if any (tests and local inspection).
+    pub async fn verification_record(
+        &self,
+        id: &crate::ids::VerificationId,
+    ) -> Result<Option<crate::records::verification::VerificationRecord>, StoreError> {
+        let key = crate::records::verification::verification_key(id);
+        let item = self.query_partition(&key.pk).await?.into_iter().next();
+        item.map(serde_dynamo::from_item).transpose().map_err(StoreError::rejected)
+    }
+
     /// Every record of the table (tests and local inspection; never used by a function).
     pub async fn all_records(&self) -> Result<Vec<Value>, StoreError> {
         let pages = self.client().scan().table_name(self.table()).consistent_read(true).into_paginator().items().send();

@@ -24,5 +24,6 @@ mod storage_outage;
 mod tls_trust;
 mod trigger_concurrency;
 mod trigger_e2e;
+mod verifications;
 mod watch_http;
 mod write_cost;
