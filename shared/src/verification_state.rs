@@ -135,7 +135,7 @@ impl Verification {
             status = VerificationStatus::Expired;
         }
         let calls = record
-            .calls
+            .calls()
             .iter()
             .map(|(session_id, call)| VerificationCall {
                 session_id: session_id.clone(),
@@ -376,7 +376,8 @@ mod tests {
         let later = check(&approved, "000000", 130);
         assert_eq!(status_change(&id, Some(&approved), &later), None, "after its end, nothing changes it");
         let mut mirrored = approved.clone();
-        mirrored.calls.insert("s-1".into(), CallState { status: "answered".into(), is_final: true, version: 4 });
+        mirrored.calls.push("4:1:answered:s-1".into());
+        assert_eq!(mirrored.calls()["s-1"], CallState { status: "answered".into(), is_final: true, version: 4 });
         assert_eq!(status_change(&id, Some(&approved), &mirrored), None, "a call's mirror is no end");
         let expired = apply(Some(&first), &VerificationChange::Expire { id: id.clone(), now: 700 }).unwrap();
         assert_eq!(

@@ -102,14 +102,32 @@ impl Step {
     }
 }
 
-/// The last known state of one of the verification's calls (written by the outcome publisher).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A state of one of the verification's calls (written by the outcome publisher).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallState {
     pub status: String,
-    #[serde(rename = "final")]
     pub is_final: bool,
     pub version: u64,
+}
+
+impl CallState {
+    /// As it is stored: `<version>:<final 0|1>:<status>:<sessionId>`.
+    fn text(&self, session_id: &SessionId) -> String {
+        format!("{}:{}:{}:{}", self.version, u8::from(self.is_final), self.status, session_id.as_str())
+    }
+
+    /// A stored state and its call.
+    fn parse(text: &str) -> Option<(String, Self)> {
+        let mut parts = text.splitn(4, ':');
+        let version = parts.next()?.parse().ok()?;
+        let is_final = match parts.next()? {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        };
+        let status = parts.next()?.to_owned();
+        Some((parts.next()?.to_owned(), Self { status, is_final, version }))
+    }
 }
 
 /// A verification record as read back.
@@ -130,15 +148,31 @@ pub struct VerificationRecord {
     pub max_checks: u32,
     #[serde(default)]
     pub steps: Vec<String>,
-    /// The verification's calls by sessionId.
-    #[serde(default)]
-    pub calls: BTreeMap<String, CallState>,
+    /// Its calls' states as the publisher saw them, appended (never an empty list: DynamoDB Local's stream
+    /// mangles empty collections); [`VerificationRecord::calls`] reads them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<String>,
 }
 
 impl VerificationRecord {
     /// The log, in order; steps this version does not know are left out.
     pub fn steps(&self) -> impl Iterator<Item = Step> + '_ {
         self.steps.iter().filter_map(|text| Step::parse(text))
+    }
+
+    /// Each call's latest state (the greatest `version` seen), by sessionId: states that arrive late or twice
+    /// change nothing.
+    pub fn calls(&self) -> BTreeMap<String, CallState> {
+        let mut latest: BTreeMap<String, CallState> = BTreeMap::new();
+        for (session_id, state) in self.calls.iter().filter_map(|text| CallState::parse(text)) {
+            match latest.get(&session_id) {
+                Some(known) if known.version >= state.version => {}
+                _ => {
+                    latest.insert(session_id, state);
+                }
+            }
+        }
+        latest
     }
 
     fn has(&self, wanted: fn(&Step) -> bool) -> bool {
@@ -172,8 +206,7 @@ pub enum VerificationChange {
     Cancel { id: VerificationId, now: i64 },
     /// Marks a pending verification whose codes expired, once.
     Expire { id: VerificationId, now: i64 },
-    /// Mirrors the outcome of one of its calls (from the outcome publisher): only forward, to a greater `version`;
-    /// appends no step.
+    /// Mirrors the outcome of one of its calls (from the outcome publisher) into `calls`, once; appends no step.
     Call { id: VerificationId, session_id: SessionId, state: CallState },
 }
 
@@ -195,9 +228,7 @@ impl VerificationChange {
     /// Whether `record` holds this change already: a retried request whose first attempt was applied.
     pub fn is_in(&self, record: &VerificationRecord) -> bool {
         match (self, self.step()) {
-            (Self::Call { session_id, state, .. }, _) => {
-                record.calls.get(session_id.as_str()).is_some_and(|known| known.version >= state.version)
-            }
+            (Self::Call { session_id, state, .. }, _) => record.calls.contains(&state.text(session_id)),
             (_, Some(step)) => record.steps.contains(&step.text()),
             (_, None) => false,
         }
@@ -239,7 +270,6 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                 ("#source", "codeSource"),
                 ("#country", "countryCode"),
                 ("#created", "createdAt"),
-                ("#calls", "calls"),
                 ("#ttl", "expiresAt"),
                 ("#region", "writtenRegion"),
             ]);
@@ -247,7 +277,6 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                 (":step", json!([step])),
                 (":step_text", json!(step)),
                 (":empty", json!([])),
-                (":no_calls", json!({})),
                 (":zero", json!(0)),
                 (":one", json!(1)),
                 (":kind", json!(VERIFICATION_KIND)),
@@ -266,7 +295,7 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                  #maxChecks = if_not_exists(#maxChecks, :max_checks), #kind = :kind, \
                  #source = if_not_exists(#source, :source), #country = if_not_exists(#country, :country), \
                  #created = if_not_exists(#created, :now), #until = if_not_exists(#until, :until), \
-                 #calls = if_not_exists(#calls, :no_calls), #ttl = :ttl, #region = :region",
+                 #ttl = :ttl, #region = :region",
                 "attribute_not_exists(pk) OR (#sends < :max_sends AND #until > :now AND #source = :source \
                  AND attribute_not_exists(#canceled) AND NOT contains(#steps, :step_text))",
             )
@@ -320,19 +349,18 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
     ItemWrite { action: ItemAction::Update { key, expression }, condition, names, values }
 }
 
-/// The write of a [`VerificationChange::Call`]: the call's entry in `calls`, set when it is new or older.
+/// The write of a [`VerificationChange::Call`]: the call's state appended to `calls`, once.
 fn call_write(change: &VerificationChange) -> ItemWrite {
     let VerificationChange::Call { id, session_id, state } = change else { unreachable!("only a call's mirror") };
+    let text = state.text(session_id);
     ItemWrite {
-        action: ItemAction::Update { key: verification_key(id), expression: "SET #calls.#session = :call" },
-        condition: "attribute_exists(pk) AND (attribute_not_exists(#calls.#session) \
-                    OR #calls.#session.#version < :version)",
-        names: vec![
-            ("#calls", "calls".into()),
-            ("#session", session_id.as_str().to_owned().into()),
-            ("#version", "version".into()),
-        ],
-        values: vec![(":call", json!(state)), (":version", json!(state.version))],
+        action: ItemAction::Update {
+            key: verification_key(id),
+            expression: "SET #calls = list_append(if_not_exists(#calls, :empty), :call)",
+        },
+        condition: "attribute_exists(pk) AND NOT contains(#calls, :call_text)",
+        names: vec![("#calls", "calls".into())],
+        values: vec![(":empty", json!([])), (":call", json!([text])), (":call_text", json!(text))],
     }
 }
 
@@ -349,7 +377,7 @@ pub fn apply(
     let canceled = |r: &VerificationRecord| r.has(|s| matches!(s, Step::Canceled { .. }));
     if let VerificationChange::Call { session_id, state, .. } = change {
         let mut next = existing.ok_or(None)?.clone();
-        next.calls.insert(session_id.as_str().to_owned(), state.clone());
+        next.calls.push(state.text(session_id));
         return Ok(next);
     }
     let Some(step) = change.step() else { return refused() };
@@ -365,7 +393,7 @@ pub fn apply(
                 checks: 0,
                 max_checks: *max_checks,
                 steps: vec![step],
-                calls: BTreeMap::new(),
+                calls: Vec::new(),
             }),
             Some(r) if r.sends < *max_sends && r.codes_expire_at > *now && r.code_source == *source && !canceled(r) => {
                 let mut next = r.clone();

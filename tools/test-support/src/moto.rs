@@ -103,7 +103,8 @@ impl OutcomeBus {
             .await
             .expect("queue arn");
         let queue_arn = attributes.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn));
-        let pattern = r#"{"source":["huawei-voice"],"detail-type":["Call Outcome Changed"]}"#;
+        let pattern =
+            r#"{"source":["huawei-voice"],"detail-type":["Call Outcome Changed","Verification Status Changed"]}"#;
         events
             .put_rule()
             .name("to-app-backend")

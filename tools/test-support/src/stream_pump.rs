@@ -1,7 +1,7 @@
 //! What Lambda's DynamoDB event source mapping does, for DynamoDB Local's own stream: read the table's stream
-//! (DescribeStream, GetShardIterator TRIM_HORIZON, GetRecords), keep the records the mapping's filter passes
-//! (INSERT, `writtenRegion` = the region), hand them over in batches as the Lambda DynamoDB event, and on a
-//! partial batch response re-deliver from the lowest failed sequence number on, as Lambda does for a stream.
+//! (DescribeStream, GetShardIterator TRIM_HORIZON, GetRecords), keep the records the mapping's filters pass
+//! (an INSERT, or a verification record's MODIFY, with `writtenRegion` = the region), hand them over in batches
+//! as the Lambda DynamoDB event, and on a partial batch response re-deliver from the lowest failed sequence number on, as Lambda does for a stream.
 //! A batch that still fails after `max_attempts` is set aside (the mapping's on-failure destination).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -141,8 +141,12 @@ impl StreamPump {
         let change = record.dynamodb()?;
         let new_image: serde_dynamo::Item = change.new_image().cloned().unwrap_or_default().into();
         let new_image = serde_json::to_value(new_image).expect("image as JSON");
+        let old_image: serde_dynamo::Item = change.old_image().cloned().unwrap_or_default().into();
         let event_name = record.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
-        if event_name != "INSERT" || new_image["writtenRegion"]["S"].as_str() != Some(self.region.as_str()) {
+        // The template's two filters: any INSERT, and a verification record's MODIFY; both of this region's writes.
+        let verification = new_image["kind"]["S"].as_str() == Some("verification");
+        let passes = event_name == "INSERT" || (event_name == "MODIFY" && verification);
+        if !passes || new_image["writtenRegion"]["S"].as_str() != Some(self.region.as_str()) {
             return None;
         }
         let keys: serde_dynamo::Item = change.keys().cloned().unwrap_or_default().into();
@@ -157,6 +161,7 @@ impl StreamPump {
                 "ApproximateCreationDateTime": change.approximate_creation_date_time().map(|t| t.secs()).unwrap_or_default(),
                 "Keys": serde_json::to_value(keys).expect("keys as JSON"),
                 "NewImage": new_image,
+                "OldImage": serde_json::to_value(old_image).expect("image as JSON"),
                 "SequenceNumber": change.sequence_number(),
                 "SizeBytes": change.size_bytes().unwrap_or_default(),
                 "StreamViewType": "NEW_AND_OLD_IMAGES",

@@ -264,10 +264,10 @@ async fn a_calls_changed_outcome_is_mirrored_into_its_verification_only_forward(
     let items = inserted(publisher.store(), &records).await;
     publisher.publish(items[2..].to_vec(), soon()).await;
     let mirrored = publisher.store().verification("verification#signup-42").expect("the record");
-    assert_eq!(mirrored.calls["a"], CallState { status: "ringing".into(), is_final: false, version: 3 });
+    assert_eq!(mirrored.calls()["a"], CallState { status: "ringing".into(), is_final: false, version: 3 });
     // An older state whose record comes late does not go back.
     publisher.publish(items[1..2].to_vec(), soon()).await;
     let again = publisher.store().verification("verification#signup-42").expect("the record");
-    assert_eq!(again.calls["a"], mirrored.calls["a"]);
+    assert_eq!(again.calls()["a"], mirrored.calls()["a"]);
     assert_eq!(statuses(&publisher.sink).len(), 2, "the call's events still go out");
 }

@@ -11,13 +11,15 @@ use integration_tests::{MotoServer, OutcomeBus, ScheduleRunner, StreamPump, HOME
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::trigger_e2e::{call, start, Loop, TOKEN};
+use super::trigger_e2e::{call, start, Loop, CODE, TOKEN};
 
 struct Outcomes {
     call_loop: Loop,
     bus: OutcomeBus,
     schedules: ScheduleRunner,
     pump: StreamPump,
+    /// The `Verification Status Changed` events read so far (`publish` answers the calls' events).
+    verifications: Vec<Value>,
 }
 
 async fn start_with_events() -> Outcomes {
@@ -34,7 +36,7 @@ async fn start_with_events() -> Outcomes {
     let call_loop = start(&env).await;
     let endpoint = integration_tests::DynamoLocal::shared().endpoint();
     let pump = StreamPump::open(&endpoint, call_loop.store.table(), HOME_REGION).await;
-    Outcomes { call_loop, bus, schedules, pump }
+    Outcomes { call_loop, bus, schedules, pump, verifications: Vec::new() }
 }
 
 impl Outcomes {
@@ -46,7 +48,15 @@ impl Outcomes {
             .pump(|batch| async move { stack.invoke("outcome-publisher", &batch).await.expect("a batch answer") })
             .await;
         assert!(report.set_aside.is_empty(), "no record left failing: {report:?}");
-        self.bus.drain().await.into_iter().map(|envelope| envelope["detail"].clone()).collect()
+        let mut calls = Vec::new();
+        for envelope in self.bus.drain().await {
+            match envelope["detail-type"].as_str() {
+                Some("Call Outcome Changed") => calls.push(envelope["detail"].clone()),
+                Some("Verification Status Changed") => self.verifications.push(envelope["detail"].clone()),
+                other => panic!("an event of an unknown type {other:?}: {envelope}"),
+            }
+        }
+        calls
     }
 
     async fn place(&self, callee: &str) -> String {
@@ -225,4 +235,39 @@ async fn records_of_another_region_and_unreadable_records_publish_nothing_and_bl
     let events = by_call(&outcomes.publish().await);
     assert_eq!(events.keys().collect::<Vec<_>>(), ["our-call"], "{events:?}");
     assert_eq!(steps(&events["our-call"]), ["calling"]);
+}
+
+/// A verification end to end: started with the app's code through the trigger, its call's outcome mirrored into
+/// it by the publisher, a wrong and a right code checked through check-verification, and its approval announced
+/// once as `Verification Status Changed` — the stream's MODIFY with both images, as DynamoDB delivers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verification_is_checked_and_its_approval_announced_once_with_its_call() {
+    let mut outcomes = start_with_events().await;
+    let stack = &outcomes.call_loop.stack;
+    let start = json!({"calleeNbr": "+8613800000001", "verifyCode": CODE, "verificationId": "e2e-signup"});
+    let placed = stack.invoke("trigger-verification-call", &start).await.expect("placed");
+    assert_eq!(placed["verificationId"], "e2e-signup");
+    let session_id = placed["sessionId"].as_str().expect("a sessionId").to_owned();
+    assert_eq!(outcomes.outcome(&session_id, 15_000).await["final"], true);
+    outcomes.publish().await;
+    assert!(outcomes.verifications.is_empty(), "a start ends nothing: {:?}", outcomes.verifications);
+
+    let stack = &outcomes.call_loop.stack;
+    let check = |code: &str| json!({"verificationId": "e2e-signup", "code": code});
+    let wrong = stack.invoke("check-verification", &check("000000")).await.expect("an answer");
+    assert_eq!((wrong["status"].as_str(), wrong["attemptsLeft"].as_u64()), (Some("pending"), Some(4)), "{wrong}");
+    let right = stack.invoke("check-verification", &check(CODE)).await.expect("an answer");
+    assert_eq!((right["status"].as_str(), right["valid"].as_bool()), (Some("approved"), Some(true)), "{right}");
+    let calls = right["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1, "{right}");
+    assert_eq!((calls[0]["sessionId"].as_str(), calls[0]["final"].as_bool()), (Some(session_id.as_str()), Some(true)));
+    let missing = stack.invoke("check-verification", &json!({"verificationId": "nobody", "code": CODE})).await;
+    assert!(format!("{missing:?}").contains("NotFound"), "{missing:?}");
+
+    outcomes.publish().await;
+    let again = outcomes.call_loop.stack.invoke("check-verification", &check(CODE)).await.expect("an answer");
+    assert_eq!(again["status"], "approved", "a retried check answers the same");
+    outcomes.publish().await;
+    let ends: Vec<_> = outcomes.verifications.iter().map(|e| (e["eventId"].clone(), e["status"].clone())).collect();
+    assert_eq!(ends, vec![(json!("e2e-signup#3"), json!("approved"))], "one event for the one end");
 }

@@ -143,7 +143,9 @@ async fn dynamodb_applies_every_change_as_the_in_memory_rule_does() {
         let hash = code_hash(KEY.as_bytes(), &verification, &code);
         let change = match random.random_range(0..40) {
             0..=9 => send(&verification, code.expose(), at, start + 180),
-            10..=35 => VerificationChange::Check { id: verification, hash, request: format!("r{}", step % 50), now: at },
+            10..=35 => {
+                VerificationChange::Check { id: verification, hash, request: format!("r{}", step % 50), now: at }
+            }
             36 => VerificationChange::Report { id: verification, now: at },
             37 => VerificationChange::Cancel { id: verification, now: at },
             _ => VerificationChange::Expire { id: verification, now: at },
