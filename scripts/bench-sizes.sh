@@ -9,7 +9,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 
-functions=(status-callback fee-callback sms-callback trigger-verification-call get-call-outcome)
+functions=(status-callback fee-callback sms-callback trigger-verification-call get-call-outcome check-verification)
 out=target/bench/sizes.tsv
 mkdir -p target/bench
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || rustup target add aarch64-unknown-linux-gnu

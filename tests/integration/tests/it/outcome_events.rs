@@ -11,7 +11,7 @@ use integration_tests::{MotoServer, OutcomeBus, ScheduleRunner, StreamPump, HOME
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::trigger_e2e::{call, start, Loop, CODE, TOKEN};
+use super::trigger_e2e::{assert_logs_hold_no_callee_or_code, call, start, Loop, CODE, TOKEN};
 
 struct Outcomes {
     call_loop: Loop,
@@ -270,4 +270,6 @@ async fn a_verification_is_checked_and_its_approval_announced_once_with_its_call
     outcomes.publish().await;
     let ends: Vec<_> = outcomes.verifications.iter().map(|e| (e["eventId"].clone(), e["status"].clone())).collect();
     assert_eq!(ends, vec![(json!("e2e-signup#3"), json!("approved"))], "one event for the one end");
+    // The code went through the trigger, the publisher and two checks: no log line holds it.
+    assert_logs_hold_no_callee_or_code(&outcomes.call_loop.stack, &["+8613800000001"]);
 }

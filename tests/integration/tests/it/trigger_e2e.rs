@@ -57,7 +57,7 @@ pub(crate) async fn start(extra_env: &[(&str, &str)]) -> Loop {
 
 /// Every log line the functions wrote in this run: none holds one of `callees` (in any form: with or without
 /// `+`, without the country code) nor a verification code used.
-fn assert_logs_hold_no_callee_or_code(stack: &FunctionStack, callees: &[&str]) {
+pub(crate) fn assert_logs_hold_no_callee_or_code(stack: &FunctionStack, callees: &[&str]) {
     let logs = stack.function_logs();
     assert_no_number_or_code_in(&logs, callees, &[CODE, OTHER_CODE], &stack.log_dir.display().to_string());
 }
