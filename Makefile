@@ -79,7 +79,7 @@ bench: setup ## Benchmarks against the floor into BENCHMARKS.md (release + arm64
 lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, cfn-guard policy rules in infra/policy)
 	infra/lint.sh
 
-build: ## sam build: the six functions for arm64 (cargo-lambda); prints binary and zip sizes
+build: ## sam build: the seven functions for arm64 (cargo-lambda); prints binary and zip sizes
 	infra/build.sh
 
 deploy: ## make deploy REGION=<region> [CONFIG_ENV=default|primary|secondary] [GUIDED=1] (see docs/operations.md)
