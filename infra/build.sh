@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make build: `sam build` of the six functions (cargo-lambda, arm64, release) into .aws-sam/build, then the size
+# make build: `sam build` of the seven functions (cargo-lambda, arm64, release) into .aws-sam/build, then the size
 # of each artifact. Needs no Docker and no AWS account; the first build takes a few minutes (release + LTO).
 #   .venv          the project venv with cargo-lambda (and zig), created here if missing
 #   .venv-infra    aws-sam-cli (infra/venv.sh)

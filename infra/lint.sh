@@ -310,6 +310,24 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
     'Action: [dynamodb:Query, dynamodb:PutItem]' 'Action: [dynamodb:Query, dynamodb:PutItem, dynamodb:UpdateItem]'
   seed publisher-invocable iam.guard/lambda_invoke_permissions \
     'FunctionName: !GetAtt GetCallOutcomeFunction.Arn' 'FunctionName: !GetAtt OutcomePublisherFunction.Arn'
+  # Verifications: check-verification's UpdateItem of verification#* keys only, the trigger told from it by
+  # VOICE_API_BASE_URL, the publisher's keyed update, the conversion alarm's series, the forwarding of their events.
+  seed checker-any-key iam.guard/iam_function_permissions \
+    'dynamodb:LeadingKeys: ["verification#*"]' 'dynamodb:LeadingKeys: ["*"]'
+  seed checker-reads iam.guard/iam_function_permissions \
+    $'              - Sid: CheckVerifications\n                Effect: Allow\n                Action: dynamodb:UpdateItem\n' \
+    $'              - Sid: CheckVerifications\n                Effect: Allow\n                Action: [dynamodb:UpdateItem, dynamodb:GetItem]\n'
+  seed trigger-without-api-url iam.guard/iam_function_permissions $'          VOICE_API_BASE_URL: !Ref VoiceApiBaseUrl\n' ''
+  seed publisher-no-verification-updates iam.guard/iam_function_permissions \
+    $'              - Sid: MirrorCallsOnVerifications\n                Effect: Allow\n                Action: dynamodb:UpdateItem\n' \
+    $'              - Sid: MirrorCallsOnVerifications\n                Effect: Allow\n                Action: dynamodb:Query\n'
+  seed checker-uncapped functions.guard/reserved_concurrency \
+    $'      ReservedConcurrentExecutions: !Ref CheckVerificationReservedConcurrency\n' ''
+  seed conversion-alarm-wrong-series alarms.guard/verification_conversion_alarms \
+    $'                  Value: !Ref TriggerVerificationCallFunction\n                - Name: country\n' \
+    $'                  Value: !Ref CheckVerificationFunction\n                - Name: country\n'
+  seed forward-outcomes-only outcomes.guard/outcome_forwarding \
+    'detail-type: [Call Outcome Changed, Verification Status Changed]' 'detail-type: [Call Outcome Changed]'
   seed pass-role-any-service iam.guard/iam_pass_role_conditions \
     $'                Condition:\n                  StringEquals:\n                    iam:PassedToService: scheduler.amazonaws.com\n' ''
   seed scheduler-role-broad iam.guard/iam_scheduler_roles \
