@@ -1,4 +1,4 @@
-//! The six functions served by `cargo lambda watch` (its Lambda emulator: HTTP in, Function URL event to the
+//! The seven functions served by `cargo lambda watch` (its Lambda emulator: HTTP in, Function URL event to the
 //! runtime API; Invoke API for the trigger), running the binaries `cargo build --workspace --all-targets`
 //! built. `--only-lambda-apis` keeps watch from compiling them again.
 
@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use crate::processes;
 
-pub const FUNCTION_BINS: [&str; 6] = [
+pub const FUNCTION_BINS: [&str; 7] = [
     "status-callback",
     "fee-callback",
     "sms-callback",
     "trigger-verification-call",
     "get-call-outcome",
     "outcome-publisher",
+    "check-verification",
 ];
 
 pub struct FunctionStack {

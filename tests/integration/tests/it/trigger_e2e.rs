@@ -20,7 +20,7 @@ pub(crate) struct Loop {
     pub(crate) stack: FunctionStack,
 }
 
-/// DynamoDB Local + simulator + the six functions, wired like `make run`.
+/// DynamoDB Local + simulator + the seven functions, wired like `make run`.
 pub(crate) async fn start(extra_env: &[(&str, &str)]) -> Loop {
     let dynamodb = DynamoLocal::shared();
     let store = dynamodb.fresh_store().await;
@@ -218,7 +218,7 @@ async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
     let stats = stack.sim.stats();
     assert_eq!((stats.call_verify.received, stats.call_verify.accepted), (10, 10));
 
-    // Every log line of the six functions: no full number, no verification code, no secret, no token.
+    // Every log line of the seven functions: no full number, no verification code, no secret, no token.
     let logs = stack.stack.function_logs();
     assert!(logs.contains("call requested") && logs.contains("stored"), "the functions logged their work");
     assert!(logs.contains("outcome read"), "get-call-outcome logged its reads");
