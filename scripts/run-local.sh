@@ -2,9 +2,11 @@
 # `make run`: the whole local stack in one terminal, stopped together with Ctrl-C.
 #   DynamoDB Local (in memory) on 127.0.0.1:8000 and the table, the Huawei platform simulator on 127.0.0.1:9100
 #   (VOICE_API_BASE_URL), moto server on 127.0.0.1:9200 (the outcome bus, the app's SQS queue, the close-out
-#   schedules), the six functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the code changes)
+#   schedules), the seven functions under `cargo lambda watch` on 127.0.0.1:9000 (reloaded when the code changes)
 #   and the events pump (the table's stream → outcome-publisher; due close-out checks); then one demo
-#   verification call end to end: its outcome events as they arrive, and how it ended (get-call-outcome).
+#   verification end to end: started without a code (the trigger makes one and the call speaks it), its outcome
+#   events as they arrive, how the call ended (get-call-outcome), and the check of a wrong code and of the code
+#   the phone heard (check-verification; the simulator's GET /sim/heard stands in for the user's ear).
 # LOCAL_DYNAMODB_PORT, LOCAL_FUNCTIONS_PORT, LOCAL_SIMULATOR_PORT and LOCAL_MOTO_PORT move the four servers (a
 # second stack beside a running one; the make run test uses free ports).
 set -euo pipefail
@@ -108,6 +110,8 @@ for function in status-callback fee-callback sms-callback; do
 done
 cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' \
   >/dev/null 2>&1 || true
+cargo lambda invoke check-verification --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' \
+  >/dev/null 2>&1 || true
 cargo lambda invoke outcome-publisher --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{"Records": []}' \
   >/dev/null 2>&1 || true
 kill -0 "$watch_pid" 2>/dev/null || fail "cargo lambda watch exited (see $LOGS/watch.log)"
@@ -115,11 +119,13 @@ target/debug/local-stack events-pump >"$LOGS/events-pump.log" 2>&1 &
 children+=($!)
 
 echo
-echo "== Demo: cargo lambda invoke trigger-verification-call --data-file scripts/demo-call.json"
+echo "== Demo: a verification started without a code (the trigger makes one; the call speaks it)"
+echo "   cargo lambda invoke trigger-verification-call --data-file scripts/demo-call.json   ($(cat scripts/demo-call.json))"
 answer=$(cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
   --data-file scripts/demo-call.json --output-format json 2>&1) || true
 echo "$answer"
 session_id=$(sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p' <<<"$answer")
+verification_id=$(sed -n 's/.*"verificationId": *"\([^"]*\)".*/\1/p' <<<"$answer")
 if [ -n "$session_id" ]; then
   echo "== Its outcome events, read from the app's SQS queue (the bus's rule target) as they arrive:"
   target/debug/local-stack events "$session_id" 60 || echo "   (no final event yet: see $LOGS/events-pump.log)"
@@ -130,6 +136,36 @@ if [ -n "$session_id" ]; then
     --data-ascii "$outcome_event" --output-format json 2>&1 || true
   echo "== Records stored under $session_id (make records PK=$session_id):"
   target/debug/local-stack records "$session_id"
+fi
+# check-verification with a wrong code, then with the code the phone heard: the simulator keeps the verifyCode
+# of each answered call (GET /sim/heard/<sessionId>), as the user's ear would. The wrong code is made from the
+# heard one (every digit moved by one), so it can never be right by chance.
+check() {
+  local event="{\"verificationId\": \"$verification_id\", \"code\": \"$1\"}"
+  echo "   cargo lambda invoke check-verification --invoke-address 127.0.0.1 --data-ascii '$event'"
+  cargo lambda invoke check-verification --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" \
+    --data-ascii "$event" --output-format json 2>&1 || true
+}
+if [ -n "$session_id" ] && [ -n "$verification_id" ]; then
+  echo "== Checking the verification (check-verification)"
+  heard_url="http://127.0.0.1:$SIM_PORT/sim/heard/${session_id//@/%40}"
+  heard_code=""
+  for _ in $(seq 1 100); do
+    heard=$(curl -s --max-time 5 "$heard_url" || true)
+    heard_code=$(sed -n 's/.*"verifyCode": *"\([0-9]*\)".*/\1/p' <<<"$heard")
+    [ -n "$heard_code" ] && break
+    sleep 0.2
+  done
+  if [ -n "$heard_code" ]; then
+    echo "   The phone heard the code $heard_code (the simulator: curl -s '$heard_url'):"
+    echo "   $heard"
+    echo "-- A wrong code: pending, one attempt fewer"
+    check "$(tr '0-9' '1-90' <<<"$heard_code")"
+    echo "-- The code the phone heard: approved"
+    check "$heard_code"
+  else
+    echo "   The phone heard no code (the call was not answered: $heard); the verification stays pending."
+  fi
 fi
 token_hint=""
 [ -n "${CALLBACK_TOKENS:-}" ] && token_hint="/${CALLBACK_TOKENS%%,*}"
@@ -144,8 +180,10 @@ cat <<BANNER
   trigger          cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-file scripts/demo-call.json
   outcome          cargo lambda invoke get-call-outcome --invoke-address 127.0.0.1 --data-ascii '{"sessionId": "<id>", "waitForFinalMs": 15000}'
                    (or '{"idempotencyKey": "<key>"}'; the callee's last four digits pick the simulator's scenario)
+  check            cargo lambda invoke check-verification --invoke-address 127.0.0.1 --data-ascii '{"verificationId": "<id>", "code": "<code>"}'
+                   (the code the phone heard: curl -s http://127.0.0.1:$SIM_PORT/sim/heard/<sessionId>)
   outcome events   bus $EVENT_BUS_NAME on moto http://127.0.0.1:$MOTO_PORT → SQS queue $EVENT_BUS_NAME; follow them: target/debug/local-stack events <sessionId>
-  simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls; scenario by callee suffix, see tools/voice-platform-sim/README.md)
+  simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls, GET /sim/heard/<sessionId>; scenario by callee suffix, see tools/voice-platform-sim/README.md)
   logs             $LOGS/watch.log (function JSON logs), $LOGS/events-pump.log, $LOGS/simulator.log, $LOGS/dynamodb.log, $LOGS/moto.log
 
   Try it (from another terminal):

@@ -3,6 +3,8 @@
 //! - The caller's settings reach the functions: `SIGNATURE_MODE=enforce` refuses an unsigned push with 401, and
 //!   either of two `CALLBACK_TOKENS` (a comma-separated value) is accepted with a signed push.
 //! - The demo call ends with a final outcome, and `GET /health` answers.
+//! - The demo verification, started without a code, answers `pending` with attempts left to a wrong code and
+//!   `approved` to the code the simulator says the phone heard.
 //! - A stack that cannot start says so and stops, without claiming to be up.
 
 use std::net::TcpListener;
@@ -11,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration_tests::{free_port, processes, workspace_root};
+use serde_json::json;
 
 const UP: &str = "Local stack is up";
 const TOKENS: &str = "tokA1234567,tokB1234567";
@@ -59,6 +62,26 @@ fn stop(mut child: Child) {
     processes::kill_group(&mut child);
 }
 
+/// The code checked and the answer `cargo lambda invoke` printed in the section `marker` opens (up to the next
+/// `-- `): the event's `code` on the line echoing the command, and the first JSON object that starts a line.
+fn check_after(text: &str, marker: &str) -> (String, serde_json::Value) {
+    let section = text.split_once(marker).unwrap_or_else(|| panic!("no {marker:?} in the output:\n{text}")).1;
+    let section = section.split_once("\n-- ").map_or(section, |(this, _)| this);
+    let code = section
+        .split_once(r#""code": ""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_else(|| panic!("no code after {marker:?}:\n{text}"));
+    let answer = section.split_once("\n{").unwrap_or_else(|| panic!("no answer after {marker:?}:\n{text}")).1;
+    let answer = format!("{{{answer}");
+    let answer = serde_json::Deserializer::from_str(&answer)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("the answer after {marker:?} is not JSON:\n{text}"));
+    (code, answer)
+}
+
 fn free_ports() -> Ports {
     Ports { dynamodb: free_port(), functions: free_port(), simulator: free_port(), moto: free_port() }
 }
@@ -84,6 +107,35 @@ async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
             "the demo call ended with a final outcome:\n{text}"
         );
         let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+
+        // The verification: the code the simulator's phone heard (scripts/demo-call.json's callee) is approved, and
+        // the wrong one tried before it left it pending with one attempt fewer.
+        let checks = text
+            .split_once("== Checking the verification")
+            .unwrap_or_else(|| panic!("make run checked the demo verification:\n{text}"))
+            .1;
+        let sim = format!("http://127.0.0.1:{}/sim/heard?calleeNbr=%2B8613800000001", ports.simulator);
+        let heard: serde_json::Value = http.get(&sim).send().await.expect("the simulator").json().await.expect("JSON");
+        let heard = heard["verifyCode"].as_str().unwrap_or_else(|| panic!("the phone heard a code: {heard}\n{text}"));
+        assert_eq!(heard.len(), 6, "a generated code of 6 digits: {heard}");
+        let (wrong, pending) = check_after(checks, "-- A wrong code");
+        assert_ne!(wrong, heard, "the wrong code is not the heard one");
+        assert_eq!(
+            (&pending["status"], &pending["valid"], &pending["attemptsLeft"]),
+            (&json!("pending"), &json!(false), &json!(4)),
+            "a wrong code leaves the verification pending with attempts left: {pending}\n{text}"
+        );
+        let (right, approved) = check_after(checks, "-- The code the phone heard");
+        assert_eq!(right, heard, "the code checked is the one the phone heard");
+        assert_eq!(
+            (&approved["status"], &approved["valid"]),
+            (&json!("approved"), &json!(true)),
+            "the code the phone heard approves the verification: {approved}\n{text}"
+        );
+        assert_eq!(approved["verificationId"], pending["verificationId"], "{text}");
+        let demo = std::fs::read_to_string(workspace_root().join("scripts/demo-call.json")).expect("demo event");
+        assert!(!demo.contains("verifyCode"), "the demo verification is started without a code: {demo}");
+
         let base = format!("http://127.0.0.1:{}", ports.functions);
         let body =
             std::fs::read_to_string(workspace_root().join("tests/integration/fixtures/huawei/status-callout.json"))

@@ -11,6 +11,7 @@ use tracing::info;
 
 use crate::cdr_queue::{CdrQueue, QueuedCdr};
 use crate::config::Config;
+use crate::heard::{HeardCode, HeardLog, SpokenCode};
 use crate::mask::mask_phone;
 use crate::payloads::{FeeInfo, StatusInfo, StatusNotification};
 use crate::push::Pusher;
@@ -25,6 +26,8 @@ pub struct PlacedCall {
     pub scenario: Scenario,
     pub display_nbr: String,
     pub callee_nbr: String,
+    /// What the callee hears when they answer.
+    pub verify_code: SpokenCode,
     pub user_data: Option<String>,
     pub status_url: Option<String>,
     pub fee_url: Option<String>,
@@ -37,6 +40,8 @@ pub struct CallContext {
     pub config: Arc<Config>,
     pub pusher: Pusher,
     pub cdrs: CdrQueue,
+    /// The codes the callees heard (`GET /sim/heard`).
+    pub heard: Arc<HeardLog>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +150,18 @@ pub async fn run(ctx: CallContext, call: PlacedCall, script: CallScript) {
         tokio::time::sleep(ctx.config.event_delay).await;
         clock += ctx.config.event_delay;
         timeline.record(event, clock);
+        if event == Event::Answer {
+            // The callee picked up and hears the code, whether or not the status pushes get through.
+            ctx.heard.record(
+                &call.callee_nbr,
+                HeardCode {
+                    session_id: call.session_id.clone(),
+                    callee_nbr: mask_phone(&call.callee_nbr),
+                    verify_code: call.verify_code.clone(),
+                    heard_at: notification_time(clock),
+                },
+            );
+        }
         match &call.status_url {
             Some(url) if script.push_status => {
                 let body = status_body(&call, &script, event, clock);
@@ -184,6 +201,7 @@ mod tests {
             scenario,
             display_nbr: "+8675528000088".into(),
             callee_nbr: "+8613800000021".into(),
+            verify_code: SpokenCode::new("482913"),
             user_data: None,
             status_url: None,
             fee_url: None,

@@ -10,6 +10,7 @@ pub mod call_flow;
 pub mod calls;
 pub mod cdr_queue;
 pub mod config;
+pub mod heard;
 pub mod ids;
 pub mod mask;
 pub mod payloads;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{header::AUTHORIZATION, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ use crate::call_flow::{self, CallContext, PlacedCall};
 use crate::calls::{CallLog, CallRecord};
 use crate::cdr_queue;
 use crate::config::Config;
+use crate::heard::{HeardCode, HeardLog, SpokenCode};
 use crate::ids::IdGenerator;
 use crate::mask::mask_phone;
 use crate::push::Pusher;
@@ -97,6 +98,7 @@ impl AppState {
             scenario,
             display_nbr: req.display_nbr.clone(),
             callee_nbr: req.callee_nbr.clone(),
+            verify_code: SpokenCode::new(req.verify_code.clone()),
             user_data: req.user_data.clone(),
             status_url: req.status_url.clone().or_else(|| self.config.default_status_url.clone()),
             fee_url: req.fee_url.clone().or_else(|| self.config.default_fee_url.clone()),
@@ -208,6 +210,35 @@ async fn calls(State(st): State<Arc<AppState>>) -> Response {
     json_response(StatusCode::OK, &st.calls.list())
 }
 
+fn heard_answer(heard: Option<HeardCode>) -> Response {
+    match heard {
+        Some(heard) => json_response(StatusCode::OK, &heard),
+        None => control_error(StatusCode::NOT_FOUND, "nothing heard"),
+    }
+}
+
+/// `GET /sim/heard/<sessionId>`: the code the callee of that call heard when they answered.
+async fn heard_by_session(State(st): State<Arc<AppState>>, Path(session_id): Path<String>) -> Response {
+    heard_answer(st.ctx.heard.by_session(&session_id))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeardQuery {
+    callee_nbr: Option<String>,
+}
+
+/// `GET /sim/heard?calleeNbr=%2B8613800000021`: the latest code that phone heard.
+async fn heard_by_callee(State(st): State<Arc<AppState>>, Query(query): Query<HeardQuery>) -> Response {
+    match query.callee_nbr.filter(|n| !n.trim().is_empty()) {
+        Some(callee) => heard_answer(st.ctx.heard.latest_for(&callee)),
+        None => control_error(
+            StatusCode::BAD_REQUEST,
+            "give ?calleeNbr=<number> (its + as %2B), or use /sim/heard/<sessionId>",
+        ),
+    }
+}
+
 async fn health() -> Response {
     json_response(StatusCode::OK, &json!({ "status": "ok" }))
 }
@@ -290,6 +321,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route(CALL_VERIFY_PATH, post(call_verify).fallback(invalid_method))
         .route("/sim/stats", get(stats))
         .route("/sim/calls", get(calls))
+        .route("/sim/heard", get(heard_by_callee))
+        .route("/sim/heard/{session_id}", get(heard_by_session))
         .route("/sim/health", get(health))
         .route("/sim/scenario", get(get_scenario).post(set_scenario).delete(clear_scenario))
         .route("/sim/sms", post(push_sms))
@@ -349,6 +382,11 @@ impl RunningSim {
         self.state.calls.list()
     }
 
+    /// The code the callee of `session_id` heard, once they answered (the same as `GET /sim/heard/<sessionId>`).
+    pub fn heard(&self, session_id: &str) -> Option<HeardCode> {
+        self.state.ctx.heard.by_session(session_id)
+    }
+
     /// Stops accepting, lets in-flight requests finish for up to `grace`, then aborts.
     pub async fn shutdown(mut self, grace: Duration) {
         if let Some(tx) = self.shutdown.take() {
@@ -382,7 +420,7 @@ pub async fn start(config: Config) -> Result<RunningSim, StartError> {
         calls: CallLog::default(),
         ids: IdGenerator::default(),
         forced: Mutex::new(None),
-        ctx: CallContext { config, pusher, cdrs },
+        ctx: CallContext { config, pusher, cdrs, heard: Arc::new(HeardLog::default()) },
     });
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let app = router(state.clone());

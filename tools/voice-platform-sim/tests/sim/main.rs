@@ -5,5 +5,6 @@
 mod call_verify;
 mod common;
 mod delivery;
+mod heard;
 mod scenarios;
 mod sms_and_stats;
