@@ -40,7 +40,7 @@ impl OutcomeEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum BusEvent {
-    Outcome(OutcomeEvent),
+    Outcome(Box<OutcomeEvent>),
     Verification(VerificationEvent),
 }
 
