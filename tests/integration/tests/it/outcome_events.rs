@@ -272,4 +272,35 @@ async fn a_verification_is_checked_and_its_approval_announced_once_with_its_call
     assert_eq!(ends, vec![(json!("e2e-signup#3"), json!("approved"))], "one event for the one end");
     // The code went through the trigger, the publisher and two checks: no log line holds it.
     assert_logs_hold_no_callee_or_code(&outcomes.call_loop.stack, &["+8613800000001"]);
+    // Conversion by country, from the EMF lines: one start, one approval (the retried check is not another), one
+    // wrong and two right checks, and the time it took.
+    let metrics = verification_metrics(&outcomes.call_loop.stack.function_logs());
+    let count = |metric: &str, result: &str| metrics.get(&(metric.to_owned(), result.to_owned())).copied();
+    assert_eq!(count("VerificationsStarted", ""), Some(1.0), "{metrics:?}");
+    assert_eq!(count("VerificationsApproved", ""), Some(1.0), "{metrics:?}");
+    assert_eq!((count("VerificationChecks", "wrong"), count("VerificationChecks", "approved")), (Some(1.0), Some(2.0)));
+    assert!(count("TimeToVerify", "").is_some_and(|seconds| seconds >= 0.0), "{metrics:?}");
+}
+
+/// (metric, result) → the sum of the verification metrics' values in the EMF lines, each line checked to carry
+/// the country calling code `86` as its `country` dimension and never the number.
+fn verification_metrics(logs: &str) -> BTreeMap<(String, String), f64> {
+    let mut values = BTreeMap::new();
+    for line in logs.lines().filter(|line| line.contains("\"_aws\"") && line.contains("Verification")) {
+        let line: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("EMF line is not JSON ({e}): {line}"));
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        let dimensions: Vec<&str> =
+            directive["Dimensions"][0].as_array().expect("dimensions").iter().filter_map(Value::as_str).collect();
+        for metric in directive["Metrics"].as_array().expect("metrics") {
+            let name = metric["Name"].as_str().expect("a name");
+            if !(name.starts_with("Verification") || name == "TimeToVerify") {
+                continue;
+            }
+            assert!(dimensions.contains(&"country") && line["country"] == "86", "{line}");
+            assert_eq!(metric["Unit"], if name == "TimeToVerify" { "Seconds" } else { "Count" }, "{line}");
+            let result = line["result"].as_str().unwrap_or_default().to_owned();
+            *values.entry((name.to_owned(), result)).or_default() += line[name].as_f64().expect("a number");
+        }
+    }
+    values
 }
