@@ -296,7 +296,7 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
   seed esm-publishes-modify outcomes.guard/stream_event_source_mappings \
     '{"eventName":["INSERT"],' '{"eventName":["INSERT","MODIFY"],'
   seed esm-modify-of-any-record outcomes.guard/stream_event_source_mappings \
-    '{"eventName":["MODIFY"],"dynamodb":{"NewImage":{"kind":{"S":["verification"]},' '{"eventName":["MODIFY"],"dynamodb":{"NewImage":{'
+    '{"eventName":["MODIFY"],"dynamodb":{"NewImage":{"kind":{"S":["verification","block"]},' '{"eventName":["MODIFY"],"dynamodb":{"NewImage":{'
   seed publisher-unmapped outcomes.guard/publishers_have_stream_mappings \
     'FunctionName: !Ref OutcomePublisherFunction' 'FunctionName: !Ref GetCallOutcomeFunction'
   seed bus-without-archive outcomes.guard/event_buses_archived 'SourceArn: !GetAtt OutcomeBus.Arn' \

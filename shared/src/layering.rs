@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer (bottom = 0). A module may use only modules of a lower layer.
-const LAYERS: [(&str, u8); 16] = [
+const LAYERS: [(&str, u8); 17] = [
     ("telemetry", 0),
     ("ids", 1),
     ("huawei", 2),
@@ -20,6 +20,7 @@ const LAYERS: [(&str, u8); 16] = [
     ("idempotency", 5),
     ("rate_limit", 5),
     ("verification_state", 5),
+    ("guard", 5),
     ("callbacks", 6),
     ("calls", 6),
     ("outcome", 6),

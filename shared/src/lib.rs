@@ -30,6 +30,7 @@ pub mod huawei;
 pub mod records;
 
 pub mod auth;
+pub mod guard;
 pub mod idempotency;
 pub mod rate_limit;
 pub mod storage;

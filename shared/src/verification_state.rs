@@ -265,6 +265,7 @@ mod tests {
             hash: hash(text),
             source: CodeSource::Generated,
             country_code: "86".into(),
+            prefix: "8613800".into(),
             now,
             codes_expire_at: now + 600,
             max_sends: 5,

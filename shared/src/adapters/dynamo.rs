@@ -227,6 +227,7 @@ impl DynamoStore {
                     .await;
                 without_old_item(sent)
             }
+            ItemAction::Check(_) => Err(StoreError::rejected("a condition check goes in a transaction")),
             ItemAction::Delete(item_key) => {
                 let sent = self
                     .client

@@ -6,10 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::callbacks::{HealthProbe, NoncePut, NonceStore};
+use crate::guard::{GuardStore, Taken};
 use crate::idempotency::{Claim, Completion, IdempotencyStore};
+use crate::ids::VerificationId;
 use crate::ids::{IdempotencyKey, SessionId};
 use crate::outcome::OutcomeStore;
 use crate::rate_limit::{RateLimitStore, RateLimits};
+use crate::records::guard::{block_write, budget_writes, lift_write, tally_write, BudgetTake, Tally};
+use crate::records::item::{ItemAction, ItemWrite};
 use crate::records::nonce::NonceRecord;
 use crate::records::verification::{apply, verification_key, VerificationChange, VerificationRecord};
 use crate::records::{
@@ -35,6 +39,83 @@ pub struct MemoryStore {
     nonces: Mutex<std::collections::HashMap<String, String>>,
     /// Verification records by pk.
     verifications: Mutex<BTreeMap<String, VerificationRecord>>,
+    guard: Mutex<MemoryGuard>,
+}
+
+/// The fraud guard's records, by pk: counters, tallies (the verifications counted), blocks (until when).
+#[derive(Default)]
+struct MemoryGuard {
+    counters: BTreeMap<String, u32>,
+    tallies: BTreeMap<String, (Vec<String>, Tally)>,
+    blocks: BTreeMap<String, (i64, Tally)>,
+}
+
+fn value_of(write: &ItemWrite, placeholder: &str) -> Option<i64> {
+    write.values.iter().find(|(name, _)| *name == placeholder).and_then(|(_, value)| value.as_i64())
+}
+
+fn key_of(write: &ItemWrite) -> String {
+    match &write.action {
+        ItemAction::Put(item) => item.get("pk").and_then(|pk| pk.as_str()).unwrap_or_default().to_owned(),
+        ItemAction::Update { key, .. } | ItemAction::Delete(key) | ItemAction::Check(key) => key.pk.clone(),
+    }
+}
+
+impl GuardStore for MemoryStore {
+    async fn take(&self, prefix: &str, takes: &[BudgetTake], now: i64) -> Result<Taken, StoreError> {
+        self.write_request()?;
+        let writes = budget_writes(prefix, takes, now);
+        let mut guard = self.guard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.blocks.get(&key_of(&writes[0])).is_some_and(|(until, _)| *until > now) {
+            return Ok(Taken::Blocked);
+        }
+        for (index, write) in writes[1..].iter().enumerate() {
+            let limit = value_of(write, ":limit").unwrap_or_default() as u32;
+            if guard.counters.get(&key_of(write)).is_some_and(|count| *count >= limit) {
+                return Ok(Taken::Spent(index));
+            }
+        }
+        for write in &writes[1..] {
+            *guard.counters.entry(key_of(write)).or_default() += 1;
+        }
+        Ok(Taken::Taken)
+    }
+
+    async fn tally(
+        &self,
+        prefix: &str,
+        verification: &VerificationId,
+        approved: bool,
+        now: i64,
+    ) -> Result<Tally, StoreError> {
+        self.write_request()?;
+        let key = key_of(&tally_write(prefix, verification, approved, now));
+        let mut guard = self.guard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (ids, tally) = guard.tallies.entry(key).or_default();
+        if !ids.iter().any(|id| id == verification.as_str()) {
+            ids.push(verification.as_str().to_owned());
+            tally.ended += 1;
+            tally.approved += u32::from(approved);
+        }
+        Ok(tally.clone())
+    }
+
+    async fn block(&self, prefix: &str, tally: &Tally, now: i64, until: i64) -> Result<bool, StoreError> {
+        self.write_request()?;
+        let key = key_of(&block_write(prefix, tally, now, until, None));
+        let mut guard = self.guard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.blocks.get(&key).is_some_and(|(blocked_until, _)| *blocked_until > now) {
+            return Ok(false);
+        }
+        guard.blocks.insert(key, (until, tally.clone()));
+        Ok(true)
+    }
+
+    async fn lift(&self, prefix: &str) -> Result<bool, StoreError> {
+        self.write_request()?;
+        let key = key_of(&lift_write(prefix));
+        Ok(self.guard.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).blocks.remove(&key).is_some())
+    }
 }
 
 impl MemoryStore {

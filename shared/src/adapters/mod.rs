@@ -4,6 +4,7 @@
 
 pub mod aws_env;
 pub mod dynamo;
+mod dynamo_guard;
 mod dynamo_nonce;
 #[cfg(feature = "test-util")]
 mod dynamo_test_util;

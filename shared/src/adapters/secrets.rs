@@ -12,6 +12,9 @@ pub struct SecretDocument {
     pub app_secret: String,
     #[serde(default)]
     pub callback_tokens: Option<String>,
+    /// Numbers the fraud guard's budgets and blocks skip (comma-separated, E.164).
+    #[serde(default)]
+    pub safe_numbers: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -30,6 +30,10 @@ pub enum TriggerError {
     /// placed.
     #[error("{0}")]
     VerificationClosed(String),
+    /// The fraud guard refused the call (its reason first: `country_not_allowed: …`, `prefix_budget: …`,
+    /// `country_budget: …`, `daily_cap: …`, `prefix_blocked: …`). No call was placed.
+    #[error("{0}")]
+    Blocked(String),
     /// Our configuration is wrong (missing setting, callback URL too long, credentials refused by Huawei).
     #[error("{0}")]
     ConfigurationError(String),
@@ -46,6 +50,7 @@ impl TriggerError {
             Self::ProviderUnavailable(_) => "ProviderUnavailable",
             Self::ProviderOutcomeUnknown(_) => "ProviderOutcomeUnknown",
             Self::VerificationClosed(_) => "VerificationClosed",
+            Self::Blocked(_) => "Blocked",
             Self::ConfigurationError(_) => "ConfigurationError",
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::attempt::Attempt;
 use super::CallRequest;
+use crate::guard::GuardStore;
 use crate::idempotency::IdempotencyStore;
 use crate::ids::{SessionId, VerificationCode};
 use crate::rate_limit::RateLimitStore;
@@ -14,10 +15,10 @@ use crate::storage::RecordStore;
 use crate::verification_state::VerificationStore;
 
 /// The storage the trigger needs: its idempotency records, per-callee rate-limit logs, the verification records,
-/// and the call record via [`RecordStore::put_new`].
-pub trait TriggerStore: RecordStore + IdempotencyStore + RateLimitStore + VerificationStore {}
+/// the fraud guard's records, and the call record via [`RecordStore::put_new`].
+pub trait TriggerStore: RecordStore + IdempotencyStore + RateLimitStore + VerificationStore + GuardStore {}
 
-impl<T: RecordStore + IdempotencyStore + RateLimitStore + VerificationStore> TriggerStore for T {}
+impl<T: RecordStore + IdempotencyStore + RateLimitStore + VerificationStore + GuardStore> TriggerStore for T {}
 
 /// Huawei's side of the trigger: one callVerify attempt, speaking `code`.
 pub trait VoiceApi: Send + Sync {

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::attempt::interpret;
 use super::request::payload_hash;
 use super::{CallRequest, CloseOutScheduler, Defaults, NoCloseOuts, TriggerError, TriggerStore, VoiceApi};
+use crate::guard::{Geo, GuardPolicy, Refusal};
 use crate::idempotency::{Claim, Completion};
 use crate::ids::{IdempotencyKey, SessionId, VerificationCode, VerificationId};
 use crate::rate_limit::{callee_key, RateLimits};
@@ -80,6 +81,8 @@ pub struct TriggerSettings {
     /// codes' hashes (the app secret: never stored or logged).
     pub hash_key: SecretString,
     pub verifications: VerificationPolicy,
+    /// The fraud guard's settings (docs/operations.md, "Fraud guard").
+    pub guard: GuardPolicy,
 }
 
 /// When a placed call's close-out checks run, after the request.
@@ -146,6 +149,15 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
     }
 
     async fn run(&self, request: &CallRequest, deadline: Instant) -> Result<TriggerAnswer, TriggerError> {
+        // The country list first: a refusal writes nothing, not even the idempotency key.
+        match self.settings.guard.geo(&request.callee_nbr) {
+            Geo::Allowed => {}
+            Geo::Monitored(refusal) => {
+                metrics::count(Metric::GuardMonitored, Dimensions::result(refusal.reason.as_str()));
+                tracing::warn!(reason = %refusal, "GEO_MODE=monitor: placed all the same");
+            }
+            Geo::Refused(refusal) => return Err(blocked(refusal)),
+        }
         let verification = request.verification_id(self.settings.hash_key.expose_secret().as_bytes());
         let Some(key) = request.idempotency_key.as_ref() else {
             let session_id = self.place_call(request, &verification, deadline).await?;
@@ -226,6 +238,13 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             Ok(()) => {}
             Err(retry_after_secs) => return Err(TriggerError::RateLimited { retry_after_secs }),
         }
+        let cut_off = deadline.checked_sub(FINISH_MARGIN + MIN_ATTEMPT).unwrap_or(deadline);
+        let guard = &self.settings.guard;
+        if let Some(refusal) =
+            guard.admit(&self.store, &request.callee_nbr, now, cut_off).await.map_err(storage_unavailable)?
+        {
+            return Err(blocked(refusal));
+        }
         let code = request.verify_code.clone().unwrap_or_else(|| VerificationCode::generate(request.code_length));
         self.send_code(request, verification, &code, now, deadline).await?;
         let mut backoff = FIRST_BACKOFF;
@@ -275,6 +294,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             hash: code_hash(self.settings.hash_key.expose_secret().as_bytes(), id, code),
             source,
             country_code: request.callee_nbr.country_code().unwrap_or_default().to_owned(),
+            prefix: self.settings.guard.prefix(&request.callee_nbr),
             now,
             codes_expire_at: now + policy.code_ttl.as_secs() as i64,
             max_sends: policy.max_sends,
@@ -381,6 +401,33 @@ fn epoch_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// A refusal of the fraud guard, counted (`GuardRefusals` by reason).
+fn blocked(refusal: Refusal) -> TriggerError {
+    metrics::count(Metric::GuardRefusals, Dimensions::result(refusal.reason.as_str()));
+    TriggerError::Blocked(refusal.to_string())
+}
+
+/// The operator's command `{"liftBlock": "<digits>"}`: a number range's digits, country code included.
+pub fn lift_block_prefix(event: &Value) -> Option<Result<String, TriggerError>> {
+    let prefix = event.get("liftBlock")?;
+    let valid = |text: &&str| (1..=15).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    Some(match prefix.as_str().filter(valid) {
+        Some(prefix) if event.as_object().is_some_and(|fields| fields.len() == 1) => Ok(prefix.to_owned()),
+        _ => Err(TriggerError::InvalidRequest(
+            "liftBlock takes the blocked range's digits (country code included, no +) and nothing else".into(),
+        )),
+    })
+}
+
+impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C> {
+    /// Lifts the fraud guard's block of a number range (docs/operations.md, "Fraud guard"): `{"prefix", "lifted"}`.
+    pub async fn lift_block(&self, prefix: &str) -> Result<Value, TriggerError> {
+        let lifted = self.store.lift(prefix).await.map_err(storage_unavailable)?;
+        tracing::warn!(prefix, lifted, "block lifted by the operator");
+        Ok(json!({"prefix": prefix, "lifted": lifted}))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +478,11 @@ mod tests {
             api_timeout: Duration::from_secs(5),
             hash_key: "secret".to_string().into(),
             verifications: VerificationPolicy { code_ttl: Duration::from_secs(600), max_sends: 2, max_checks: 5 },
+            guard: GuardPolicy {
+                prefix_limit: 0,
+                allowed_countries: ["86", "44"].map(String::from).into(),
+                ..Default::default()
+            },
         };
         TriggerService::new(MemoryStore::default(), api, settings)
     }

@@ -156,10 +156,14 @@ mod tests {
         assert!(matches!(error, ConfigError::UnauthenticatedPushes));
         assert!(error.to_string().contains("ALLOW_UNAUTHENTICATED_PUSHES=true"), "{error}");
         let without_tokens_in_secret =
-            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: None };
+            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: None, safe_numbers: None };
         assert!(CallbackConfig::from_parts(&deployed, Some(without_tokens_in_secret)).is_err());
-        let with_tokens =
-            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1".into()) };
+        let with_tokens = SecretDocument {
+            app_key: "k".into(),
+            app_secret: "s".into(),
+            callback_tokens: Some("tok-1".into()),
+            safe_numbers: None,
+        };
         assert!(CallbackConfig::from_parts(&deployed, Some(with_tokens)).is_ok());
     }
 
@@ -194,8 +198,12 @@ mod tests {
             ("VOICE_APP_SECRET", "env"),
             ("CALLBACK_TOKENS", "envtoken"),
         ];
-        let secret =
-            SecretDocument { app_key: "k".into(), app_secret: "s".into(), callback_tokens: Some("tok-1,tok-2".into()) };
+        let secret = SecretDocument {
+            app_key: "k".into(),
+            app_secret: "s".into(),
+            callback_tokens: Some("tok-1,tok-2".into()),
+            safe_numbers: None,
+        };
         let config = CallbackConfig::from_parts(&env, Some(secret)).unwrap();
         let credentials = config.settings.credentials.unwrap();
         assert_eq!((credentials.app_key.as_str(), credentials.app_secret.expose_secret()), ("k", "s"));

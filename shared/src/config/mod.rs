@@ -3,6 +3,7 @@
 //! the Secrets Manager secret named by `VOICE_CREDENTIALS_SECRET_ID`. One submodule per function family.
 
 pub mod callbacks;
+pub mod guard;
 pub mod outcome;
 pub mod publisher;
 pub mod trigger;

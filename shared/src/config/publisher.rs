@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use super::guard::guard_policy;
 use super::{record_ttl, region, store_retry_budget, table_name, ConfigError, Env};
+use crate::guard::GuardPolicy;
 
 #[derive(Debug, Clone)]
 pub struct PublisherConfig {
@@ -14,6 +16,8 @@ pub struct PublisherConfig {
     pub record_ttl: Duration,
     /// How long a Query or a close-out write keeps retrying transient DynamoDB errors (`STORE_RETRY_BUDGET_MS`).
     pub store_retry_budget: Duration,
+    /// The fraud guard's settings; the publisher applies `AUTO_BLOCK_*` (it learns the ranges' conversion).
+    pub guard: GuardPolicy,
 }
 
 impl PublisherConfig {
@@ -24,6 +28,7 @@ impl PublisherConfig {
             region: region(env)?,
             record_ttl: record_ttl(env)?,
             store_retry_budget: store_retry_budget(env)?,
+            guard: guard_policy(env, None)?,
         })
     }
 }

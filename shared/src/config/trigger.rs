@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use super::guard::{callee_limits, guard_policy};
 use super::{
     integer, load_secret, positive, record_ttl, region, table_name, tokens_and_credentials, verification_policy,
     ConfigError, Env,
 };
 use crate::adapters::secrets::SecretDocument;
 use crate::calls::{CloseOutDelays, Defaults, VerificationPolicy};
+use crate::guard::GuardPolicy;
 use crate::huawei::call_verify::encode_callback_url;
 use crate::huawei::AppCredentials;
 use crate::ids::GENERATED_CODE_DIGITS;
@@ -37,6 +39,7 @@ pub struct TriggerConfig {
     /// Where close-out checks are scheduled; `None` (no `CLOSE_OUT_SCHEDULE_GROUP`) schedules none.
     pub close_out_schedules: Option<CloseOutSchedules>,
     pub verifications: VerificationPolicy,
+    pub guard: GuardPolicy,
 }
 
 /// `CODE_LENGTH`: digits of a generated code (default 6).
@@ -88,6 +91,7 @@ impl TriggerConfig {
     }
 
     fn from_parts(env: &impl Env, secret: Option<SecretDocument>) -> Result<Self, ConfigError> {
+        let guard = guard_policy(env, secret.as_ref().and_then(|s| s.safe_numbers.as_deref()))?;
         let (tokens, credentials) = tokens_and_credentials(env, secret)?;
         let credentials = credentials
             .ok_or(ConfigError::Missing("VOICE_CREDENTIALS_SECRET_ID (or VOICE_APP_KEY and VOICE_APP_SECRET)"))?;
@@ -120,16 +124,13 @@ impl TriggerConfig {
                 allow_endless_playback: matches!(env.get("ALLOW_ENDLESS_PLAYBACK").as_deref(), Some("true")),
                 code_length: code_length(env)?,
             },
-            // 0 disables a window.
-            rate_limits: RateLimits::new(
-                integer(env, "RATE_LIMIT_PER_MINUTE", 1, 0)?,
-                integer(env, "RATE_LIMIT_PER_HOUR", 5, 0)?,
-            ),
+            rate_limits: callee_limits(env)?,
             voice_api_timeout: Duration::from_millis(positive(env, "VOICE_API_TIMEOUT_MS", 8000)?),
             region: region(env)?,
             close_out_delays: close_out_delays(env)?,
             close_out_schedules: close_out_schedules(env)?,
             verifications: verification_policy(env)?,
+            guard,
         })
     }
 }
@@ -188,7 +189,8 @@ mod tests {
         let decode = |b64: &str| String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
         assert_eq!(decode(&config.status_url), "https://cb.example.com/voice/status/tok-new");
         assert_eq!(decode(&config.fee_url), "https://cb.example.com/voice/fee/tok-new");
-        assert_eq!(config.rate_limits, RateLimits::new(1, 5));
+        let windows: Vec<(u32, i64)> = config.rate_limits.0.iter().map(|l| (l.calls, l.window_secs)).collect();
+        assert_eq!(windows, [(1, 60), (3, 86_400), (10, 30 * 86_400)], "CALLEE_LIMITS' default");
         assert_eq!(config.voice_api_base_url, DEFAULT_VOICE_API_BASE_URL);
         assert_eq!((config.defaults.code_length, config.verifications), (6, VerificationPolicy::default()));
         let set =

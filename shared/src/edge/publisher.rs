@@ -34,7 +34,8 @@ pub fn service_from_env() -> Result<Publisher, ConfigError> {
         .inspect_err(|e| tracing::error!(error = %error_chain(e), "bad configuration"))?;
     let store = DynamoStore::new(DynamoStore::client_from_env(), config.table_name.clone());
     let sink = EventBridgeSink::new(EventBridgeSink::client_from_env(), config.event_bus_name.clone());
-    Ok(Publisher { publisher: OutcomePublisher::new(store, sink, config.region.clone()), config })
+    let publisher = OutcomePublisher::new(store, sink, config.region.clone()).with_guard(config.guard.clone());
+    Ok(Publisher { publisher, config })
 }
 
 /// Handles one event; its metrics (`EventsPublished`, `FinalOutcomes`) are written when it is done.
@@ -87,10 +88,13 @@ pub fn stream_item(record: EventRecord) -> StreamItem {
         Ok(stored) => stored,
         Err(e) => return unpublishable(format!("not a record of the table: {e}")),
     };
+    if let RecordBody::Block(block) = stored.body {
+        return StreamItem::Block { sequence_number, record: Box::new(block), written_region: stored.written_region };
+    }
     let StoredRecord { pk, written_region, body: RecordBody::Verification(after), .. } = stored else {
         return match inserted {
             true => StreamItem::Inserted { sequence_number, record: Box::new(stored) },
-            false => unpublishable("a modify of a record that is not a verification's".into()),
+            false => unpublishable("a modify of a record that is neither a verification's nor a block".into()),
         };
     };
     let Some(id) = pk.strip_prefix(VERIFICATION_PREFIX).and_then(|id| VerificationId::parse(id).ok()) else {

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{diagnostic, invocation_deadline};
 use crate::adapters::{CallVerifyClient, DynamoStore, SchedulerCloseOuts};
+use crate::calls::service::lift_block_prefix;
 use crate::calls::{TriggerAnswer, TriggerError, TriggerService, TriggerSettings};
 use crate::config::{ProcessEnv, TriggerConfig};
 use crate::telemetry::error_chain;
@@ -34,6 +35,7 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
         api_timeout: config.voice_api_timeout,
         hash_key: config.credentials.app_secret,
         verifications: config.verifications,
+        guard: config.guard,
     };
     let close_outs = match config.close_out_schedules {
         Some(s) => {
@@ -47,16 +49,32 @@ pub async fn service_from_env() -> Result<LiveTrigger, TriggerError> {
     Ok(TriggerService::new(store, api, settings).with_close_outs(close_outs, config.close_out_delays))
 }
 
+/// What an invoke answers: a call's answer, or the operator's lift of a block.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Call(TriggerAnswer),
+    Lifted(Value),
+}
+
 /// Answers one invoke and counts it (metric `TriggerResults`: placed, replayed or the errorType).
 pub async fn invoke(
     trigger: &Result<LiveTrigger, TriggerError>,
     event: LambdaEvent<Value>,
-) -> Result<TriggerAnswer, Diagnostic> {
+) -> Result<Answer, Diagnostic> {
     metrics::emit_after(async {
-        let result = match trigger {
+        let result = match (trigger, lift_block_prefix(&event.payload)) {
+            // The operator's command (docs/operations.md, "Fraud guard"): its answer is not a call's.
+            (Ok(trigger), Some(prefix)) => {
+                let lifted = match prefix {
+                    Ok(prefix) => trigger.lift_block(&prefix).await,
+                    Err(e) => Err(e),
+                };
+                return lifted.map(Answer::Lifted).map_err(|e| diagnostic(e.error_type(), &e));
+            }
             // Boxed, as in edge::outcome: keeps the layout of the function's `main` future shallow.
-            Ok(trigger) => Box::pin(trigger.handle(event.payload, invocation_deadline(&event.context))).await,
-            Err(e) => Err(e.clone()),
+            (Ok(trigger), None) => Box::pin(trigger.handle(event.payload, invocation_deadline(&event.context))).await,
+            (Err(e), _) => Err(e.clone()),
         };
         let counted = match &result {
             Ok(answer) if answer.replayed => "replayed",
@@ -64,7 +82,7 @@ pub async fn invoke(
             Err(e) => e.error_type(),
         };
         metrics::count(Metric::TriggerResults, Dimensions::result(counted));
-        result.map_err(|e| diagnostic(e.error_type(), &e))
+        result.map(Answer::Call).map_err(|e| diagnostic(e.error_type(), &e))
     })
     .await
 }

@@ -184,6 +184,7 @@ mod tests {
             hash: "h1".into(),
             source: CodeSource::Generated,
             country_code: "86".into(),
+            prefix: "8613800".into(),
             now: now - 700,
             codes_expire_at,
             max_sends: 5,

@@ -11,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{fold, CallOutcome};
+use crate::guard::{PrefixBlockedEvent, PREFIX_BLOCKED_DETAIL_TYPE};
 use crate::ids::SessionId;
 use crate::records::StoredRecord;
 use crate::verification_state::{VerificationEvent, VERIFICATION_EVENT_DETAIL_TYPE};
@@ -36,12 +37,13 @@ impl OutcomeEvent {
     }
 }
 
-/// One event for the outcome bus: a call's outcome or a verification's end.
+/// One event for the outcome bus: a call's outcome, a verification's end, a number range blocked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum BusEvent {
     Outcome(Box<OutcomeEvent>),
     Verification(VerificationEvent),
+    PrefixBlocked(PrefixBlockedEvent),
 }
 
 impl BusEvent {
@@ -49,14 +51,16 @@ impl BusEvent {
         match self {
             Self::Outcome(_) => EVENT_DETAIL_TYPE,
             Self::Verification(_) => VERIFICATION_EVENT_DETAIL_TYPE,
+            Self::PrefixBlocked(_) => PREFIX_BLOCKED_DETAIL_TYPE,
         }
     }
 
-    /// The id consumers dedupe on: `outcomeId` or `eventId`.
+    /// The id consumers dedupe on: `outcomeId`, else `eventId`.
     pub fn id(&self) -> &str {
         match self {
             Self::Outcome(event) => &event.outcome_id,
             Self::Verification(event) => &event.event_id,
+            Self::PrefixBlocked(event) => &event.event_id,
         }
     }
 }

@@ -18,13 +18,15 @@ use tokio::time::Instant;
 
 use super::events::{change_at, BusEvent, Change, OutcomeEvent};
 use super::OutcomeStore;
+use crate::guard::{GuardPolicy, GuardStore, PrefixBlockedEvent};
 use crate::ids::{SessionId, VerificationId};
+use crate::records::guard::BlockRecord;
 use crate::records::verification::{CallState, VerificationChange, VerificationRecord};
 use crate::records::{is_reserved_key, verification_of, StoredRecord};
 use crate::storage::{retry, StoreError};
 use crate::telemetry::mask_numbers;
 use crate::telemetry::metrics::{self, Dimensions, Metric};
-use crate::verification_state::{status_change, VerificationStore};
+use crate::verification_state::{status_change, VerificationEvent, VerificationStatus, VerificationStore};
 
 /// EventBridge's limit of entries per `PutEvents`.
 pub const MAX_ENTRIES_PER_PUT: usize = 10;
@@ -36,6 +38,8 @@ const QUERIES_IN_FLIGHT: usize = 8;
 pub enum StreamItem {
     /// An INSERT whose new image is a record of the table.
     Inserted { sequence_number: String, record: Box<StoredRecord> },
+    /// A number range's block record, written (a `Prefix Blocked` event).
+    Block { sequence_number: String, record: Box<BlockRecord>, written_region: Option<String> },
     /// An INSERT or MODIFY of a verification record: its image before (none when it was created) and after.
     Verification {
         sequence_number: String,
@@ -75,12 +79,19 @@ pub struct OutcomePublisher<S, E> {
     store: S,
     sink: E,
     region: String,
+    /// The fraud guard, fed each verification's end (its auto-block).
+    guard: GuardPolicy,
 }
 
-impl<S: OutcomeStore + VerificationStore, E: EventSink> OutcomePublisher<S, E> {
+impl<S: OutcomeStore + VerificationStore + GuardStore, E: EventSink> OutcomePublisher<S, E> {
     /// `region`: this function's `AWS_REGION`; records another region wrote are that region's to publish.
     pub fn new(store: S, sink: E, region: impl Into<String>) -> Self {
-        Self { store, sink, region: region.into() }
+        Self { store, sink, region: region.into(), guard: GuardPolicy::default() }
+    }
+
+    /// The fraud guard's settings (only `AUTO_BLOCK_*` count here).
+    pub fn with_guard(self, guard: GuardPolicy) -> Self {
+        Self { guard, ..self }
     }
 
     pub fn store(&self) -> &S {
@@ -93,11 +104,26 @@ impl<S: OutcomeStore + VerificationStore, E: EventSink> OutcomePublisher<S, E> {
         let (mut events, mut sources) = (Vec::new(), Vec::new());
         let mut by_call: BTreeMap<SessionId, Vec<(String, String)>> = BTreeMap::new();
         for item in items {
+            if let StreamItem::Block { sequence_number, record, written_region } = item {
+                match written_region.as_deref() == Some(self.region.as_str()) {
+                    true => {
+                        events.push(BusEvent::PrefixBlocked(PrefixBlockedEvent::of(&record)));
+                        sources.push(sequence_number);
+                    }
+                    false => report.skipped += 1,
+                }
+                continue;
+            }
             if let StreamItem::Verification { sequence_number, id, before, after, written_region } = item {
                 if written_region.as_deref() != Some(self.region.as_str()) {
                     // Another region's write (replicated here): that region's publisher announces it.
                     report.skipped += 1;
                 } else if let Some(event) = status_change(&id, before.as_deref(), &after) {
+                    if let Err(error) = self.learn(&after, &event, deadline).await {
+                        tracing::error!(error = %error, "the guard did not learn the verification's end; its record comes again");
+                        report.failed.push(sequence_number);
+                        continue;
+                    }
                     events.push(BusEvent::Verification(event));
                     sources.push(sequence_number);
                 } else {
@@ -184,13 +210,32 @@ impl<S: OutcomeStore + VerificationStore, E: EventSink> OutcomePublisher<S, E> {
         retry::until_deadline(deadline, || self.store.change(&change)).await.map(|_| ())
     }
 
+    /// Feeds a verification's end to the fraud guard: its range's conversion this hour, which may block the range
+    /// (the block record's write comes back through the stream as a `Prefix Blocked` event).
+    async fn learn(
+        &self,
+        record: &VerificationRecord,
+        event: &VerificationEvent,
+        deadline: Instant,
+    ) -> Result<(), StoreError> {
+        let verification = &event.verification;
+        let approved = verification.status == VerificationStatus::Approved;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let id = &verification.verification_id;
+        if let Some(until) = self.guard.learn(&self.store, &record.prefix, id, approved, now, deadline).await? {
+            metrics::count(Metric::PrefixesBlocked, Dimensions::none());
+            tracing::warn!(prefix = %record.prefix, blockedUntil = until, "number range blocked for its low conversion");
+        }
+        Ok(())
+    }
+
     /// The record's sequence number, call and sort key, or why it can never be published.
     fn publishable(&self, item: StreamItem) -> Result<(String, SessionId, String), (String, String)> {
         let (sequence_number, record) = match item {
             StreamItem::Inserted { sequence_number, record } => (sequence_number, record),
             StreamItem::Unpublishable { sequence_number, reason } => return Err((sequence_number, reason)),
-            StreamItem::Verification { sequence_number, .. } => {
-                return Err((sequence_number, "a verification's record".into()))
+            StreamItem::Verification { sequence_number, .. } | StreamItem::Block { sequence_number, .. } => {
+                return Err((sequence_number, "not a call's record".into()))
             }
         };
         if is_reserved_key(&record.pk) {
@@ -227,6 +272,9 @@ impl<S: OutcomeStore + VerificationStore, E: EventSink> OutcomePublisher<S, E> {
                                         );
                                     }
                                     tracing::info!(outcomeId = %mask_numbers(&event.outcome_id), status = outcome.status.as_str(), r#final = outcome.is_final, "outcome event published");
+                                }
+                                BusEvent::PrefixBlocked(event) => {
+                                    tracing::info!(eventId = %event.event_id, "prefix blocked event published");
                                 }
                                 BusEvent::Verification(event) => {
                                     let status = event.verification.status.as_str();

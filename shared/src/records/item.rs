@@ -41,6 +41,8 @@ pub enum ItemAction {
     Update { key: ItemKey, expression: &'static str },
     /// Deletes the item of `key`.
     Delete(ItemKey),
+    /// Checks the condition on the item of `key` and changes nothing (only within a transaction).
+    Check(ItemKey),
 }
 
 /// One conditional request on one item.

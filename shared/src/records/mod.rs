@@ -22,6 +22,7 @@
 //! sessionId reads exactly one call's records (a push whose sessionId does is quarantined, never stored under it).
 
 pub mod bookkeeping;
+pub mod guard;
 pub mod item;
 pub mod nonce;
 pub mod read;
@@ -55,7 +56,7 @@ pub const HEALTH_PROBE_KEY: (&str, &str) = ("health#probe", "probe");
 /// Partition key prefix of quarantined push elements (kept whole: their identity could not be a key).
 pub const QUARANTINE_PREFIX: &str = "quarantine#";
 /// Prefixes no Huawei sessionId has.
-pub const RESERVED_PREFIXES: [&str; 7] = [
+pub const RESERVED_PREFIXES: [&str; 8] = [
     SMS_PREFIX,
     REQUEST_PREFIX,
     RATE_LIMIT_PREFIX,
@@ -63,6 +64,7 @@ pub const RESERVED_PREFIXES: [&str; 7] = [
     QUARANTINE_PREFIX,
     nonce::NONCE_PREFIX,
     verification::VERIFICATION_PREFIX,
+    guard::GUARD_PREFIX,
 ];
 
 /// Whether a sessionId would land among our own records: it starts with a reserved prefix. Such a push is

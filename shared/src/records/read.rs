@@ -39,6 +39,8 @@ pub enum RecordBody {
     #[serde(rename = "ratelimit")]
     RateLimit(RateLimitRecord),
     Verification(super::verification::VerificationRecord),
+    /// A number range the fraud guard blocked.
+    Block(super::guard::BlockRecord),
     /// A kind written by a newer version of the project.
     #[serde(other)]
     Other,

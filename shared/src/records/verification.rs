@@ -138,6 +138,9 @@ pub struct VerificationRecord {
     /// The callee's E.164 country calling code; empty when the number starts with no assigned code.
     #[serde(default)]
     pub country_code: String,
+    /// The callee's number range, the fraud guard's unit (empty on records written before it was kept).
+    #[serde(default)]
+    pub prefix: String,
     /// First send (epoch seconds).
     pub created_at: i64,
     /// Every code of the verification is accepted until then (epoch seconds).
@@ -190,6 +193,8 @@ pub enum VerificationChange {
         hash: String,
         source: CodeSource,
         country_code: String,
+        /// The callee's number range (the fraud guard's `PREFIX_DIGITS`), for its conversion.
+        prefix: String,
         now: i64,
         /// The codes' lifetime (a new verification's; a resend keeps the first).
         codes_expire_at: i64,
@@ -255,6 +260,7 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
         VerificationChange::Send {
             source,
             country_code,
+            prefix,
             now,
             codes_expire_at,
             max_sends,
@@ -269,6 +275,7 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                 ("#maxChecks", "maxChecks"),
                 ("#source", "codeSource"),
                 ("#country", "countryCode"),
+                ("#prefix", "prefix"),
                 ("#created", "createdAt"),
                 ("#ttl", "expiresAt"),
                 ("#region", "writtenRegion"),
@@ -282,6 +289,7 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                 (":kind", json!(VERIFICATION_KIND)),
                 (":source", json!(source.as_str())),
                 (":country", json!(country_code)),
+                (":prefix", json!(prefix)),
                 (":now", json!(now)),
                 (":until", json!(codes_expire_at)),
                 (":max_sends", json!(max_sends)),
@@ -294,6 +302,7 @@ pub fn change_write(change: &VerificationChange, written_region: Option<&str>) -
                  #sends = if_not_exists(#sends, :zero) + :one, #checks = if_not_exists(#checks, :zero), \
                  #maxChecks = if_not_exists(#maxChecks, :max_checks), #kind = :kind, \
                  #source = if_not_exists(#source, :source), #country = if_not_exists(#country, :country), \
+                 #prefix = if_not_exists(#prefix, :prefix), \
                  #created = if_not_exists(#created, :now), #until = if_not_exists(#until, :until), \
                  #ttl = :ttl, #region = :region",
                 "attribute_not_exists(pk) OR (#sends < :max_sends AND #until > :now AND #source = :source \
@@ -366,6 +375,9 @@ fn call_write(change: &VerificationChange) -> ItemWrite {
 
 /// What [`change_write`] does, on a record in memory: the changed record, or `Err` with the record as it was
 /// (`None`: there is none) when the condition does not hold.
+// The refusal carries the record, as DynamoDB's answer does; a rule for tests and the in-memory store, off any
+// function's path, so its size does not matter.
+#[allow(clippy::result_large_err)]
 pub fn apply(
     existing: Option<&VerificationRecord>,
     change: &VerificationChange,
@@ -381,12 +393,16 @@ pub fn apply(
         return Ok(next);
     }
     let Some(step) = change.step() else { return refused() };
-    if let VerificationChange::Send { source, country_code, now, codes_expire_at, max_sends, max_checks, .. } = change {
+    if let VerificationChange::Send {
+        source, country_code, prefix, now, codes_expire_at, max_sends, max_checks, ..
+    } = change
+    {
         let step = step.text();
         return match existing {
             None => Ok(VerificationRecord {
                 code_source: *source,
                 country_code: country_code.clone(),
+                prefix: prefix.clone(),
                 created_at: *now,
                 codes_expire_at: *codes_expire_at,
                 sends: 1,
@@ -444,6 +460,7 @@ mod tests {
             hash: hash.into(),
             source: CodeSource::Generated,
             country_code: "86".into(),
+            prefix: "8613800".into(),
             now,
             codes_expire_at: now + 600,
             max_sends: 2,
@@ -480,6 +497,7 @@ mod tests {
             id,
             hash,
             country_code,
+            prefix,
             now,
             codes_expire_at,
             max_sends,
@@ -495,6 +513,7 @@ mod tests {
             hash,
             source: CodeSource::App,
             country_code,
+            prefix,
             now,
             codes_expire_at,
             max_sends,

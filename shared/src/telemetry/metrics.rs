@@ -59,6 +59,12 @@ pub enum Metric {
     VerificationChecks,
     /// Seconds from a verification's first send to its approval, by `country`.
     TimeToVerify,
+    /// A call the fraud guard refused, by `result` = the reason (country_not_allowed, prefix_budget, …).
+    GuardRefusals,
+    /// A call the fraud guard would have refused in monitor mode, placed anyway, by `result` = the reason.
+    GuardMonitored,
+    /// A number range blocked for its low conversion.
+    PrefixesBlocked,
 }
 
 impl Metric {
@@ -82,6 +88,9 @@ impl Metric {
             Self::VerificationsApproved => "VerificationsApproved",
             Self::VerificationChecks => "VerificationChecks",
             Self::TimeToVerify => "TimeToVerify",
+            Self::GuardRefusals => "GuardRefusals",
+            Self::GuardMonitored => "GuardMonitored",
+            Self::PrefixesBlocked => "PrefixesBlocked",
         }
     }
 

@@ -140,6 +140,7 @@ mod tests {
             hash: code_hash(KEY.as_bytes(), &vid(id), &VerificationCode::parse(code).unwrap()),
             source,
             country_code: "86".into(),
+            prefix: "8613800".into(),
             now,
             codes_expire_at: now + 600,
             max_sends: 5,

@@ -1,6 +1,6 @@
 //! What Lambda's DynamoDB event source mapping does, for DynamoDB Local's own stream: read the table's stream
 //! (DescribeStream, GetShardIterator TRIM_HORIZON, GetRecords), keep the records the mapping's filters pass
-//! (an INSERT, or a verification record's MODIFY, with `writtenRegion` = the region), hand them over in batches
+//! (an INSERT, or a verification or block record's MODIFY, with `writtenRegion` = the region), hand them over in batches
 //! as the Lambda DynamoDB event, and on a partial batch response re-deliver from the lowest failed sequence number on, as Lambda does for a stream.
 //! A batch that still fails after `max_attempts` is set aside (the mapping's on-failure destination).
 
@@ -143,9 +143,10 @@ impl StreamPump {
         let new_image = serde_json::to_value(new_image).expect("image as JSON");
         let old_image: serde_dynamo::Item = change.old_image().cloned().unwrap_or_default().into();
         let event_name = record.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
-        // The template's two filters: any INSERT, and a verification record's MODIFY; both of this region's writes.
-        let verification = new_image["kind"]["S"].as_str() == Some("verification");
-        let passes = event_name == "INSERT" || (event_name == "MODIFY" && verification);
+        // The template's two filters: any INSERT, and the MODIFY of a verification or a block record; both of this
+        // region's writes.
+        let in_place = matches!(new_image["kind"]["S"].as_str(), Some("verification" | "block"));
+        let passes = event_name == "INSERT" || (event_name == "MODIFY" && in_place);
         if !passes || new_image["writtenRegion"]["S"].as_str() != Some(self.region.as_str()) {
             return None;
         }

@@ -77,7 +77,7 @@ fn statuses(sink: &ScriptedSink) -> Vec<(String, &'static str, bool)> {
         .iter()
         .filter_map(|e| match e {
             BusEvent::Outcome(e) => Some((e.outcome_id.clone(), e.outcome.status.as_str(), e.outcome.is_final)),
-            BusEvent::Verification(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -209,7 +209,7 @@ fn verification_events(sink: &ScriptedSink) -> Vec<(String, &'static str)> {
         .iter()
         .filter_map(|e| match e {
             BusEvent::Verification(e) => Some((e.event_id.clone(), e.verification.status.as_str())),
-            BusEvent::Outcome(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -220,6 +220,7 @@ fn send(id: &VerificationId, hash: &str, now: i64) -> VerificationChange {
         hash: hash.into(),
         source: crate::records::verification::CodeSource::App,
         country_code: "86".into(),
+        prefix: "8613800".into(),
         now,
         codes_expire_at: 700,
         max_sends: 5,

@@ -9,6 +9,7 @@
 
 mod callbacks_dynamodb;
 mod cold_start_harness;
+mod fraud_guard;
 mod guarantees;
 mod hostile_input;
 mod openapi;

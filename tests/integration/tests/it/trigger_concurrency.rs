@@ -9,12 +9,22 @@ use serde_json::json;
 use voice_core::adapters::CallVerifyClient;
 use voice_core::adapters::DynamoStore;
 use voice_core::calls::{Defaults, TriggerError, TriggerService, TriggerSettings, VerificationPolicy};
+use voice_core::guard::GuardPolicy;
 use voice_core::huawei::call_verify::encode_callback_url;
 use voice_core::huawei::AppCredentials;
 use voice_core::rate_limit::{RateLimitStore, RateLimits};
 use voice_platform_sim::{Config as SimConfig, RunningSim};
 
 async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoStore, CallVerifyClient>, RunningSim) {
+    trigger_with(limits, hang, GuardPolicy { prefix_limit: 0, ..GuardPolicy::default() }).await
+}
+
+/// A trigger over a fresh table and a simulator of its own, with the fraud guard's `guard` settings.
+pub(crate) async fn trigger_with(
+    limits: RateLimits,
+    hang: Duration,
+    guard: GuardPolicy,
+) -> (TriggerService<DynamoStore, CallVerifyClient>, RunningSim) {
     let sim = voice_platform_sim::start(SimConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         timeout_hang: hang,
@@ -42,6 +52,7 @@ async fn trigger(limits: RateLimits, hang: Duration) -> (TriggerService<DynamoSt
         api_timeout: Duration::from_secs(8),
         hash_key: credentials.app_secret,
         verifications: VerificationPolicy::default(),
+        guard,
     };
     let service = TriggerService::new(store, api, settings);
     (service, sim)

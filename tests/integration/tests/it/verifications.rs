@@ -32,6 +32,7 @@ fn send(verification: &VerificationId, code: &str, at: i64, codes_expire_at: i64
         hash: code_hash(KEY.as_bytes(), verification, &VerificationCode::parse(code).expect("a code")),
         source: CodeSource::Generated,
         country_code: "86".into(),
+        prefix: "8613800".into(),
         now: at,
         codes_expire_at,
         max_sends: 3,
