@@ -1,5 +1,5 @@
 //! The one DynamoDB table, owned here: every partition and sort key format, the reserved prefixes, the item
-//! builders ([`write`], the trigger's [`bookkeeping`], [`nonce`]), the requests that are more than a new item
+//! builders ([`write`], the trigger's [`bookkeeping`], [`nonce`], [`verification`], [`guard`]), the requests that are more than a new item
 //! ([`item`]: conditions, updates, and the attribute names they use) and the typed read side ([`read`]). Nothing
 //! else in the crate spells a key or an attribute name: adapters only move items.
 //!
@@ -17,6 +17,7 @@
 //! | rate-limit log of a callee | `ratelimit#<hmac of the number>` | `ratelimit` | `ratelimit` |
 //! | nonce of a signed push ([`nonce`]) | `nonce#<sha256 of the nonce>` | `nonce` | `nonce` |
 //! | verification: its codes' keyed hashes and its log ([`verification`]) | `verification#<verificationId>` | `verification` | `verification` |
+//! | the fraud guard's budget counters, conversion tallies and blocks ([`guard`]) | `guard#…` | `counter`, `tally`, `block` | the same |
 //!
 //! A Huawei sessionId never starts with one of the reserved prefixes ([`RESERVED_PREFIXES`]), so one Query on a
 //! sessionId reads exactly one call's records (a push whose sessionId does is quarantined, never stored under it).
