@@ -40,7 +40,8 @@ impl OutcomeEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum BusEvent {
-    Outcome(OutcomeEvent),
+    /// Boxed: an outcome event is about twice the size of a verification's (clippy's `large_enum_variant`).
+    Outcome(Box<OutcomeEvent>),
     Verification(VerificationEvent),
 }
 

@@ -143,7 +143,7 @@ impl<S: OutcomeStore + VerificationStore, E: EventSink> OutcomePublisher<S, E> {
                             report.failed.push(sequence_number);
                             continue;
                         }
-                        events.push(BusEvent::Outcome(*event));
+                        events.push(BusEvent::Outcome(event));
                         sources.push(sequence_number);
                     }
                     Change::Unchanged => report.unchanged += 1,

@@ -53,7 +53,7 @@ struct KeepingSink(Mutex<Vec<OutcomeEvent>>);
 impl EventSink for &KeepingSink {
     async fn put_events(&self, events: &[BusEvent]) -> Result<Vec<Option<String>>, SinkError> {
         let outcomes = events.iter().filter_map(|event| match event {
-            BusEvent::Outcome(event) => Some(event.clone()),
+            BusEvent::Outcome(event) => Some(OutcomeEvent::clone(event)),
             BusEvent::Verification(_) => None,
         });
         self.0.lock().expect("sink").extend(outcomes);
