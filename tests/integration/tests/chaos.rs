@@ -729,6 +729,7 @@ async fn fault_proxy() {
         meter_capacity: false,
         only_operation: None,
         spare_bodies_containing: None,
+        count_items: false,
     };
     let stage = Stage::start(None, Some(faults), Duration::from_millis(1500)).await;
     let mut log = DeliveryLog::new(workload.deliveries.len());

@@ -2,6 +2,9 @@
 //! prices (`prices.rs`), from this run's figures: the billed durations of section 8 at each function's chosen
 //! memory size, the DynamoDB units per request that sections 1 and 8 meter on the wire, and the events per call.
 //! Beside it, the same work done the Powertools way (three writes per notification, section 1's baseline row).
+//! When section 10 ran, a verification end to end too: the call's row (whose trigger, metered in section 8, starts
+//! the verification with one more `UpdateItem`) plus one check, `check-verification`'s warm billed duration at the
+//! template's memory size and the write units of its one `UpdateItem` as section 10 measured them.
 
 use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
 use crate::prices::{self, Price};
@@ -83,6 +86,50 @@ pub struct Billed {
     pub billed_ms: f64,
 }
 
+/// One check of a code (section 10): `check-verification`'s warm invocation and its one write.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckCost {
+    pub billed: Billed,
+    /// Write units of its `UpdateItem`, as DynamoDB Local reported them.
+    pub write_units: f64,
+}
+
+/// The function's name in the model's lists.
+pub const CHECK_FUNCTION: &str = "check-verification";
+
+/// `times` invocations of a function billed `b`: requests and GB-s.
+fn lambda_lines(b: Billed, times: f64) -> Vec<Line> {
+    vec![
+        Line { service: Service::Lambda, quantity: times, price: &prices::LAMBDA_REQUEST },
+        Line {
+            service: Service::Lambda,
+            quantity: times * b.memory_mb as f64 / 1024.0 * b.billed_ms / 1000.0,
+            price: &prices::LAMBDA_ARM64_GB_SECOND,
+        },
+    ]
+}
+
+/// `units` write units, and as many replicated ones in the global table's second region.
+fn write_lines(units: f64) -> Vec<Line> {
+    vec![
+        Line { service: Service::DynamoDb, quantity: units, price: &prices::DYNAMODB_WRITE_UNIT },
+        Line { service: Service::Replication, quantity: units, price: &prices::DYNAMODB_REPLICATED_WRITE_UNIT },
+    ]
+}
+
+/// One check: its invocation (app backends invoke it through the Lambda API: no API Gateway) and its write, at
+/// least one unit (DynamoDB bills a write of up to 1 KB as one).
+pub fn check_lines(check: &CheckCost) -> Vec<Line> {
+    let mut lines = lambda_lines(check.billed, 1.0);
+    lines.extend(write_lines(check.write_units.max(1.0)));
+    lines
+}
+
+/// What starting a verification adds to the trigger: its one write of `write_units` (at least one unit).
+pub fn start_lines(write_units: f64) -> Vec<Line> {
+    write_lines(write_units.max(1.0))
+}
+
 #[derive(Debug, Clone)]
 pub struct CostModel {
     pub works: Vec<Work>,
@@ -97,10 +144,15 @@ pub struct CostModel {
     pub metered: Vec<crate::lambda_cpu::Metered>,
 }
 
-/// Builds the model from this run. `queries_per_record`: section 7's figure when it ran.
-pub fn model(cpu: &LambdaCpu, write_cost: &WriteCost, queries_per_record: Option<f64>) -> CostModel {
+/// Builds the model from this run. `queries_per_record`: section 7's figure when it ran; `check`: section 10's.
+pub fn model(
+    cpu: &LambdaCpu,
+    write_cost: &WriteCost,
+    queries_per_record: Option<f64>,
+    check: Option<&CheckCost>,
+) -> CostModel {
     let lambda_sized = cpu.sized.iter().any(|s| s.memory_mb == TEMPLATE_MEMORY_MB);
-    let billed: Vec<(String, Billed)> = FUNCTIONS
+    let mut billed: Vec<(String, Billed)> = FUNCTIONS
         .iter()
         .map(|function| {
             let sized = cpu.sized.iter().find(|s| s.memory_mb == TEMPLATE_MEMORY_MB);
@@ -111,22 +163,8 @@ pub fn model(cpu: &LambdaCpu, write_cost: &WriteCost, queries_per_record: Option
         })
         .collect();
     let of = |function: &str| billed.iter().find(|(f, _)| f == function).map(|(_, b)| *b).expect("a function");
-    let lambda = |b: Billed, times: f64| {
-        vec![
-            Line { service: Service::Lambda, quantity: times, price: &prices::LAMBDA_REQUEST },
-            Line {
-                service: Service::Lambda,
-                quantity: times * b.memory_mb as f64 / 1024.0 * b.billed_ms / 1000.0,
-                price: &prices::LAMBDA_ARM64_GB_SECOND,
-            },
-        ]
-    };
-    let writes = |units: f64| {
-        vec![
-            Line { service: Service::DynamoDb, quantity: units, price: &prices::DYNAMODB_WRITE_UNIT },
-            Line { service: Service::Replication, quantity: units, price: &prices::DYNAMODB_REPLICATED_WRITE_UNIT },
-        ]
-    };
+    let lambda = lambda_lines;
+    let writes = write_lines;
     let reads =
         |units: f64| vec![Line { service: Service::DynamoDb, quantity: units, price: &prices::DYNAMODB_READ_UNIT }];
     let push = |function: &str, units: f64| {
@@ -175,21 +213,48 @@ pub fn model(cpu: &LambdaCpu, write_cost: &WriteCost, queries_per_record: Option
         lines
     };
     let notifications_per_call = STATUS_PUSHES_PER_CALL + CDR_PUSHES_PER_CALL;
-    let works = vec![
+    let mut works = vec![
         Work { name: "status push", powertools: with_powertools(&status, 1.0), ours: status },
         Work { name: "fee push (1 CDR)", powertools: with_powertools(&cdr, 1.0), ours: cdr },
         Work { name: "SMS push", powertools: with_powertools(&sms, 1.0), ours: sms },
         Work {
             name: "verification call, end to end",
             powertools: with_powertools(&call, notifications_per_call),
-            ours: call,
+            ours: call.clone(),
         },
     ];
+    if let Some(check) = check {
+        // The start is in the call already (the trigger's metered writes); the check adds its invocation and its
+        // write, the same either way (no idempotency record: the check's own step makes its retry safe).
+        let mut verification = call;
+        verification.extend(check_lines(check));
+        let powertools = with_powertools(&verification, notifications_per_call);
+        works.push(Work { name: "verification end to end (start, call, check)", powertools, ours: verification });
+        billed.push((CHECK_FUNCTION.to_owned(), check.billed));
+    }
     CostModel {
         works,
         billed,
         lambda_sized,
         publisher_queries_per_record: (queries_per_record, measured),
         metered: vec![trigger, outcome],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_is_one_invocation_and_at_least_one_replicated_write_unit() {
+        // 1e6 × 3 ms at 512 MB = 1,500 GB-s → $0.0200001, plus $0.20 of requests; one WRU and one rWRU, $0.625 each.
+        let check = CheckCost { billed: Billed { memory_mb: 512, billed_ms: 3.0 }, write_units: 0.5 };
+        let lines = check_lines(&check);
+        let lambda = Work::per_million(&lines, Some(Service::Lambda));
+        assert!((lambda - 0.220_000_1).abs() < 1e-6, "{lambda}");
+        assert_eq!(Work::per_million(&lines, Some(Service::ApiGateway)), 0.0, "invoked through the Lambda API");
+        assert!((Work::per_million(&lines, Some(Service::DynamoDb)) - 0.625).abs() < 1e-9, "at least one unit");
+        assert!((Work::per_million(&lines, Some(Service::Replication)) - 0.625).abs() < 1e-9);
+        assert!((Work::per_million(&start_lines(1.0), None) - 1.25).abs() < 1e-9);
     }
 }

@@ -5,9 +5,10 @@
 use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
 use crate::ratio;
 use crate::report::{
-    Report, COLD_START_RATIO_TARGET, FEE_50_RATIO_TARGET, LATENCY_RATIO_TARGET, OUTCOME_READ_RATIO_TARGET,
-    PEAK_RSS_TARGET_MIB, ZIP_TARGET_BYTES,
+    Report, CHECK_RATIO_TARGET, COLD_START_RATIO_TARGET, FEE_50_RATIO_TARGET, LATENCY_RATIO_TARGET,
+    OUTCOME_READ_RATIO_TARGET, PEAK_RSS_TARGET_MIB, ZIP_TARGET_BYTES,
 };
+use crate::verification::Verifications;
 use std::time::Duration;
 
 use test_support::measure::lambda_cpu::SizedRun;
@@ -77,6 +78,32 @@ pub fn checks(report: &Report) -> Vec<Check> {
     checks.push(at_most("7. Queries per stream record", e.queries as f64 / e.stream_records.max(1) as f64, 1.0));
     checks.push(exactly("7. new outcomeIds on re-delivery", e.new_ids_on_redelivery as f64, 0.0));
     checks.extend(cold_start_checks(&report.lambda_cpu));
+    checks.extend(verification_checks(&report.verification));
+    checks
+}
+
+/// Section 10: the check within 1.15× of a raw conditional `UpdateItem` (p50); exactly one `UpdateItem` and no
+/// other request per check, right or wrong; a start adds exactly one `UpdateItem`, of the `verification#` item, to
+/// the trigger's requests.
+pub fn verification_checks(v: &Verifications) -> Vec<Check> {
+    let mut checks =
+        vec![at_most("10. check / raw UpdateItem, p50", ratio(v.check.p50(), v.raw_update.p50()), CHECK_RATIO_TARGET)];
+    for m in &v.metered {
+        checks.push(exactly(format!("10. UpdateItem per check, {}", m.what), m.of("UpdateItem"), 1.0));
+        // An empty f64 sum is -0.0.
+        let others = m.requests.iter().filter(|(op, _)| op != "UpdateItem").map(|(_, n)| n).sum::<f64>() + 0.0;
+        checks.push(exactly(format!("10. other requests per check, {}", m.what), others, 0.0));
+    }
+    for t in &v.trigger {
+        let on_verification = |operation: &str| {
+            t.by_item.iter().find(|(item, _)| *item == format!("{operation} verification#")).map_or(0.0, |(_, n)| *n)
+        };
+        let key = if t.what.starts_with("with ") { "with a key" } else { "no key" };
+        let update = on_verification("UpdateItem");
+        checks.push(exactly(format!("10. start: UpdateItem of verification# ({key})"), update, 1.0));
+        let others = t.verification_requests() - update + 0.0;
+        checks.push(exactly(format!("10. start: other requests on verification# ({key})"), others, 0.0));
+    }
     checks
 }
 

@@ -1,4 +1,4 @@
-//! `make bench`: measures sections 1, 2, 3, 5 and 6 against the physical floor (section 4, package sizes, comes
+//! `make bench`: measures sections 1–3 and 5–10 against the physical floor (section 4, package sizes, comes
 //! from `scripts/bench-sizes.sh`) and writes them into BENCHMARKS.md. Needs the release build
 //! (`cargo build --release --workspace --bins`) and DynamoDB Local (`make setup`). A workspace member of its
 //! own, so that `make test` does not build it; its measuring primitives live in the test harness
@@ -6,8 +6,13 @@
 //!
 //! Sizes of the runs: BENCH_NOTIFICATIONS (section 1, default 200), BENCH_ROUNDS (section 2, default 300),
 //! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
-//! (section 6, default 300), BENCH_CPU_COLD_ROUNDS and BENCH_CPU_WARM (section 8, defaults 10 and 100). At the end
-//! of a full run the regression guard (guard.rs) prints every ratio against its goal on stderr.
+//! (section 6, default 300), BENCH_CPU_COLD_ROUNDS and BENCH_CPU_WARM (section 8, defaults 10 and 100),
+//! BENCH_VERIFICATION_ROUNDS and BENCH_CHECK_COLD_ROUNDS (section 10, defaults 300 and 5; its warm invocations are
+//! BENCH_CPU_WARM). At the end of a full run the regression guard (guard.rs) prints every ratio against its goal on
+//! stderr.
+//!
+//! `BENCH_ONLY=<section>` runs one section alone into `target/bench/<section>.md`, BENCHMARKS.md untouched:
+//! `metrics`, `outcome-events` (7), `cold-start` (3), `lambda-cpu` (8 and 9), `verification` (10).
 
 mod cost_model;
 mod guard;
@@ -20,6 +25,7 @@ mod prices;
 mod pushes;
 mod report;
 mod throughput;
+mod verification;
 mod write_cost;
 
 use std::path::PathBuf;
@@ -75,12 +81,27 @@ async fn main() {
         let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
         let cpu =
             lambda_cpu::measure(&dynamodb, setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
-        let model = cost_model::model(&cpu, &write_cost, None);
+        let model = cost_model::model(&cpu, &write_cost, None, None);
         let path = test_support::target_dir().join("bench/lambda-cpu.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, report::render_lambda_cpu(&cpu, &model)).expect("write the section");
         guard::print(&guard::cold_start_checks(&cpu));
         eprintln!("bench: sections 8 and 9 written into {}", path.display());
+        return;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("verification") {
+        // Section 10 alone, into target/bench (release build for meaningful times; root for the 512 MB quota, else
+        // only the whole core); BENCHMARKS.md is untouched.
+        let verifications = verifications(&dynamodb).await;
+        let path = test_support::target_dir().join("bench/verification.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, report::render_verification(&verifications)).expect("write the section");
+        guard::print(&guard::verification_checks(&verifications));
+        eprintln!(
+            "bench: section 10 written into {} (load average {load_before} before, {} after)",
+            path.display(),
+            load_average()
+        );
         return;
     }
     // Every section gets a DynamoDB Local of its own. One instance for all of them slowed down section after
@@ -105,8 +126,11 @@ async fn main() {
     eprintln!("bench: 8 at a Lambda-sized CPU");
     let lambda_cpu =
         lambda_cpu::measure(&fresh(), setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
+    eprintln!("bench: 10 verifications");
+    let verification = verifications(&fresh()).await;
     let queries_per_record = outcome_events.queries as f64 / outcome_events.stream_records.max(1) as f64;
-    let cost_model = cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record));
+    let cost_model =
+        cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record), Some(&verification.check_cost()));
     let sizes_file = test_support::target_dir().join("bench/sizes.tsv");
     let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
     let machine = Machine {
@@ -130,12 +154,24 @@ async fn main() {
         outcome_events,
         lambda_cpu,
         cost_model,
+        verification,
     };
     let markdown = report::render(&report);
     let path = workspace_root().join("BENCHMARKS.md");
     report::write_into(&path, &markdown).expect("write BENCHMARKS.md");
     eprintln!("bench: written into {}", path.display());
     guard::print(&guard::checks(&report));
+}
+
+/// Section 10 with its settings.
+async fn verifications(dynamodb: &DynamoLocal) -> verification::Verifications {
+    verification::measure(
+        dynamodb,
+        setting("BENCH_VERIFICATION_ROUNDS", 300),
+        setting("BENCH_CHECK_COLD_ROUNDS", 5),
+        setting("BENCH_CPU_WARM", 100),
+    )
+    .await
 }
 
 /// Every function cold, against the hello-world floor. The trigger places real calls on the simulator.

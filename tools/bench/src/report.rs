@@ -53,6 +53,7 @@ pub struct Report {
     pub outcome_events: crate::outcome_events::OutcomeEvents,
     pub lambda_cpu: crate::lambda_cpu::LambdaCpu,
     pub cost_model: crate::cost_model::CostModel,
+    pub verification: crate::verification::Verifications,
 }
 
 /// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]; appended when absent) with `generated`.
@@ -88,6 +89,14 @@ pub fn render(report: &Report) -> String {
     outcome_events(&mut out, &report.outcome_events);
     lambda_cpu(&mut out, &report.lambda_cpu);
     cost_model(&mut out, &report.cost_model);
+    verification(&mut out, &report.verification);
+    out
+}
+
+/// Section 10 alone (`BENCH_ONLY=verification`).
+pub fn render_verification(v: &crate::verification::Verifications) -> String {
+    let mut out = String::new();
+    verification(&mut out, v);
     out
 }
 
@@ -628,6 +637,15 @@ fn cost_model(out: &mut String, model: &crate::cost_model::CostModel) {
         })
         .collect();
     let _ = writeln!(out, "\nMetered per invocation on the wire (section 8's pass): {}.", metered.join("; "));
+    if model.billed.iter().any(|(function, _)| function == crate::cost_model::CHECK_FUNCTION) {
+        let _ = writeln!(
+            out,
+            "\nA verification end to end (start, call, check): the verification call above, whose trigger's metered \
+             writes include the start's `UpdateItem`, plus one check of a code: an invocation of \
+             check-verification at its mean billed warm duration and its one `UpdateItem`'s write units, both from \
+             section 10, the write replicated once (section 10 lists what is left out)."
+        );
+    }
     let _ = writeln!(
         out,
         "\n| per million | {} | total | the Powertools way | ours / Powertools |\n|---|{}---|---|---|",
@@ -647,6 +665,210 @@ fn cost_model(out: &mut String, model: &crate::cost_model::CostModel) {
         );
     }
     let _ = writeln!(out);
+}
+
+/// Goal of the check: within 1.15× of a raw conditional `UpdateItem` of the same record.
+pub const CHECK_RATIO_TARGET: f64 = 1.15;
+
+fn verification(out: &mut String, v: &crate::verification::Verifications) {
+    use crate::cost_model::{check_lines, start_lines, Work, SERVICES};
+    let p90 = |samples: &test_support::measure::Samples| samples.percentile(90.0);
+    let _ = writeln!(
+        out,
+        "### 10. Verifications: the check and the start (`check-verification`, `trigger-verification-call`)\n\n\
+         Method: in process, one request at a time, against DynamoDB Local. Each round starts two fresh \
+         verifications (the trigger's first send: a generated code, at most 5 checks; outside the clock), then, \
+         in a shuffled order, checks a wrong code on one through `check-verification`'s handler (validation, the \
+         code's keyed hash, one conditional `UpdateItem` that returns the record, the fold, the answer, its log \
+         line) and sends a raw `UpdateItem` to the other on the same client: the handler's expression \
+         (`list_append` of a step as long as the handler's to `steps`, `checks + 1`), its condition (attempts \
+         left, not expired, not canceled, not this step already) and its return values (`ALL_NEW`, `ALL_OLD` on a \
+         failed condition), checked against `records::verification::change_write` at the start of the run. So \
+         every measured check is the real conditional write, taken, on a record in the same state. 30 warm-up \
+         rounds. The wire: the metering proxy counts requests by operation, and by the kind of item they name \
+         (the `pk`'s prefix), over 50 fresh verifications per kind of check, and over the trigger's handler with a \
+         generated code against the Huawei simulator (`voice_platform_sim`, in process), 20 invocations with an \
+         `idempotencyKey` and 20 without.\n\n\
+         | request | rounds | p50 | p90 | p99 |\n|---|---|---|---|---|"
+    );
+    for (name, samples) in [
+        ("check-verification, a wrong code (handler)", &v.check),
+        ("raw conditional `UpdateItem` of the same kind of record", &v.raw_update),
+    ] {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} |",
+            samples.len(),
+            ms(samples.p50()),
+            ms(p90(samples)),
+            ms(samples.p99())
+        );
+    }
+    let p50_ratio = ratio(v.check.p50(), v.raw_update.p50());
+    let p90_ratio = ratio(p90(&v.check), p90(&v.raw_update));
+    let _ = writeln!(
+        out,
+        "\nCheck / raw `UpdateItem`: p50 **{p50_ratio:.2}×** (target ≤ {CHECK_RATIO_TARGET:.2}: **{}**), p90 \
+         {p90_ratio:.2}×; the handler minus the raw write at p50: {:+.2} ms.\n",
+        verdict(p50_ratio <= CHECK_RATIO_TARGET),
+        (v.check.p50().as_secs_f64() - v.raw_update.p50().as_secs_f64()) * 1000.0,
+    );
+    let _ = writeln!(out, "| check | answered | requests on the wire per check | WCU per check |\n|---|---|---|---|");
+    let requests = |per: &[(String, f64)]| {
+        per.iter().map(|(operation, n)| format!("{n:.2} {operation}")).collect::<Vec<_>>().join(" + ")
+    };
+    for m in &v.metered {
+        let _ = writeln!(out, "| {} | {} | {} | {:.2} |", m.what, m.status, requests(&m.requests), m.write_units);
+    }
+    let one_write = v.metered.iter().all(|m| m.of("UpdateItem") == 1.0 && total(&m.requests) == 1.0);
+    let _ = writeln!(
+        out,
+        "\nTarget exactly one `UpdateItem` per check and no read (no `GetItem`, no `Query`), right or wrong: **{}**. \
+         The answer is the record the write returns: `ALL_NEW` when the check was taken, the item as it was \
+         (`ALL_OLD`) when its condition refused it (no attempts left, expired, canceled), so a check never reads \
+         first.\n",
+        verdict(one_write),
+    );
+    let _ = writeln!(
+        out,
+        "The trigger's requests per invocation (a generated code), by operation: all of them, of them on the \
+         `verification#` item, and the rest, which is what the trigger wrote and read before a call started a \
+         verification:\n\n\
+         | operation | with an idempotencyKey: all | on `verification#` | the rest | without one: all | on `verification#` | the rest |\n\
+         |---|---|---|---|---|---|---|"
+    );
+    let mut operations: Vec<&str> =
+        v.trigger.iter().flat_map(|t| t.per_operation.iter().map(|(operation, _)| operation.as_str())).collect();
+    operations.sort_unstable();
+    operations.dedup();
+    for operation in &operations {
+        let cells: Vec<String> = v
+            .trigger
+            .iter()
+            .map(|t| {
+                let (all, rest) = (t.of(operation, false), t.of(operation, true));
+                format!("{all:.2} | {:.2} | {rest:.2}", all - rest)
+            })
+            .collect();
+        let _ = writeln!(out, "| {operation} | {} |", cells.join(" | "));
+    }
+    let totals: Vec<String> = v
+        .trigger
+        .iter()
+        .map(|t| {
+            format!(
+                "{:.2} writes + {:.2} reads | {:.2} | {:.2} writes + {:.2} reads",
+                t.writes(false),
+                t.reads(false),
+                t.verification_requests(),
+                t.writes(true),
+                t.reads(true)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "| **in all** | {} |", totals.join(" | "));
+    let by_item: Vec<String> = v
+        .trigger
+        .iter()
+        .map(|t| {
+            let items: Vec<String> = t.by_item.iter().map(|(item, n)| format!("{n:.2} `{item}`")).collect();
+            format!("{} ({} invocations): {}", t.what, t.invokes, items.join(" + "))
+        })
+        .collect();
+    let start_adds_one = v.trigger.iter().all(|t| {
+        let on_verification = t.by_item.iter().filter(|(item, _)| item.ends_with("verification#"));
+        on_verification.map(|(item, n)| (item.as_str(), *n)).collect::<Vec<_>>() == [("UpdateItem verification#", 1.0)]
+    });
+    let _ = writeln!(
+        out,
+        "\nBy the item each request names ({}). Target: a start adds exactly one `UpdateItem`, on the \
+         `verification#` item, and nothing else: **{}**. The trigger's own requests are the idempotency claim \
+         (`PutItem` of `request#…`, conditional), the rate-limit log (a consistent `GetItem` of `ratelimit#…`, \
+         then a `PutItem` conditioned on its version), the key's completion (an `UpdateItem` of `request#…`: the \
+         only other `UpdateItem`, and only with an idempotencyKey) and the call record (`PutItem` under the \
+         sessionId); the verification's send is the `UpdateItem` of `verification#…` between the rate slot and \
+         callVerify. Its write units per start: {}.\n",
+        by_item.join("; "),
+        verdict(start_adds_one),
+        v.trigger
+            .iter()
+            .map(|t| format!("{:.2} ({})", t.verification_write_units(), t.what))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let l = &v.lambda;
+    let _ = writeln!(
+        out,
+        "The check as a Lambda function: the release `check-verification` binary and the hello-world \
+         `bench-hello-runtime` under the minimal Runtime API (section 8's harness), {} new processes each, the \
+         first kept for {} warm invocations, each a wrong code on a verification of its own; on the whole machine \
+         and in the CPU quota of {} MB.\n\n\
+         | CPU | binary | init p50 | answered p50 | warm p50 | warm p99 | billed warm (mean) |\n\
+         |---|---|---|---|---|---|---|",
+        l.cold_rounds,
+        l.warm,
+        test_support::measure::TEMPLATE_MEMORY_MB,
+    );
+    let sizes = std::iter::once(("whole core".to_owned(), &l.whole_core))
+        .chain(l.sized.iter().map(|pair| (format!("{} MB", test_support::measure::TEMPLATE_MEMORY_MB), pair)));
+    for (cpu, (check, hello)) in sizes {
+        for run in [check, hello] {
+            let _ = writeln!(
+                out,
+                "| {cpu} | {} | {} | {} | {} | {} | {:.2} ms |",
+                run.name,
+                ms(run.init.p50()),
+                ms(run.answered.p50()),
+                ms(run.warm.p50()),
+                ms(run.warm.p99()),
+                run.warm_billed_mean_ms(),
+            );
+        }
+    }
+    if let Some(skipped) = &l.skipped {
+        let _ = writeln!(out, "\n**{} MB row skipped**: {skipped}.", test_support::measure::TEMPLATE_MEMORY_MB);
+    }
+    let check = v.check_cost();
+    let start_units = v.trigger.first().map(|t| t.verification_write_units()).unwrap_or(1.0);
+    let _ = writeln!(
+        out,
+        "\nPer million, at the prices of section 9 (`prices.rs`): a check is one invocation of `check-verification` \
+         (app backends invoke it through the Lambda API, so no API Gateway) of {:.2} ms billed on average at {} MB \
+         (the warm invocations above), and its one write, {:.2} WCU as metered (at least 1: DynamoDB bills a write \
+         of up to 1 KB as one unit, and the record with its steps stays under it), replicated once to the second \
+         region; the start adds its one write to the trigger ({:.2} WCU, replicated too).\n\n\
+         | per million | {} | total |\n|---|{}---|",
+        check.billed.billed_ms,
+        check.billed.memory_mb,
+        check.write_units,
+        start_units,
+        SERVICES.iter().map(|s| s.label()).collect::<Vec<_>>().join(" | "),
+        "---|".repeat(SERVICES.len()),
+    );
+    for (name, lines) in [
+        ("checks (wrong or right code)", check_lines(&check)),
+        ("starts: the trigger's added write", start_lines(start_units)),
+    ] {
+        let cells: Vec<String> =
+            SERVICES.iter().map(|s| format!("${:.2}", Work::per_million(&lines, Some(*s)))).collect();
+        let _ = writeln!(out, "| {name} | {} | **${:.2}** |", cells.join(" | "), Work::per_million(&lines, None));
+    }
+    let _ = writeln!(
+        out,
+        "\nA verification end to end (start, call, check) is section 9's last row: its verification call (whose \
+         trigger, metered in section 8, includes the start's write) plus one check. Not in it: the outcome \
+         publisher's mirror of each changed call outcome into the verification's record (one conditional \
+         `UpdateItem` per outcome event, up to {} per answered call, ${:.2} per million calls with its replica), \
+         the `Verification Status Changed` event of the approval (${:.2} per million) and the publisher's \
+         invocations for the verification record's own stream records, which depend on the stream's filter.\n",
+        crate::cost_model::EVENTS_PER_CALL,
+        Work::per_million(&start_lines(1.0), None) * crate::cost_model::EVENTS_PER_CALL,
+        crate::prices::EVENTBRIDGE_CUSTOM_EVENT.usd * 1e6,
+    );
+}
+
+fn total(per: &[(String, f64)]) -> f64 {
+    per.iter().map(|(_, n)| n).sum()
 }
 
 fn verdict(met: bool) -> &'static str {

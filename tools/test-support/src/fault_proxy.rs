@@ -16,8 +16,11 @@
 //! Every request is counted by its `X-Amz-Target` operation (`PutItem`, …) and every fault by kind: the suite
 //! reports DynamoDB requests per stored notification from these counts. With `meter_capacity`, the proxy also
 //! asks DynamoDB for `ReturnConsumedCapacity: TOTAL` on every request and sums the capacity units it reports
-//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write), for `make bench`. An upstream
-//! that cannot be reached (DynamoDB Local killed) is seen by the client as a dropped connection.
+//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write), for `make bench`. With
+//! `count_items`, requests on one item (`GetItem`, `PutItem`, `UpdateItem`, `DeleteItem`) are also counted by the
+//! kind of item they name ([`item_kind`]: `UpdateItem verification#`, …), so that a run can tell which of a
+//! function's writes went where. An upstream that cannot be reached (DynamoDB Local killed) is seen by the client
+//! as a dropped connection.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -50,6 +53,8 @@ pub struct FaultConfig {
     pub only_operation: Option<&'static str>,
     /// No fault on a request whose body holds this text (e.g. `nonce#`: the nonce writes pass, the records' fail).
     pub spare_bodies_containing: Option<&'static str>,
+    /// Count requests on one item by operation and [`item_kind`] too (`ProxyStats::requests_by_item`).
+    pub count_items: bool,
 }
 
 impl FaultConfig {
@@ -66,6 +71,7 @@ impl FaultConfig {
             meter_capacity: false,
             only_operation: None,
             spare_bodies_containing: None,
+            count_items: false,
         }
     }
 }
@@ -88,6 +94,10 @@ pub struct ProxyStats {
     pub last_upstream_error: Option<String>,
     /// Requests by the X-Ray trace they carried (the `Root=…` of `X-Amzn-Trace-Id`; `-` when absent).
     pub trace_roots: BTreeMap<String, u64>,
+    /// With `count_items`: requests on one item by `"<operation> <item kind>"` (`"UpdateItem verification#"`).
+    pub requests_by_item: BTreeMap<String, u64>,
+    /// With `count_items` and `meter_capacity`: the capacity units of those requests, in thousandths.
+    pub capacity_milli_units_by_item: BTreeMap<String, u64>,
 }
 
 impl ProxyStats {
@@ -240,10 +250,15 @@ async fn serve_connection(
             .and_then(|header| header.split(';').find_map(|part| part.trim().strip_prefix("Root=")))
             .unwrap_or("-")
             .to_owned();
+        let item =
+            config.count_items.then(|| item_kind(&request.body)).flatten().map(|kind| format!("{target} {kind}"));
         {
             let mut stats = shared.stats.lock().unwrap_or_else(|p| p.into_inner());
             *stats.requests.entry(target.clone()).or_default() += 1;
             *stats.trace_roots.entry(trace_root).or_default() += 1;
+            if let Some(item) = &item {
+                *stats.requests_by_item.entry(item.clone()).or_default() += 1;
+            }
         }
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -259,7 +274,12 @@ async fn serve_connection(
         let answer = match forward.await {
             Ok(Ok((answer, units))) => {
                 if let Some(units) = units {
-                    bump(&shared, |s| *s.capacity_milli_units.entry(target.clone()).or_default() += units);
+                    bump(&shared, |s| {
+                        *s.capacity_milli_units.entry(target.clone()).or_default() += units;
+                        if let Some(item) = &item {
+                            *s.capacity_milli_units_by_item.entry(item.clone()).or_default() += units;
+                        }
+                    });
                 }
                 answer
             }
@@ -375,6 +395,22 @@ async fn read_request(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) ->
     Some(HttpRequest { body, ..request })
 }
 
+/// The kind of the one item a request names (its `Key`, or a `PutItem`'s `Item`): the `pk`'s prefix up to and with
+/// its first `#` (`request#`, `ratelimit#`, `verification#`, …), or for a `pk` without one, a call's partition
+/// (its sessionId), `<sessionId>/` and the `sk`'s prefix the same way (`<sessionId>/call`, `<sessionId>/event#`).
+/// `None` for a request on no single item (`Query`, `Scan`, batches).
+pub fn item_kind(body: &[u8]) -> Option<String> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let item = request.get("Key").or_else(|| request.get("Item"))?;
+    let text = |name: &str| item.get(name).and_then(|v| v.get("S")).and_then(|v| v.as_str());
+    let prefix = |text: &str| text.find('#').map_or(text.to_owned(), |at| text[..=at].to_owned());
+    let pk = text("pk")?;
+    Some(match pk.contains('#') {
+        true => prefix(pk),
+        false => format!("<sessionId>/{}", prefix(text("sk").unwrap_or("?"))),
+    })
+}
+
 /// The request with `"ReturnConsumedCapacity": "TOTAL"` added to its JSON body (DynamoDB Local does not check
 /// the SigV4 signature this invalidates).
 fn ask_for_consumed_capacity(request: HttpRequest) -> HttpRequest {
@@ -436,4 +472,22 @@ fn internal_server_error() -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_on_one_item_is_counted_by_the_kind_of_its_key() {
+        let update = br#"{"TableName":"t","Key":{"pk":{"S":"verification#v-1"},"sk":{"S":"verification"}}}"#;
+        assert_eq!(item_kind(update).as_deref(), Some("verification#"));
+        let put = br#"{"TableName":"t","Item":{"sk":{"S":"call"},"pk":{"S":"1201_1@x.example"},"raw":{"S":"{}"}}}"#;
+        assert_eq!(item_kind(put).as_deref(), Some("<sessionId>/call"));
+        let event = br#"{"Item":{"pk":{"S":"1201_1@x.example"},"sk":{"S":"event#callout#1"}}}"#;
+        assert_eq!(item_kind(event).as_deref(), Some("<sessionId>/event#"));
+        let query = br#"{"TableName":"t","KeyConditionExpression":"pk = :pk"}"#;
+        assert_eq!(item_kind(query), None);
+        assert_eq!(item_kind(b"not json"), None);
+    }
 }
