@@ -329,7 +329,33 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
     $'                  Value: !Ref TriggerVerificationCallFunction\n                - Name: country\n' \
     $'                  Value: !Ref CheckVerificationFunction\n                - Name: country\n'
   seed forward-outcomes-only outcomes.guard/outcome_forwarding \
-    'detail-type: [Call Outcome Changed, Verification Status Changed]' 'detail-type: [Call Outcome Changed]'
+    'detail-type: [Call Outcome Changed, Verification Status Changed, Prefix Blocked]' 'detail-type: [Call Outcome Changed]'
+  # The fraud guard: the trigger's block check (ConditionCheckItem of guard#block#* only), the publisher's tally
+  # (UpdateItem of guard#tally#* only), the settings as parameters (the publisher's auto-block the trigger's), the
+  # deprecated per-callee variables gone, the forwarding of Prefix Blocked, the two alarms.
+  seed block-check-any-key iam.guard/iam_function_permissions \
+    'dynamodb:LeadingKeys: ["guard#block#*"]' 'dynamodb:LeadingKeys: ["guard#*"]'
+  seed block-check-missing iam.guard/iam_function_permissions \
+    $'              - Sid: CheckRangeBlocks\n                Effect: Allow\n                Action: dynamodb:ConditionCheckItem\n' \
+    $'              - Sid: CheckRangeBlocks\n                Effect: Allow\n                Action: dynamodb:GetItem\n'
+  seed block-check-on-checker iam.guard/iam_function_permissions \
+    $'              - Sid: CheckVerifications\n                Effect: Allow\n                Action: dynamodb:UpdateItem\n' \
+    $'              - Sid: CheckVerifications\n                Effect: Allow\n                Action: [dynamodb:UpdateItem, dynamodb:ConditionCheckItem]\n'
+  seed tally-any-key iam.guard/iam_function_permissions \
+    'dynamodb:LeadingKeys: ["guard#tally#*"]' 'dynamodb:LeadingKeys: ["guard#*"]'
+  seed tally-missing iam.guard/iam_function_permissions \
+    $'              - Sid: TallyRangeConversion\n                Effect: Allow\n                Action: dynamodb:UpdateItem\n                Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableName}"\n                Condition:\n                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys: ["guard#tally#*"]\n' ''
+  seed guard-setting-literal functions.guard/fraud_guard_settings 'PREFIX_LIMIT: !Ref PrefixLimit' 'PREFIX_LIMIT: 20'
+  seed deprecated-rate-limit functions.guard/fraud_guard_settings \
+    $'          CALLEE_LIMITS: !Ref CalleeLimits\n' $'          CALLEE_LIMITS: !Ref CalleeLimits\n          RATE_LIMIT_PER_HOUR: "5"\n'
+  seed publisher-own-auto-block functions.guard/fraud_guard_settings \
+    $'          AUTO_BLOCK_HOURS: !Ref AutoBlockHours\n      # Scheduler invokes' $'          AUTO_BLOCK_HOURS: !Ref CodeLength\n      # Scheduler invokes'
+  seed forward-no-blocks outcomes.guard/outcome_forwarding \
+    'detail-type: [Call Outcome Changed, Verification Status Changed, Prefix Blocked]' \
+    'detail-type: [Call Outcome Changed, Verification Status Changed]'
+  seed block-alarm-missing alarms.guard/fraud_guard_block_alarm 'MetricName: PrefixesBlocked' 'MetricName: PrefixesBlockedX'
+  seed refusal-alarm-misses-reason alarms.guard/fraud_guard_refusal_alarm \
+    $'                - Name: result\n                  Value: daily_cap\n' $'                - Name: result\n                  Value: daily_caps\n'
   seed pass-role-any-service iam.guard/iam_pass_role_conditions \
     $'                Condition:\n                  StringEquals:\n                    iam:PassedToService: scheduler.amazonaws.com\n' ''
   seed scheduler-role-broad iam.guard/iam_scheduler_roles \

@@ -6,7 +6,9 @@
 #   and the events pump (the table's stream → outcome-publisher; due close-out checks); then one demo
 #   verification end to end: started without a code (the trigger makes one and the call speaks it), its outcome
 #   events as they arrive, how the call ended (get-call-outcome), and the check of a wrong code and of the code
-#   the phone heard (check-verification; the simulator's GET /sim/heard stands in for the user's ear).
+#   the phone heard (check-verification; the simulator's GET /sim/heard stands in for the user's ear); last, the
+#   fraud guard: a number outside the allowed countries refused, and a pumped number range cut off at its budget
+#   (PREFIX_LIMIT, 3 calls an hour here: docs/operations.md, "Fraud guard").
 # LOCAL_DYNAMODB_PORT, LOCAL_FUNCTIONS_PORT, LOCAL_SIMULATOR_PORT and LOCAL_MOTO_PORT move the four servers (a
 # second stack beside a running one; the make run test uses free ports).
 set -euo pipefail
@@ -93,6 +95,12 @@ functions_env="$LOGS/functions.env"
   echo "CLOSE_OUT_ROLE_ARN=arn:aws:iam::000000000000:role/close-out-scheduler"
   echo "CLOSE_OUT_PROVISIONAL_MINUTES=${CLOSE_OUT_PROVISIONAL_MINUTES:-10}"
   echo "CLOSE_OUT_FINAL_MINUTES=${CLOSE_OUT_FINAL_MINUTES:-420}"
+  # The fraud guard: a small range budget, so that the demo below reaches it in a few calls (deployed default 20).
+  echo "PREFIX_LIMIT=${PREFIX_LIMIT:-3}"
+  for setting in ALLOWED_COUNTRY_CODES GEO_MODE CALLEE_LIMITS PREFIX_DIGITS COUNTRY_LIMITS DAILY_CALL_CAP SAFE_NUMBERS \
+    AUTO_BLOCK_MIN_STARTS AUTO_BLOCK_MAX_CONVERSION AUTO_BLOCK_HOURS; do
+    [ -z "${!setting:-}" ] || echo "$setting=${!setting}"
+  done
 } >"$functions_env"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$functions_env" \
   >"$LOGS/watch.log" 2>&1 &
@@ -167,6 +175,34 @@ if [ -n "$session_id" ] && [ -n "$verification_id" ]; then
     echo "   The phone heard no code (the call was not answered: $heard); the verification stays pending."
   fi
 fi
+# The fraud guard, one line per trigger: the Lambda Invoke API of cargo lambda watch (what `cargo lambda invoke`
+# calls), answered `placed` with the sessionId, or with the errorType and errorMessage.
+trigger_line() {
+  local answer error_type
+  answer=$(curl -s --max-time 60 -X POST "$base/2015-03-31/functions/trigger-verification-call/invocations" \
+    -H 'content-type: application/json' --data-binary "{\"calleeNbr\": \"$1\"}" || true)
+  error_type=$(sed -n 's/.*"errorType": *"\([^"]*\)".*/\1/p' <<<"$answer")
+  if [ -n "$error_type" ]; then
+    printf '   %-15s %s: %s\n' "$1" "$error_type" "$(sed -n 's/.*"errorMessage": *"\([^"]*\)".*/\1/p' <<<"$answer")"
+  elif grep -q '"sessionId"' <<<"$answer"; then
+    printf '   %-15s placed, sessionId %s\n' "$1" "$(sed -n 's/.*"sessionId": *"\([^"]*\)".*/\1/p' <<<"$answer")"
+  else
+    printf '   %-15s %s\n' "$1" "$answer"
+  fi
+}
+prefix_limit=${PREFIX_LIMIT:-3}
+echo
+echo "== Fraud guard (docs/operations.md, \"Fraud guard\"; make run sets PREFIX_LIMIT=$prefix_limit calls an hour per number range)"
+if [ "${GEO_MODE:-enforce}" = monitor ]; then geo="GEO_MODE=monitor: placed and counted"; else geo="refused, nothing placed or stored"; fi
+echo "-- A number outside ALLOWED_COUNTRY_CODES (${ALLOWED_COUNTRY_CODES:-86}): $geo"
+echo "   cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-ascii '{\"calleeNbr\": \"+447700900123\"}'"
+trigger_line +447700900123
+if [[ $prefix_limit =~ ^[0-9]+$ ]] && [ "$prefix_limit" -ge 1 ] && [ "$prefix_limit" -le 10 ]; then
+  echo "-- A pumped range: $((prefix_limit + 1)) calls to different numbers of one range (+86139000000xx, answered by the simulator)"
+  for n in $(seq 11 $((prefix_limit + 11))); do trigger_line "+86139000000$n"; done
+else
+  echo "-- (the pumped-range demo needs PREFIX_LIMIT between 1 and 10; it is $prefix_limit)"
+fi
 token_hint=""
 [ -n "${CALLBACK_TOKENS:-}" ] && token_hint="/${CALLBACK_TOKENS%%,*}"
 fixtures=tests/integration/fixtures/huawei
@@ -182,6 +218,9 @@ cat <<BANNER
                    (or '{"idempotencyKey": "<key>"}'; the callee's last four digits pick the simulator's scenario)
   check            cargo lambda invoke check-verification --invoke-address 127.0.0.1 --data-ascii '{"verificationId": "<id>", "code": "<code>"}'
                    (the code the phone heard: curl -s http://127.0.0.1:$SIM_PORT/sim/heard/<sessionId>)
+  fraud guard      PREFIX_LIMIT=$prefix_limit calls an hour per number range here (the deployed default: PREFIX_LIMIT=20 make run); a spent budget
+                   refills at the next UTC hour; a range blocked for its low conversion is lifted by the operator's command:
+                   cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-ascii '{"liftBlock": "8613900"}'
   outcome events   bus $EVENT_BUS_NAME on moto http://127.0.0.1:$MOTO_PORT → SQS queue $EVENT_BUS_NAME; follow them: target/debug/local-stack events <sessionId>
   simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls, GET /sim/heard/<sessionId>; scenario by callee suffix, see tools/voice-platform-sim/README.md)
   logs             $LOGS/watch.log (function JSON logs), $LOGS/events-pump.log, $LOGS/simulator.log, $LOGS/dynamodb.log, $LOGS/moto.log

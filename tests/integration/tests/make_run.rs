@@ -5,6 +5,9 @@
 //! - The demo call ends with a final outcome, and `GET /health` answers.
 //! - The demo verification, started without a code, answers `pending` with attempts left to a wrong code and
 //!   `approved` to the code the simulator says the phone heard.
+//! - The fraud guard: a number outside the allowed countries answers `Blocked` `country_not_allowed`, and of
+//!   PREFIX_LIMIT + 1 calls to one number range (make run's PREFIX_LIMIT is 3) the last answers `Blocked`
+//!   `prefix_budget`, the others are placed.
 //! - A stack that cannot start says so and stops, without claiming to be up.
 
 use std::net::TcpListener;
@@ -82,6 +85,19 @@ fn check_after(text: &str, marker: &str) -> (String, serde_json::Value) {
     (code, answer)
 }
 
+/// The answer lines of the fraud guard's demo (`   <number>  <answer>`), by number, in order.
+fn guard_lines(text: &str) -> Vec<(String, String)> {
+    let section =
+        text.split_once("== Fraud guard").unwrap_or_else(|| panic!("make run demonstrated the fraud guard:\n{text}")).1;
+    let section = section.split_once("Local stack is up").map_or(section, |(demo, _)| demo);
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("   +"))
+        .filter_map(|line| line.split_once(' '))
+        .map(|(number, answer)| (format!("+{number}"), answer.trim().to_owned()))
+        .collect()
+}
+
 fn free_ports() -> Ports {
     Ports { dynamodb: free_port(), functions: free_port(), simulator: free_port(), moto: free_port() }
 }
@@ -133,6 +149,23 @@ async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
             "the code the phone heard approves the verification: {approved}\n{text}"
         );
         assert_eq!(approved["verificationId"], pending["verificationId"], "{text}");
+        // The fraud guard: the country list, then a pumped range cut off at make run's PREFIX_LIMIT of 3.
+        let guard = guard_lines(&text);
+        let answers: Vec<&str> = guard.iter().map(|(_, answer)| answer.as_str()).collect();
+        assert_eq!(guard.len(), 5, "one number abroad, then 4 of one range: {guard:?}\n{text}");
+        assert_eq!(guard[0].0, "+447700900123");
+        assert!(
+            answers[0].starts_with("Blocked: country_not_allowed: "),
+            "a number outside ALLOWED_COUNTRY_CODES is refused: {guard:?}\n{text}"
+        );
+        assert!(answers[1..4].iter().all(|a| a.starts_with("placed, sessionId ")), "3 calls of the range: {guard:?}");
+        assert!(
+            answers[4].starts_with("Blocked: prefix_budget: "),
+            "the 4th call to the range is over PREFIX_LIMIT: {guard:?}\n{text}"
+        );
+        assert!(guard[1..].iter().all(|(number, _)| number.starts_with("+8613900000")), "one range: {guard:?}");
+        assert!(text.contains(r#"'{"liftBlock": "8613900"}'"#), "the banner shows the operator's liftBlock:\n{text}");
+
         let demo = std::fs::read_to_string(workspace_root().join("scripts/demo-call.json")).expect("demo event");
         assert!(!demo.contains("verifyCode"), "the demo verification is started without a code: {demo}");
 
