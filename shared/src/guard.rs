@@ -196,8 +196,8 @@ pub trait GuardStore: Send + Sync {
         until: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Lifts the block of `prefix`; whether there was one.
-    fn lift(&self, prefix: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Lifts the block of `prefix` and forgets its tally of the hour of `now`; whether there was a block.
+    fn lift(&self, prefix: &str, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl GuardPolicy {

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 use super::dynamo::{classify, item_key_of, placeholders, Conditional, DynamoStore};
 use crate::guard::{GuardStore, Taken};
 use crate::ids::VerificationId;
-use crate::records::guard::{block_write, budget_writes, lift_write, tally_write, BudgetTake, Tally};
+use crate::records::guard::{block_write, budget_writes, lift_writes, tally_write, BudgetTake, Tally};
 use crate::records::item::{ItemAction, ItemWrite};
 use crate::storage::StoreError;
 
@@ -90,8 +90,11 @@ impl GuardStore for DynamoStore {
         Ok(matches!(self.write_item(&write).await?, Conditional::Done))
     }
 
-    async fn lift(&self, prefix: &str) -> Result<bool, StoreError> {
-        Ok(matches!(self.write_item(&lift_write(prefix)).await?, Conditional::Done))
+    async fn lift(&self, prefix: &str, now: i64) -> Result<bool, StoreError> {
+        let [block, tally] = lift_writes(prefix, now);
+        let lifted = matches!(self.write_item(&block).await?, Conditional::Done);
+        self.write_item(&tally).await?;
+        Ok(lifted)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::ids::VerificationId;
 use crate::ids::{IdempotencyKey, SessionId};
 use crate::outcome::OutcomeStore;
 use crate::rate_limit::{RateLimitStore, RateLimits};
-use crate::records::guard::{block_write, budget_writes, lift_write, tally_write, BudgetTake, Tally};
+use crate::records::guard::{block_write, budget_writes, lift_writes, tally_write, BudgetTake, Tally};
 use crate::records::item::{ItemAction, ItemWrite};
 use crate::records::nonce::NonceRecord;
 use crate::records::verification::{apply, verification_key, VerificationChange, VerificationRecord};
@@ -111,10 +111,12 @@ impl GuardStore for MemoryStore {
         Ok(true)
     }
 
-    async fn lift(&self, prefix: &str) -> Result<bool, StoreError> {
+    async fn lift(&self, prefix: &str, now: i64) -> Result<bool, StoreError> {
         self.write_request()?;
-        let key = key_of(&lift_write(prefix));
-        Ok(self.guard.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).blocks.remove(&key).is_some())
+        let [block, tally] = lift_writes(prefix, now);
+        let mut guard = self.guard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        guard.tallies.remove(&key_of(&tally));
+        Ok(guard.blocks.remove(&key_of(&block)).is_some())
     }
 }
 

@@ -422,7 +422,8 @@ pub fn lift_block_prefix(event: &Value) -> Option<Result<String, TriggerError>> 
 impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C> {
     /// Lifts the fraud guard's block of a number range (docs/operations.md, "Fraud guard"): `{"prefix", "lifted"}`.
     pub async fn lift_block(&self, prefix: &str) -> Result<Value, TriggerError> {
-        let lifted = self.store.lift(prefix).await.map_err(storage_unavailable)?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let lifted = self.store.lift(prefix, now).await.map_err(storage_unavailable)?;
         tracing::warn!(prefix, lifted, "block lifted by the operator");
         Ok(json!({"prefix": prefix, "lifted": lifted}))
     }

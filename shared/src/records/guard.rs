@@ -102,10 +102,14 @@ pub struct Tally {
     pub approved: u32,
 }
 
+fn tally_key(prefix: &str, now: i64) -> ItemKey {
+    ItemKey::new(format!("{GUARD_PREFIX}tally#{prefix}#{}", hour_of(now)), TALLY_SK)
+}
+
 /// Counts the end of one verification of `prefix` into the hour of `now`, once: the verification's id joins the
 /// record's list, under the condition that it is not there yet.
 pub fn tally_write(prefix: &str, verification: &VerificationId, approved: bool, now: i64) -> ItemWrite {
-    let key = ItemKey::new(format!("{GUARD_PREFIX}tally#{prefix}#{}", hour_of(now)), TALLY_SK);
+    let key = tally_key(prefix, now);
     let id = verification.as_str();
     ItemWrite {
         action: ItemAction::Update {
@@ -170,14 +174,16 @@ pub fn block_write(prefix: &str, tally: &Tally, now: i64, until: i64, written_re
     }
 }
 
-/// Lifts the block of `prefix` (the operator's command): deletes it, when there is one.
-pub fn lift_write(prefix: &str) -> ItemWrite {
-    ItemWrite {
-        action: ItemAction::Delete(block_key(prefix)),
+/// Lifts the block of `prefix` (the operator's command): deletes it, when there is one; then forgets the tally
+/// of the hour of `now`, so that the range is judged afresh rather than blocked again by the next end.
+pub fn lift_writes(prefix: &str, now: i64) -> [ItemWrite; 2] {
+    let delete = |key| ItemWrite {
+        action: ItemAction::Delete(key),
         condition: "attribute_exists(pk)",
         names: Vec::new(),
         values: Vec::new(),
-    }
+    };
+    [delete(block_key(prefix)), delete(tally_key(prefix, now))]
 }
 
 #[cfg(test)]

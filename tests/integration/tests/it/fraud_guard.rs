@@ -179,5 +179,7 @@ async fn a_range_whose_verifications_do_not_convert_is_blocked_announced_once_an
     // The operator lifts it: the range is called again.
     assert_eq!(service.lift_block("8613800").await.unwrap(), json!({"prefix": "8613800", "lifted": true}));
     service.handle(json!({"calleeNbr": "+8613800000001"}), None).await.expect("placed once lifted");
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(guard.learn(store, "8613800", &id(5), false, now, deadline).await.unwrap(), None, "judged afresh");
     assert_eq!(service.lift_block("8613800").await.unwrap()["lifted"], false, "nothing left to lift");
 }
