@@ -7,7 +7,8 @@ use std::time::Duration;
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 
 use super::aws_env;
@@ -241,6 +242,42 @@ impl DynamoStore {
                     .await;
                 without_old_item(sent)
             }
+        }
+    }
+
+    /// One conditional `UpdateItem` that answers the item after it (`ALL_NEW`), or, its condition refused, the
+    /// item as it is (`ALL_OLD`; `None` when there is none): a change whose answer needs no read.
+    pub(crate) async fn update_returning(
+        &self,
+        write: &ItemWrite,
+    ) -> Result<Result<HashMap<String, AttributeValue>, Option<HashMap<String, AttributeValue>>>, StoreError> {
+        let ItemAction::Update { key, expression } = &write.action else {
+            return Err(StoreError::rejected("update_returning takes an update"));
+        };
+        let (names, values) = placeholders(write)?;
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key_of(key)?))
+            .update_expression(*expression)
+            .condition_expression(write.condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(output) => Ok(Ok(output.attributes.unwrap_or_default())),
+            Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
+                let old = match failure.err() {
+                    UpdateItemError::ConditionalCheckFailedException(e) => e.item().cloned(),
+                    _ => None,
+                };
+                Ok(Err(old.filter(|item| !item.is_empty())))
+            }
+            Err(e) => Err(classify(e)),
         }
     }
 

@@ -2,13 +2,8 @@
 //! describes (the range's block check, one `ADD` per budget): all or nothing, and its cancellation reasons say
 //! which condition failed. A conflict with a concurrent transaction on the same counter is transient: retried.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    ConditionCheck, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
 use super::dynamo::{classify, item_key_of, placeholders, Conditional, DynamoStore};
 use crate::guard::{GuardStore, Taken};
@@ -53,34 +48,10 @@ impl GuardStore for DynamoStore {
         approved: bool,
         now: i64,
     ) -> Result<Tally, StoreError> {
-        let write = tally_write(prefix, verification, approved, now);
-        let ItemAction::Update { key, expression } = &write.action else {
-            return Err(StoreError::rejected("a tally is an update"));
-        };
-        let (names, values) = placeholders(&write)?;
-        let sent = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key_of(key)?))
-            .update_expression(*expression)
-            .condition_expression(write.condition)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let item = match sent {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            // Counted before (a re-delivery): the tally as it is.
-            Err(SdkError::ServiceError(failure)) if failure.err().is_conditional_check_failed_exception() => {
-                match failure.err() {
-                    UpdateItemError::ConditionalCheckFailedException(e) => e.item().cloned().unwrap_or_default(),
-                    _ => HashMap::new(),
-                }
-            }
-            Err(e) => return Err(classify(e)),
+        // Refused: counted before (a re-delivery), and the tally is as it is.
+        let item = match self.update_returning(&tally_write(prefix, verification, approved, now)).await? {
+            Ok(item) => item,
+            Err(old) => old.unwrap_or_default(),
         };
         serde_dynamo::from_item(item).map_err(StoreError::rejected)
     }
