@@ -2,11 +2,12 @@
 //! which goals are not met. The goals are those the sections of BENCHMARKS.md state (report.rs), plus section 8's:
 //! every function's cold start within 1.5× the hello-world's on the whole core and at its chosen memory size.
 
+use crate::fraud_guard::{Case, FraudGuard};
 use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
 use crate::ratio;
 use crate::report::{
-    Report, CHECK_RATIO_TARGET, COLD_START_RATIO_TARGET, FEE_50_RATIO_TARGET, LATENCY_RATIO_TARGET,
-    OUTCOME_READ_RATIO_TARGET, PEAK_RSS_TARGET_MIB, ZIP_TARGET_BYTES,
+    Report, CHECK_RATIO_TARGET, COLD_START_RATIO_TARGET, FEE_50_RATIO_TARGET, GUARD_ADDED_REQUESTS_TARGET,
+    GUARD_FLOOR_RATIO_TARGET, LATENCY_RATIO_TARGET, OUTCOME_READ_RATIO_TARGET, PEAK_RSS_TARGET_MIB, ZIP_TARGET_BYTES,
 };
 use crate::verification::Verifications;
 use std::time::Duration;
@@ -79,6 +80,37 @@ pub fn checks(report: &Report) -> Vec<Check> {
     checks.push(exactly("7. new outcomeIds on re-delivery", e.new_ids_on_redelivery as f64, 0.0));
     checks.extend(cold_start_checks(&report.lambda_cpu));
     checks.extend(verification_checks(&report.verification));
+    checks.extend(fraud_guard_checks(&report.fraud_guard));
+    checks
+}
+
+/// Section 11: the guard adds at most two requests to a call it lets through (exactly one `TransactWriteItems`,
+/// with or without budgets), none to a call the country list refuses, and only its refused transaction, which takes
+/// nothing, to a call a spent budget refuses; the trigger with the guard within 1.15× of its floor, the trigger
+/// without it plus the guard's admission alone (p50).
+pub fn fraud_guard_checks(g: &FraudGuard) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (case, key) in [(Case::BlockCheckOnly, "no budgets"), (Case::AllBudgets, "every budget")] {
+        checks.push(at_most(
+            format!("11. requests the guard adds to a call ({key})"),
+            g.added(case),
+            GUARD_ADDED_REQUESTS_TARGET,
+        ));
+        let transactions = g.case(case).map_or(f64::NAN, |w| w.of("TransactWriteItems"));
+        checks.push(exactly(format!("11. TransactWriteItems per call ({key})"), transactions, 1.0));
+    }
+    let abroad = g.case(Case::CountryRefused).map_or(f64::NAN, |w| w.requests());
+    checks.push(exactly("11. requests of a call refused by the country list", abroad, 0.0));
+    let spent = g.case(Case::BudgetRefused);
+    let guard_requests = spent.map_or(f64::NAN, |w| w.guard_requests());
+    checks.push(exactly("11. guard's requests of a call refused by a budget", guard_requests, 1.0));
+    let taken = spent.map_or(f64::NAN, |w| w.counters_taken as f64);
+    checks.push(exactly("11. budget calls taken by refused calls", taken, 0.0));
+    checks.push(at_most(
+        "11. trigger with the guard / (without + admission alone), p50",
+        ratio(g.on.p50(), g.off.p50() + g.admit.p50()),
+        GUARD_FLOOR_RATIO_TARGET,
+    ));
     checks
 }
 
@@ -158,8 +190,56 @@ pub fn print(checks: &[Check]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fraud_guard::WireCase;
     use crate::lambda_cpu::AtSize;
     use test_support::measure::Samples;
+
+    fn wire(case: Case, per_operation: &[(&str, f64)], guard_requests: f64, counters_taken: u64) -> WireCase {
+        let per = |pairs: &[(&str, f64)]| pairs.iter().map(|(name, n)| ((*name).to_owned(), *n)).collect();
+        WireCase {
+            case,
+            answered: String::new(),
+            invokes: 1,
+            per_operation: per(per_operation),
+            by_item: per(&[("TransactWriteItems guard#", guard_requests)]),
+            actions: Vec::new(),
+            units_by_item: Vec::new(),
+            counters_taken,
+        }
+    }
+
+    #[test]
+    fn the_guard_is_held_to_its_added_requests_and_to_its_floor() {
+        let trigger = [("GetItem", 1.0), ("PutItem", 2.0), ("UpdateItem", 1.0)];
+        let with = |transactions: f64| [&trigger[..], &[("TransactWriteItems", transactions)]].concat();
+        let ms = |m: u64| Samples::new(vec![Duration::from_millis(m)]);
+        let mut g = FraudGuard {
+            wire: vec![
+                wire(Case::Off, &trigger, 0.0, 0),
+                wire(Case::BlockCheckOnly, &with(1.0), 1.0, 0),
+                // Every budget, the transaction sent twice (a retry): 2 added requests, within the 2 allowed, but
+                // not exactly one transaction.
+                wire(Case::AllBudgets, &with(2.0), 2.0, 3),
+                wire(Case::CountryRefused, &[], 0.0, 0),
+                wire(Case::BudgetRefused, &[("GetItem", 1.0), ("PutItem", 1.0), ("TransactWriteItems", 1.0)], 1.0, 0),
+            ],
+            on: ms(13),
+            off: ms(6),
+            admit: ms(6),
+            admit_block_check: ms(3),
+            raw_update: ms(2),
+        };
+        let verdicts = |g: &FraudGuard| -> Vec<(String, bool)> {
+            fraud_guard_checks(g).into_iter().map(|c| (c.what, c.met)).collect()
+        };
+        let not_met: Vec<String> = verdicts(&g).into_iter().filter(|(_, met)| !met).map(|(what, _)| what).collect();
+        assert_eq!(not_met, ["11. TransactWriteItems per call (every budget)"], "{:?}", verdicts(&g));
+        assert_eq!(g.added(Case::AllBudgets), 2.0);
+        // The trigger with the guard 3 ms slower than the trigger without it plus the guard's admission: 15 / 12.
+        g.on = ms(15);
+        let floor = fraud_guard_checks(&g).into_iter().find(|c| c.what.contains("admission alone")).unwrap();
+        assert!((floor.value - 1.25).abs() < 1e-9 && !floor.met, "{floor:?}");
+    }
 
     fn run(name: &str, answered_ms: u64, warm_ms: u64) -> SizedRun {
         let ms = |m: u64| Samples::new(vec![Duration::from_millis(m)]);

@@ -1,4 +1,4 @@
-//! `make bench`: measures sections 1–3 and 5–10 against the physical floor (section 4, package sizes, comes
+//! `make bench`: measures sections 1–3 and 5–11 against the physical floor (section 4, package sizes, comes
 //! from `scripts/bench-sizes.sh`) and writes them into BENCHMARKS.md. Needs the release build
 //! (`cargo build --release --workspace --bins`) and DynamoDB Local (`make setup`). A workspace member of its
 //! own, so that `make test` does not build it; its measuring primitives live in the test harness
@@ -8,13 +8,14 @@
 //! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
 //! (section 6, default 300), BENCH_CPU_COLD_ROUNDS and BENCH_CPU_WARM (section 8, defaults 10 and 100),
 //! BENCH_VERIFICATION_ROUNDS and BENCH_CHECK_COLD_ROUNDS (section 10, defaults 300 and 5; its warm invocations are
-//! BENCH_CPU_WARM). At the end of a full run the regression guard (guard.rs) prints every ratio against its goal on
-//! stderr.
+//! BENCH_CPU_WARM), BENCH_GUARD_ROUNDS (section 11, default 300). At the end of a full run the regression guard
+//! (guard.rs) prints every ratio against its goal on stderr.
 //!
 //! `BENCH_ONLY=<section>` runs one section alone into `target/bench/<section>.md`, BENCHMARKS.md untouched:
-//! `metrics`, `outcome-events` (7), `cold-start` (3), `lambda-cpu` (8 and 9), `verification` (10).
+//! `metrics`, `outcome-events` (7), `cold-start` (3), `lambda-cpu` (8 and 9), `verification` (10), `guard` (11).
 
 mod cost_model;
+mod fraud_guard;
 mod guard;
 mod lambda_cpu;
 mod latency;
@@ -104,6 +105,22 @@ async fn main() {
         );
         return;
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("guard") {
+        // Section 11 alone, into target/bench (release build for meaningful times); BENCHMARKS.md is untouched.
+        let fraud_guard = fraud_guard::measure(&dynamodb, setting("BENCH_GUARD_ROUNDS", 300)).await;
+        let path = test_support::target_dir().join("bench/guard.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, report::render_fraud_guard(&fraud_guard)).expect("write the section");
+        guard::print(&guard::fraud_guard_checks(&fraud_guard));
+        eprintln!(
+            "bench: section 11 written into {} ({}, {}; load average {load_before} before, {} after)",
+            path.display(),
+            command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            cpu_model(),
+            load_average()
+        );
+        return;
+    }
     // Every section gets a DynamoDB Local of its own. One instance for all of them slowed down section after
     // section (2026-11-30: cold starts 44 ms instead of 12, 28 pushes/s under cargo lambda watch, and in another
     // run every write of section 6 timing out), while each section alone ran at its usual speed: each takes
@@ -128,6 +145,8 @@ async fn main() {
         lambda_cpu::measure(&fresh(), setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
     eprintln!("bench: 10 verifications");
     let verification = verifications(&fresh()).await;
+    eprintln!("bench: 11 fraud guard");
+    let fraud_guard = fraud_guard::measure(&fresh(), setting("BENCH_GUARD_ROUNDS", 300)).await;
     let queries_per_record = outcome_events.queries as f64 / outcome_events.stream_records.max(1) as f64;
     let cost_model =
         cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record), Some(&verification.check_cost()));
@@ -155,6 +174,7 @@ async fn main() {
         lambda_cpu,
         cost_model,
         verification,
+        fraud_guard,
     };
     let markdown = report::render(&report);
     let path = workspace_root().join("BENCHMARKS.md");
@@ -193,6 +213,9 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
             ("VOICE_APP_SECRET", sim_config.app_secret.clone()),
             ("DISPLAY_NBR", "+8675528000088".into()),
             ("PRE_TONE", "welcome.wav".into()),
+            // Every round calls a number of one range (+86139…): the guard's default PREFIX_LIMIT (20 an hour)
+            // would refuse the 21st. The budget stays in the transaction, high enough never to refuse.
+            ("PREFIX_LIMIT", "1000000".into()),
         ]
         .map(|(name, value)| (name.to_owned(), value)),
     );

@@ -54,6 +54,7 @@ pub struct Report {
     pub lambda_cpu: crate::lambda_cpu::LambdaCpu,
     pub cost_model: crate::cost_model::CostModel,
     pub verification: crate::verification::Verifications,
+    pub fraud_guard: crate::fraud_guard::FraudGuard,
 }
 
 /// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]; appended when absent) with `generated`.
@@ -90,6 +91,7 @@ pub fn render(report: &Report) -> String {
     lambda_cpu(&mut out, &report.lambda_cpu);
     cost_model(&mut out, &report.cost_model);
     verification(&mut out, &report.verification);
+    fraud_guard(&mut out, &report.fraud_guard);
     out
 }
 
@@ -97,6 +99,13 @@ pub fn render(report: &Report) -> String {
 pub fn render_verification(v: &crate::verification::Verifications) -> String {
     let mut out = String::new();
     verification(&mut out, v);
+    out
+}
+
+/// Section 11 alone (`BENCH_ONLY=guard`).
+pub fn render_fraud_guard(g: &crate::fraud_guard::FraudGuard) -> String {
+    let mut out = String::new();
+    fraud_guard(&mut out, g);
     out
 }
 
@@ -864,6 +873,180 @@ fn verification(out: &mut String, v: &crate::verification::Verifications) {
         crate::cost_model::EVENTS_PER_CALL,
         Work::per_million(&start_lines(1.0), None) * crate::cost_model::EVENTS_PER_CALL,
         crate::prices::EVENTBRIDGE_CUSTOM_EVENT.usd * 1e6,
+    );
+}
+
+/// Goal of the guard's requests: at most this many added to a trigger that places a call (issue 25).
+pub const GUARD_ADDED_REQUESTS_TARGET: f64 = 2.0;
+/// Goal of the trigger with the guard (every budget) against its floor, the trigger without the guard plus the
+/// guard's admission alone, at p50.
+pub const GUARD_FLOOR_RATIO_TARGET: f64 = 1.15;
+
+fn fraud_guard(out: &mut String, g: &crate::fraud_guard::FraudGuard) {
+    use crate::fraud_guard::{Case, ABROAD, NEVER_REFUSES, SPENT_LIMIT};
+    let p90 = |samples: &test_support::measure::Samples| samples.percentile(90.0);
+    let _ = writeln!(
+        out,
+        "### 11. Fraud guard: its requests and its latency (`trigger-verification-call`)\n\n\
+         Method: in process, one request at a time, against DynamoDB Local. The trigger's handler \
+         (`TriggerService` over `DynamoStore`) with a generated code, no idempotencyKey, no per-callee window \
+         (`CALLEE_LIMITS=none`) and a number of its own each time, against the Huawei simulator \
+         (`voice_platform_sim`, in process, no delay: callVerify answers at once and the call's pushes go to a \
+         closed port). The wire: the metering proxy counts its requests by operation, by the kind of item they name \
+         (a transaction by the kinds of its items) and by the actions inside its transactions, over {} invocations \
+         per case: the guard off (each number in the safe list, so `GuardPolicy::admit` returns before it sends \
+         anything: the trigger without the guard), (a) the guard with no budget (its transaction is the range's \
+         block check alone), (b) every budget (`PREFIX_LIMIT`, `COUNTRY_LIMITS` for 86, `DAILY_CALL_CAP`, each \
+         {} so that none refuses), (c) a number abroad ({ABROAD}), refused by the country list, (d) a number of a \
+         range whose `PREFIX_LIMIT` of {} was spent beforehand (off the wire), every budget configured. What the \
+         guard adds to a call is a case's requests minus the guard-off case's. The budgets' counters are read from \
+         the table before and after each case.\n",
+        g.wire.first().map_or(0, |w| w.invokes),
+        thousands(u64::from(NEVER_REFUSES)),
+        SPENT_LIMIT,
+    );
+    let _ = writeln!(
+        out,
+        "| case | answered | requests per invocation | added by the guard | on `guard#` | the transaction's actions | guard's WCU (DynamoDB Local) | budget calls taken |\n\
+         |---|---|---|---|---|---|---|---|"
+    );
+    let requests = |per: &[(String, f64)]| match per.is_empty() {
+        true => "none".to_owned(),
+        false => per.iter().map(|(what, n)| format!("{n:.2} {what}")).collect::<Vec<_>>().join(" + "),
+    };
+    for w in &g.wire {
+        // A refused call stops where the guard refuses it: what it adds is the guard's own requests.
+        let added = match w.case {
+            Case::Off => "—".to_owned(),
+            case if case.placed() => format!("{:+.2}", g.added(case)),
+            _ => format!("{:+.2} (the guard's own; the trigger stops)", w.guard_requests()),
+        };
+        let units = match (w.guard_requests() > 0.0, w.case.placed()) {
+            (false, _) => "—".to_owned(),
+            (true, true) => format!("{:.2}", w.guard_write_units()),
+            (true, false) => "not reported (canceled)".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} ({:.2} writes + {:.2} reads) | {added} | {:.2} | {} | {units} | {} |",
+            w.case.label(),
+            w.answered,
+            requests(&w.per_operation),
+            w.writes(),
+            w.reads(),
+            w.guard_requests(),
+            requests(&w.actions),
+            w.counters_taken,
+        );
+    }
+    let by_item: Vec<String> = g
+        .wire
+        .iter()
+        .map(|w| {
+            let items: Vec<String> = w.by_item.iter().map(|(item, n)| format!("{n:.2} `{item}`")).collect();
+            format!("{}: {}", w.case.label(), if items.is_empty() { "none".to_owned() } else { items.join(" + ") })
+        })
+        .collect();
+    let placed_cases = [Case::BlockCheckOnly, Case::AllBudgets];
+    let at_most_two = placed_cases.iter().all(|&case| g.added(case) <= GUARD_ADDED_REQUESTS_TARGET);
+    let one_transaction = placed_cases
+        .iter()
+        .all(|&case| g.case(case).is_some_and(|w| w.of("TransactWriteItems") == 1.0 && g.added(case) == 1.0));
+    let country = g.case(Case::CountryRefused);
+    let nothing_abroad = country.is_some_and(|w| w.requests() == 0.0);
+    let spent = g.case(Case::BudgetRefused);
+    let spent_one = spent.is_some_and(|w| w.guard_requests() == 1.0 && w.of("TransactWriteItems") == 1.0);
+    let spent_took_nothing = spent.is_some_and(|w| w.counters_taken == 0);
+    let _ = writeln!(
+        out,
+        "\nBy the item each request names: {}.\n\n\
+         Target: the guard adds at most {GUARD_ADDED_REQUESTS_TARGET:.0} requests to a call it lets through: \
+         (a) {:+.2}, (b) {:+.2}: **{}**; exactly one `TransactWriteItems` of `guard#` items and nothing else, \
+         whatever the number of budgets (the block check and one `ADD` per budget in it): **{}**. A call refused by \
+         the country list sends nothing at all ({:.2} requests): **{}**. A call refused by a spent budget: the \
+         guard's one request is the refused transaction ({:.2} `TransactWriteItems` on `guard#`: **{}**), which \
+         wrote nothing ({} budget calls taken by its {} invocations: **{}**); before it the trigger took the \
+         number's rate slot (the `GetItem` and `PutItem` of `ratelimit#`, which the trigger sends whether the guard \
+         is on or off) and after it nothing: no verification, no callVerify, no call record.\n",
+        by_item.join("; "),
+        g.added(Case::BlockCheckOnly),
+        g.added(Case::AllBudgets),
+        verdict(at_most_two),
+        verdict(one_transaction),
+        country.map_or(f64::NAN, |w| w.requests()),
+        verdict(nothing_abroad),
+        spent.map_or(f64::NAN, |w| w.guard_requests()),
+        verdict(spent_one),
+        spent.map_or(0, |w| w.counters_taken),
+        spent.map_or(0, |w| w.invokes),
+        verdict(spent_took_nothing),
+    );
+    let units = |case: Case| g.case(case).map_or(f64::NAN, |w| w.guard_write_units());
+    let items = |case: Case| g.case(case).map_or(0.0, |w| total(&w.actions));
+    let _ = writeln!(
+        out,
+        "Write units. DynamoDB Local reports {:.2} WCU for (a)'s transaction of {:.0} item and {:.2} for (b)'s of \
+         {:.0}: a flat figure per transaction, not DynamoDB's rule, by which it performs two underlying writes of \
+         every item of a `TransactWriteItems`, one to prepare and one to commit (the developer guide's \"Capacity \
+         management for transactions\"): up to 2 WCU per item of up to 1 KB, {:.0} for (b). The refused \
+         transaction (d) is one request, writes nothing (the counters above), and is billed all the same: its \
+         conditions are evaluated on every item it names, and a conditional write whose condition fails still \
+         consumes write capacity, one unit for an item that does not exist, else by the item's size (\"Capacity \
+         units consumed by conditional writes\"). Its answer (`TransactionCanceledException`) carries no \
+         `ConsumedCapacity`, from DynamoDB Local as from DynamoDB, so the proxy cannot meter it; it is bounded by \
+         the placed transaction's figure. \"None beyond its reads\" therefore holds for what a refused call \
+         writes, not for what it is billed.\n",
+        units(Case::BlockCheckOnly),
+        items(Case::BlockCheckOnly),
+        units(Case::AllBudgets),
+        items(Case::AllBudgets),
+        2.0 * items(Case::AllBudgets),
+    );
+    let _ = writeln!(
+        out,
+        "Latency: each round places one call through the trigger with the guard (every budget, as (b)) and one \
+         through the same trigger with the guard off (its numbers safe-listed, as the guard-off case: the same \
+         store, client, simulator and settings, the guard's transaction the only request missing), runs the guard's \
+         admission alone (`GuardPolicy::admit` on the same `DynamoStore`, with every budget as (b) and with none as \
+         (a)) and sends a raw conditional `UpdateItem` of one counter (a budget's expression and condition: what one \
+         ordinary request costs on the same client), each on a number or item of its own, in a shuffled order; 30 \
+         warm-up rounds.\n\n\
+         | request | rounds | p50 | p90 | p99 |\n|---|---|---|---|---|"
+    );
+    for (name, samples) in [
+        ("trigger, guard on (every budget)", &g.on),
+        ("trigger, guard off (number safe-listed)", &g.off),
+        ("the guard's admission alone, every budget (1 `TransactWriteItems`: the check + 3 `ADD`s)", &g.admit),
+        ("the guard's admission alone, no budget (1 `TransactWriteItems`: the check)", &g.admit_block_check),
+        ("raw conditional `UpdateItem` of one counter", &g.raw_update),
+    ] {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} |",
+            samples.len(),
+            ms(samples.p50()),
+            ms(p90(samples)),
+            ms(samples.p99())
+        );
+    }
+    let p50_ratio = ratio(g.on.p50(), g.off.p50());
+    let p90_ratio = ratio(p90(&g.on), p90(&g.off));
+    let added_ms = (g.on.p50().as_secs_f64() - g.off.p50().as_secs_f64()) * 1000.0;
+    let floor = ratio(g.on.p50(), g.off.p50() + g.admit.p50());
+    let _ = writeln!(
+        out,
+        "\nWith / without the guard, in the same run: p50 **{p50_ratio:.2}×**, p90 {p90_ratio:.2}×; the guard adds \
+         **{added_ms:+.2} ms** at p50. Its admission alone takes {} at p50 ({:.0} % of the trigger's p50 with the \
+         guard), {} with no budget, against {} for a raw `UpdateItem`: the guard's added time is its transaction's on \
+         DynamoDB Local, which grows with the transaction's items (DynamoDB's own latency for it is not measured \
+         here). Held against its floor, the trigger without the guard plus the guard's admission alone: p50 \
+         **{floor:.2}×** (target ≤ {GUARD_FLOOR_RATIO_TARGET:.2}: **{}**), that is, the guard adds to the trigger \
+         its one request and nothing measurable besides.\n",
+        ms(g.admit.p50()),
+        100.0 * ratio(g.admit.p50(), g.on.p50()),
+        ms(g.admit_block_check.p50()),
+        ms(g.raw_update.p50()),
+        verdict(floor <= GUARD_FLOOR_RATIO_TARGET),
     );
 }
 

@@ -55,8 +55,8 @@ const RIGHT_CODE: &str = "482913";
 const WRONG_CODE: &str = "111111";
 /// `MAX_CHECK_ATTEMPTS`, as the trigger's default policy fixes it at the first send.
 const MAX_CHECKS: u32 = 5;
-const WRITE_OPERATIONS: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
-const READ_OPERATIONS: [&str; 5] = ["GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"];
+pub const WRITE_OPERATIONS: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
+pub const READ_OPERATIONS: [&str; 5] = ["GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"];
 
 /// The check's `UpdateItem` as `records::verification::change_write` builds it (checked against it at the start of
 /// every run, so the raw request stays the handler's).
@@ -519,12 +519,13 @@ fn checked(runs: Vec<SizedRun>) -> Vec<SizedRun> {
     runs
 }
 
-fn of(per_invocation: &[(String, f64)], name: &str) -> f64 {
+/// The count of `name` in `per_invocation` (0 when absent).
+pub fn of(per_invocation: &[(String, f64)], name: &str) -> f64 {
     per_invocation.iter().find(|(n, _)| n == name).map(|(_, v)| *v).unwrap_or(0.0)
 }
 
 /// The counts that grew from `before` to `after`, per invocation.
-fn per_invocation(
+pub fn per_invocation(
     before: &std::collections::BTreeMap<String, u64>,
     after: &std::collections::BTreeMap<String, u64>,
     invocations: usize,

@@ -16,10 +16,12 @@
 //! Every request is counted by its `X-Amz-Target` operation (`PutItem`, …) and every fault by kind: the suite
 //! reports DynamoDB requests per stored notification from these counts. With `meter_capacity`, the proxy also
 //! asks DynamoDB for `ReturnConsumedCapacity: TOTAL` on every request and sums the capacity units it reports
-//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write), for `make bench`. With
-//! `count_items`, requests on one item (`GetItem`, `PutItem`, `UpdateItem`, `DeleteItem`) are also counted by the
-//! kind of item they name ([`item_kind`]: `UpdateItem verification#`, …), so that a run can tell which of a
-//! function's writes went where. An upstream that cannot be reached (DynamoDB Local killed) is seen by the client
+//! (DynamoDB Local, like DynamoDB, reports none for a failed conditional write or a canceled transaction; a
+//! transaction's or a batch's list of them is summed), for `make bench`. With `count_items`, requests on one item
+//! (`GetItem`, `PutItem`, `UpdateItem`, `DeleteItem`) are also counted by the kind of item they name
+//! ([`item_kind`]: `UpdateItem verification#`, …), and a transaction by the kinds of its items
+//! (`TransactWriteItems guard#`) and by its actions ([`transact_actions`]: `ConditionCheck guard#`,
+//! `Update guard#`), so that a run can tell which of a function's writes went where. An upstream that cannot be reached (DynamoDB Local killed) is seen by the client
 //! as a dropped connection.
 
 use std::collections::BTreeMap;
@@ -98,6 +100,9 @@ pub struct ProxyStats {
     pub requests_by_item: BTreeMap<String, u64>,
     /// With `count_items` and `meter_capacity`: the capacity units of those requests, in thousandths.
     pub capacity_milli_units_by_item: BTreeMap<String, u64>,
+    /// With `count_items`: the actions inside transactions (`TransactWriteItems`, `TransactGetItems`) by
+    /// `"<action> <item kind>"` (`"ConditionCheck guard#"`, `"Update guard#"`).
+    pub transact_actions: BTreeMap<String, u64>,
 }
 
 impl ProxyStats {
@@ -252,12 +257,16 @@ async fn serve_connection(
             .to_owned();
         let item =
             config.count_items.then(|| item_kind(&request.body)).flatten().map(|kind| format!("{target} {kind}"));
+        let actions = if config.count_items { transact_actions(&request.body) } else { Vec::new() };
         {
             let mut stats = shared.stats.lock().unwrap_or_else(|p| p.into_inner());
             *stats.requests.entry(target.clone()).or_default() += 1;
             *stats.trace_roots.entry(trace_root).or_default() += 1;
             if let Some(item) = &item {
                 *stats.requests_by_item.entry(item.clone()).or_default() += 1;
+            }
+            for action in actions {
+                *stats.transact_actions.entry(action).or_default() += 1;
             }
         }
         if !latency.is_zero() {
@@ -398,10 +407,44 @@ async fn read_request(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) ->
 /// The kind of the one item a request names (its `Key`, or a `PutItem`'s `Item`): the `pk`'s prefix up to and with
 /// its first `#` (`request#`, `ratelimit#`, `verification#`, …), or for a `pk` without one, a call's partition
 /// (its sessionId), `<sessionId>/` and the `sk`'s prefix the same way (`<sessionId>/call`, `<sessionId>/event#`).
-/// `None` for a request on no single item (`Query`, `Scan`, batches).
+/// For a transaction, the kinds of its items, each once, joined by `+` in the order they first appear (`guard#`).
+/// `None` for a request on no single item and no transaction (`Query`, `Scan`, batches).
 pub fn item_kind(body: &[u8]) -> Option<String> {
     let request: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let item = request.get("Key").or_else(|| request.get("Item"))?;
+    if let Some(items) = request.get("TransactItems").and_then(|items| items.as_array()) {
+        let mut kinds: Vec<String> = Vec::new();
+        for (_, item) in items.iter().filter_map(transact_action) {
+            let kind = kind_of(item)?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        return (!kinds.is_empty()).then(|| kinds.join("+"));
+    }
+    kind_of(request.get("Key").or_else(|| request.get("Item"))?)
+}
+
+/// The actions of a transaction's body by `"<action> <item kind>"` (`ConditionCheck guard#`, `Update guard#`), one
+/// entry per action; empty for any other request.
+pub fn transact_actions(body: &[u8]) -> Vec<String> {
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else { return Vec::new() };
+    let Some(items) = request.get("TransactItems").and_then(|items| items.as_array()) else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(transact_action)
+        .map(|(action, item)| format!("{action} {}", kind_of(item).unwrap_or_else(|| "?".into())))
+        .collect()
+}
+
+/// One element of `TransactItems`: its action (`ConditionCheck`, `Put`, `Update`, `Delete`, `Get`) and the key or
+/// item it names.
+fn transact_action(element: &serde_json::Value) -> Option<(&str, &serde_json::Value)> {
+    let (action, body) = element.as_object()?.iter().next()?;
+    Some((action.as_str(), body.get("Key").or_else(|| body.get("Item"))?))
+}
+
+/// The kind of a key or an item ([`item_kind`]).
+fn kind_of(item: &serde_json::Value) -> Option<String> {
     let text = |name: &str| item.get(name).and_then(|v| v.get("S")).and_then(|v| v.as_str());
     let prefix = |text: &str| text.find('#').map_or(text.to_owned(), |at| text[..=at].to_owned());
     let pk = text("pk")?;
@@ -424,10 +467,15 @@ fn ask_for_consumed_capacity(request: HttpRequest) -> HttpRequest {
     }
 }
 
-/// `ConsumedCapacity.CapacityUnits` of an answer, in thousandths.
+/// `ConsumedCapacity.CapacityUnits` of an answer, in thousandths; for a transaction or a batch, whose
+/// `ConsumedCapacity` is a list (one entry per table), their sum.
 fn consumed_capacity(body: &[u8]) -> Option<u64> {
     let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let units = answer.get("ConsumedCapacity")?.get("CapacityUnits")?.as_f64()?;
+    let units = |capacity: &serde_json::Value| capacity.get("CapacityUnits").and_then(|units| units.as_f64());
+    let units = match answer.get("ConsumedCapacity")? {
+        serde_json::Value::Array(tables) => tables.iter().map(units).sum::<Option<f64>>()?,
+        capacity => units(capacity)?,
+    };
     Some((units * 1000.0).round() as u64)
 }
 
@@ -489,5 +537,29 @@ mod tests {
         let query = br#"{"TableName":"t","KeyConditionExpression":"pk = :pk"}"#;
         assert_eq!(item_kind(query), None);
         assert_eq!(item_kind(b"not json"), None);
+        assert!(transact_actions(update).is_empty());
+    }
+
+    #[test]
+    fn a_transaction_is_counted_by_the_kinds_of_its_items_and_by_its_actions() {
+        let transaction = br#"{"TransactItems":[
+            {"ConditionCheck":{"TableName":"t","Key":{"pk":{"S":"guard#block#8613800"},"sk":{"S":"block"}}}},
+            {"Update":{"TableName":"t","Key":{"pk":{"S":"guard#prefix#8613800#2026120713"},"sk":{"S":"counter"}}}},
+            {"Update":{"TableName":"t","Key":{"pk":{"S":"guard#day#20261207"},"sk":{"S":"counter"}}}},
+            {"Put":{"TableName":"t","Item":{"pk":{"S":"verification#v-1"},"sk":{"S":"verification"}}}}]}"#;
+        assert_eq!(item_kind(transaction).as_deref(), Some("guard#+verification#"));
+        assert_eq!(
+            transact_actions(transaction),
+            ["ConditionCheck guard#", "Update guard#", "Update guard#", "Put verification#"]
+        );
+    }
+
+    #[test]
+    fn the_capacity_of_a_transaction_is_the_sum_of_its_tables() {
+        assert_eq!(consumed_capacity(br#"{"ConsumedCapacity":{"TableName":"t","CapacityUnits":1.0}}"#), Some(1000));
+        let transaction =
+            br#"{"ConsumedCapacity":[{"TableName":"t","CapacityUnits":6.0},{"TableName":"u","CapacityUnits":0.5}]}"#;
+        assert_eq!(consumed_capacity(transaction), Some(6500));
+        assert_eq!(consumed_capacity(br#"{"__type":"TransactionCanceledException"}"#), None);
     }
 }
