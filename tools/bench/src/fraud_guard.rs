@@ -29,9 +29,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use voice_core::adapters::{CallVerifyClient, DynamoStore};
 use voice_core::calls::attempt::Attempt;
-use voice_core::calls::{
-    CallRequest, Defaults, TriggerError, TriggerService, TriggerSettings, VerificationPolicy, VoiceApi,
-};
+use voice_core::calls::{CallRequest, TriggerError, TriggerService, TriggerSettings, VoiceApi};
 use voice_core::guard::{GuardPolicy, Reason};
 use voice_core::huawei::call_verify::encode_callback_url;
 use voice_core::huawei::AppCredentials;
@@ -40,7 +38,7 @@ use voice_core::rate_limit::RateLimits;
 use voice_core::records::guard::GUARD_PREFIX;
 use voice_core::records::item::EXPIRES_AT;
 
-use crate::verification::{of, per_invocation, PerInvocation, READ_OPERATIONS, WRITE_OPERATIONS};
+use crate::verification::{of, per_invocation, trigger_settings, PerInvocation, READ_OPERATIONS, WRITE_OPERATIONS};
 use test_support::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
 use test_support::measure::Samples;
 use test_support::{client_at, DynamoLocal};
@@ -212,22 +210,7 @@ fn every_budget() -> GuardPolicy {
 
 /// The trigger's settings as section 10 has them, with no per-callee window (`CALLEE_LIMITS=none`) and `guard`.
 fn settings(guard: GuardPolicy, hash_key: &str) -> TriggerSettings {
-    TriggerSettings {
-        defaults: Defaults {
-            display_nbr: Some("+8675528000088".into()),
-            pre_tone: Some("welcome.wav".into()),
-            language_type: 2,
-            allow_endless_playback: false,
-            code_length: 6,
-        },
-        limits: RateLimits(Vec::new()),
-        record_ttl: Duration::from_secs(86_400),
-        region: "us-east-1".into(),
-        api_timeout: Duration::from_secs(8),
-        hash_key: hash_key.to_owned().into(),
-        verifications: VerificationPolicy::default(),
-        guard,
-    }
+    trigger_settings(RateLimits(Vec::new()), guard, hash_key)
 }
 
 fn now() -> i64 {

@@ -681,7 +681,6 @@ pub const CHECK_RATIO_TARGET: f64 = 1.15;
 
 fn verification(out: &mut String, v: &crate::verification::Verifications) {
     use crate::cost_model::{check_lines, start_lines, Work, SERVICES};
-    let p90 = |samples: &test_support::measure::Samples| samples.percentile(90.0);
     let _ = writeln!(
         out,
         "### 10. Verifications: the check and the start (`check-verification`, `trigger-verification-call`)\n\n\
@@ -700,19 +699,13 @@ fn verification(out: &mut String, v: &crate::verification::Verifications) {
          `idempotencyKey` and 20 without.\n\n\
          | request | rounds | p50 | p90 | p99 |\n|---|---|---|---|---|"
     );
-    for (name, samples) in [
-        ("check-verification, a wrong code (handler)", &v.check),
-        ("raw conditional `UpdateItem` of the same kind of record", &v.raw_update),
-    ] {
-        let _ = writeln!(
-            out,
-            "| {name} | {} | {} | {} | {} |",
-            samples.len(),
-            ms(samples.p50()),
-            ms(p90(samples)),
-            ms(samples.p99())
-        );
-    }
+    latency_rows(
+        out,
+        &[
+            ("check-verification, a wrong code (handler)", &v.check),
+            ("raw conditional `UpdateItem` of the same kind of record", &v.raw_update),
+        ],
+    );
     let p50_ratio = ratio(v.check.p50(), v.raw_update.p50());
     let p90_ratio = ratio(p90(&v.check), p90(&v.raw_update));
     let _ = writeln!(
@@ -884,7 +877,6 @@ pub const GUARD_FLOOR_RATIO_TARGET: f64 = 1.15;
 
 fn fraud_guard(out: &mut String, g: &crate::fraud_guard::FraudGuard) {
     use crate::fraud_guard::{Case, ABROAD, NEVER_REFUSES, SPENT_LIMIT};
-    let p90 = |samples: &test_support::measure::Samples| samples.percentile(90.0);
     let _ = writeln!(
         out,
         "### 11. Fraud guard: its requests and its latency (`trigger-verification-call`)\n\n\
@@ -1013,22 +1005,16 @@ fn fraud_guard(out: &mut String, g: &crate::fraud_guard::FraudGuard) {
          warm-up rounds.\n\n\
          | request | rounds | p50 | p90 | p99 |\n|---|---|---|---|---|"
     );
-    for (name, samples) in [
-        ("trigger, guard on (every budget)", &g.on),
-        ("trigger, guard off (number safe-listed)", &g.off),
-        ("the guard's admission alone, every budget (1 `TransactWriteItems`: the check + 3 `ADD`s)", &g.admit),
-        ("the guard's admission alone, no budget (1 `TransactWriteItems`: the check)", &g.admit_block_check),
-        ("raw conditional `UpdateItem` of one counter", &g.raw_update),
-    ] {
-        let _ = writeln!(
-            out,
-            "| {name} | {} | {} | {} | {} |",
-            samples.len(),
-            ms(samples.p50()),
-            ms(p90(samples)),
-            ms(samples.p99())
-        );
-    }
+    latency_rows(
+        out,
+        &[
+            ("trigger, guard on (every budget)", &g.on),
+            ("trigger, guard off (number safe-listed)", &g.off),
+            ("the guard's admission alone, every budget (1 `TransactWriteItems`: the check + 3 `ADD`s)", &g.admit),
+            ("the guard's admission alone, no budget (1 `TransactWriteItems`: the check)", &g.admit_block_check),
+            ("raw conditional `UpdateItem` of one counter", &g.raw_update),
+        ],
+    );
     let p50_ratio = ratio(g.on.p50(), g.off.p50());
     let p90_ratio = ratio(p90(&g.on), p90(&g.off));
     let added_ms = (g.on.p50().as_secs_f64() - g.off.p50().as_secs_f64()) * 1000.0;
@@ -1060,6 +1046,24 @@ fn verdict(met: bool) -> &'static str {
     } else {
         "not met"
     }
+}
+
+/// One table row per series: its name, rounds, p50, p90 and p99.
+fn latency_rows(out: &mut String, rows: &[(&str, &test_support::measure::Samples)]) {
+    for (name, samples) in rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} |",
+            samples.len(),
+            ms(samples.p50()),
+            ms(p90(samples)),
+            ms(samples.p99())
+        );
+    }
+}
+
+fn p90(samples: &test_support::measure::Samples) -> Duration {
+    samples.percentile(90.0)
 }
 
 fn ms(duration: Duration) -> String {

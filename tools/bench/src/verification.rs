@@ -364,6 +364,27 @@ async fn metered_checks(dynamodb: &DynamoLocal, run: &str) -> Vec<MeteredCheck> 
     metered
 }
 
+/// The trigger's settings of the bench's sections 10 and 11: the local demo's defaults, a generated code of 6
+/// digits, the given per-callee windows and guard.
+pub fn trigger_settings(limits: RateLimits, guard: voice_core::guard::GuardPolicy, hash_key: &str) -> TriggerSettings {
+    TriggerSettings {
+        defaults: Defaults {
+            display_nbr: Some("+8675528000088".into()),
+            pre_tone: Some("welcome.wav".into()),
+            language_type: 2,
+            allow_endless_playback: false,
+            code_length: 6,
+        },
+        limits,
+        record_ttl: Duration::from_secs(86_400),
+        region: "us-east-1".into(),
+        api_timeout: Duration::from_secs(8),
+        hash_key: hash_key.to_owned().into(),
+        verifications: VerificationPolicy::default(),
+        guard,
+    }
+}
+
 /// The trigger's requests on the wire, with and without an idempotencyKey, each with a generated code.
 async fn trigger_requests(dynamodb: &DynamoLocal, run: &str) -> Vec<TriggerRequests> {
     let table = dynamodb.fresh_store().await.table().to_owned();
@@ -379,22 +400,8 @@ async fn trigger_requests(dynamodb: &DynamoLocal, run: &str) -> Vec<TriggerReque
     let url = encode_callback_url("http://127.0.0.1:9/voice/status").expect("a callback URL");
     let api = CallVerifyClient::new(&sim.base_url(), credentials.clone(), url.clone(), url).expect("a Huawei client");
     let store = DynamoStore::new(client_at(&proxy.endpoint()).await, table).stamping_region("us-east-1");
-    let settings = TriggerSettings {
-        defaults: Defaults {
-            display_nbr: Some("+8675528000088".into()),
-            pre_tone: Some("welcome.wav".into()),
-            language_type: 2,
-            allow_endless_playback: false,
-            code_length: 6,
-        },
-        limits: RateLimits::new(1, 5),
-        record_ttl: Duration::from_secs(86_400),
-        region: "us-east-1".into(),
-        api_timeout: Duration::from_secs(8),
-        hash_key: credentials.app_secret,
-        verifications: VerificationPolicy::default(),
-        guard: voice_core::guard::GuardPolicy { prefix_limit: 0, ..Default::default() },
-    };
+    let guard = voice_core::guard::GuardPolicy { prefix_limit: 0, ..Default::default() };
+    let settings = trigger_settings(RateLimits::new(1, 5), guard, &sim_config.app_secret);
     let trigger = TriggerService::new(store, api, settings);
     let mut measured = Vec::new();
     for (kind, what) in [(0, "with an idempotencyKey"), (1, "without an idempotencyKey")] {
