@@ -246,7 +246,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             return Err(blocked(refusal));
         }
         let code = request.verify_code.clone().unwrap_or_else(|| VerificationCode::generate(request.code_length));
-        self.send_code(request, verification, &code, now, deadline).await?;
+        self.send_code(request, verification, &code, now, cut_off).await?;
         let mut backoff = FIRST_BACKOFF;
         let mut last_error = TriggerError::ProviderUnavailable("no time left to call Huawei".into());
         for attempt in 1..=MAX_ATTEMPTS {
@@ -278,14 +278,15 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
 
     /// Adds the code to its verification (starting it on the first send): one conditional write, refused with
     /// `VerificationClosed` once the verification ended or had `MAX_SENDS` sends. Only the code's keyed hash is
-    /// stored. A new verification counts `VerificationsStarted` by country.
+    /// stored. A new verification counts `VerificationsStarted` by country. Storage is retried until `cut_off`,
+    /// which leaves callVerify its time.
     async fn send_code(
         &self,
         request: &CallRequest,
         id: &VerificationId,
         code: &VerificationCode,
         now: i64,
-        deadline: Instant,
+        cut_off: Instant,
     ) -> Result<VerificationRecord, TriggerError> {
         let policy = self.settings.verifications;
         let source = if request.verify_code.is_some() { CodeSource::App } else { CodeSource::Generated };
@@ -301,7 +302,6 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             max_checks: policy.max_checks,
             record_expires_at: self.expires_at(),
         };
-        let cut_off = deadline.checked_sub(FINISH_MARGIN + MIN_ATTEMPT).unwrap_or(deadline);
         let changed =
             retry::until_deadline(cut_off, || self.store.change(&change)).await.map_err(storage_unavailable)?;
         let record = match changed.settled(&change) {
