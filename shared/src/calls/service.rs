@@ -19,7 +19,7 @@ use crate::guard::{Geo, GuardPolicy, Refusal};
 use crate::idempotency::{Claim, Completion};
 use crate::ids::{IdempotencyKey, SessionId, VerificationCode, VerificationId};
 use crate::rate_limit::{callee_key, RateLimits};
-use crate::records::verification::{CodeSource, VerificationChange, VerificationRecord};
+use crate::records::verification::{CodeSource, VerificationChange};
 use crate::records::{call_record, CallDetails, CloseoutStage, Stamp};
 use crate::storage::{retry, StoreError};
 use crate::telemetry::metrics::{self, Dimensions, Metric};
@@ -246,7 +246,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             return Err(blocked(refusal));
         }
         let code = request.verify_code.clone().unwrap_or_else(|| VerificationCode::generate(request.code_length));
-        self.send_code(request, verification, &code, now, cut_off).await?;
+        let starts = self.send_code(request, verification, &code, now, cut_off).await?;
         let mut backoff = FIRST_BACKOFF;
         let mut last_error = TriggerError::ProviderUnavailable("no time left to call Huawei".into());
         for attempt in 1..=MAX_ATTEMPTS {
@@ -261,7 +261,14 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             let failure = match interpret(
                 &self.api.call_verify(request, &code, time_left.min(self.settings.api_timeout)).await,
             ) {
-                Ok(session_id) => return Ok(session_id),
+                Ok(session_id) => {
+                    if starts {
+                        // Conversion's denominator counts verifications whose first call was placed.
+                        let country = request.callee_nbr.country_code().unwrap_or("unknown");
+                        metrics::count(Metric::VerificationsStarted, Dimensions::country(country));
+                    }
+                    return Ok(session_id);
+                }
                 Err(failure) => failure,
             };
             if !failure.retry_now || attempt == MAX_ATTEMPTS {
@@ -278,8 +285,8 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
 
     /// Adds the code to its verification (starting it on the first send): one conditional write, refused with
     /// `VerificationClosed` once the verification ended or had `MAX_SENDS` sends. Only the code's keyed hash is
-    /// stored. A new verification counts `VerificationsStarted` by country. Storage is retried until `cut_off`,
-    /// which leaves callVerify its time.
+    /// stored. Answers whether this send started the verification. Storage is retried until `cut_off`, which
+    /// leaves callVerify its time.
     async fn send_code(
         &self,
         request: &CallRequest,
@@ -287,7 +294,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
         code: &VerificationCode,
         now: i64,
         cut_off: Instant,
-    ) -> Result<VerificationRecord, TriggerError> {
+    ) -> Result<bool, TriggerError> {
         let policy = self.settings.verifications;
         let source = if request.verify_code.is_some() { CodeSource::App } else { CodeSource::Generated };
         let change = VerificationChange::Send {
@@ -329,10 +336,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
                 verification.status.as_str()
             )));
         }
-        if record.sends == 1 {
-            metrics::count(Metric::VerificationsStarted, Dimensions::country(verification.country()));
-        }
-        Ok(record)
+        Ok(record.sends == 1)
     }
 
     /// The call under its sessionId, so its status events and CDR land beside it. Best effort: the call is
@@ -436,6 +440,7 @@ mod tests {
     use crate::calls::attempt::Attempt;
     use crate::idempotency::IdempotencyStore;
     use crate::ids::key;
+    use crate::records::verification::VerificationRecord;
     use crate::records::RecordKind;
     use crate::verification_state::VerificationStore;
     use std::collections::VecDeque;
@@ -788,5 +793,17 @@ mod tests {
         })
         .await;
         assert_eq!(values[&Dimensions::country("44")][&Metric::VerificationsStarted], 1.0, "a resend starts nothing");
+    }
+
+    #[tokio::test]
+    async fn a_verification_whose_call_was_never_placed_is_not_counted_as_started() {
+        let s = service(RateLimits::new(0, 0), vec![huawei(403, "1010002")]);
+        let ((), values) = metrics::collect(async {
+            let refused = s.handle(json!({"calleeNbr": "+447700900123", "verificationId": "v-refused"}), None).await;
+            assert_eq!(refused.unwrap_err().error_type(), "ProviderRejected");
+        })
+        .await;
+        let started = values.get(&Dimensions::country("44")).and_then(|v| v.get(&Metric::VerificationsStarted));
+        assert_eq!(started, None, "conversion counts the verifications whose call rang");
     }
 }
