@@ -97,8 +97,10 @@ functions_env="$LOGS/functions.env"
   echo "CLOSE_OUT_FINAL_MINUTES=${CLOSE_OUT_FINAL_MINUTES:-420}"
   # The fraud guard: a small range budget, so that the demo below reaches it in a few calls (deployed default 20).
   echo "PREFIX_LIMIT=${PREFIX_LIMIT:-3}"
+  # The guard's other settings and the verifications' reach the functions when the caller sets them.
   for setting in ALLOWED_COUNTRY_CODES GEO_MODE CALLEE_LIMITS PREFIX_DIGITS COUNTRY_LIMITS DAILY_CALL_CAP SAFE_NUMBERS \
-    AUTO_BLOCK_MIN_STARTS AUTO_BLOCK_MAX_CONVERSION AUTO_BLOCK_HOURS; do
+    AUTO_BLOCK_MIN_STARTS AUTO_BLOCK_MAX_CONVERSION AUTO_BLOCK_HOURS CODE_LENGTH CODE_TTL_SECONDS MAX_SENDS \
+    MAX_CHECK_ATTEMPTS; do
     [ -z "${!setting:-}" ] || echo "$setting=${!setting}"
   done
 } >"$functions_env"
