@@ -54,11 +54,6 @@ impl SessionId {
         checked("sessionId", text.into(), MAX_SESSION_ID_LEN).map(Self)
     }
 
-    /// Whether `text` would parse, without making the id (the wire layer checks every sessionId it reads).
-    pub fn check(text: &str) -> Result<(), IdError> {
-        check("sessionId", text, MAX_SESSION_ID_LEN)
-    }
-
     /// The id as Huawei sent it: for keys and the wire, never for a log line.
     pub fn as_str(&self) -> &str {
         &self.0

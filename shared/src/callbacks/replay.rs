@@ -222,7 +222,7 @@ pub fn verdict(kind: Option<&str>, payload: &str) -> Verdict {
         }
         Err(error) => return Verdict::NotReplayable(Reason::Unparsable(error.to_string())),
     };
-    if session_id.contains("****") {
+    if session_id.as_str().contains("****") {
         return Verdict::NotReplayable(Reason::MaskedSessionId);
     }
     Verdict::Replay(Replayable { endpoint: Endpoint::Voice, body: payload.as_bytes().to_vec() })

@@ -427,19 +427,19 @@ struct Kept {
 fn voice_records(push: VoicePush, stamp: &Stamp) -> Kept {
     let status = |records| Kept { kind: "status", records, success: Answer::EventStored };
     match push {
-        VoicePush::Status(event) if is_reserved_key(&event.info.session_id) => {
+        VoicePush::Status(event) if is_reserved_key(event.info.session_id.as_str()) => {
             status(vec![quarantine(&reserved(QuarantineSource::Status, event.raw), stamp)])
         }
         VoicePush::Status(event) => {
             note_dropped_fields(&event.info.session_id, &event.dropped_fields);
             status(vec![event_record(&event, stamp)])
         }
-        VoicePush::Unrecognised(event) if is_reserved_key(&event.session_id) => {
+        VoicePush::Unrecognised(event) if is_reserved_key(event.session_id.as_str()) => {
             status(vec![quarantine(&reserved(QuarantineSource::Status, event.raw), stamp)])
         }
         VoicePush::Unrecognised(event) => {
             tracing::warn!(
-                sessionId = %mask_numbers(&event.session_id),
+                sessionId = %event.session_id,
                 eventType = %event.event_type,
                 "unknown eventType: stored raw"
             );
@@ -454,7 +454,7 @@ fn voice_records(push: VoicePush, stamp: &Stamp) -> Kept {
             metrics::record(Metric::CdrsPerPush, Dimensions::none(), (cdrs.len() + quarantined.len()) as f64);
             let mut records = Vec::with_capacity(cdrs.len() + quarantined.len());
             for received in cdrs {
-                if is_reserved_key(&received.cdr.session_id) {
+                if is_reserved_key(received.cdr.session_id.as_str()) {
                     quarantined.push(reserved(QuarantineSource::Fee, received.raw));
                 } else {
                     note_dropped_fields(&received.cdr.session_id, &received.dropped_fields);
@@ -473,7 +473,7 @@ fn sms_records(push: SmsPush, stamp: &Stamp) -> Kept {
             if sms.event.notification_mode != "Notify" {
                 tracing::warn!(mode = %sms.event.notification_mode, "SMS in a mode other than Notify: stored, not answered with a control body");
             }
-            note_dropped_fields(&sms.event.sms_identifier, &sms.dropped_fields);
+            note_dropped_fields(&mask_numbers(&sms.event.sms_identifier), &sms.dropped_fields);
             sms_record(&sms, stamp)
         }
         SmsPush::Quarantined(element) => quarantine(&element, stamp),
@@ -502,14 +502,15 @@ fn quarantine(element: &Quarantined, stamp: &Stamp) -> Record {
 
 /// Counts (`FieldsDropped`, by field) and logs the fields of a record that did not parse and were left out of its
 /// typed attributes (they stay in its raw JSON).
-fn note_dropped_fields(id: &str, fields: &[String]) {
+/// `id`: a sessionId or an SMS identifier, printed masked.
+fn note_dropped_fields(id: &impl std::fmt::Display, fields: &[String]) {
     if fields.is_empty() {
         return;
     }
     for field in fields {
         metrics::count(Metric::FieldsDropped, Dimensions::field(field.as_str()));
     }
-    tracing::warn!(sessionId = %mask_numbers(id), fields = ?fields, "fields that do not parse: dropped from the typed record, kept raw");
+    tracing::warn!(sessionId = %id, fields = ?fields, "fields that do not parse: dropped from the typed record, kept raw");
 }
 
 /// Whether a record may not fit in one DynamoDB item. Its JSON text is never smaller than DynamoDB's measure of

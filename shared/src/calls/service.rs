@@ -354,7 +354,7 @@ impl<S: TriggerStore, A: VoiceApi, C: CloseOutScheduler> TriggerService<S, A, C>
             "times": request.times, "userData": request.user_data})
         .to_string();
         let details = CallDetails {
-            session_id: session_id.as_str(),
+            session_id,
             callee_masked: &callee_masked,
             display_nbr: &request.display_nbr,
             idempotency_key: request.idempotency_key.as_ref().map(IdempotencyKey::as_str),

@@ -62,7 +62,7 @@ pub async fn close_out<S: OutcomeStore + RecordStore + VerificationStore>(
     } else if outcome.is_final {
         CloseOutResult::AlreadyFinal
     } else {
-        let record = closeout_record(session_id.as_str(), stage, outcome.status.as_str(), stamp);
+        let record = closeout_record(session_id, stage, outcome.status.as_str(), stamp);
         match retry::until_deadline(deadline, || store.put_new(&record)).await? {
             PutOutcome::Created => CloseOutResult::Closed(outcome.status),
             // The other region's check may have frozen another status first: the first stays.

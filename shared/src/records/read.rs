@@ -254,7 +254,7 @@ mod tests {
         );
 
         let details = CallDetails {
-            session_id: "s@x",
+            session_id: &crate::ids::sid("s@x"),
             callee_masked: "+86138****0001",
             display_nbr: "+8675528000088",
             idempotency_key: Some("signup-42"),

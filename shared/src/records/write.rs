@@ -13,13 +13,14 @@ use super::{
 use crate::huawei::lenient::normalised_time;
 use crate::huawei::notification::{Quarantined, ReceivedCdr, StatusEvent, UnrecognisedEvent};
 use crate::huawei::SmsNotification;
+use crate::ids::SessionId;
 
 pub fn event_record(event: &StatusEvent, stamp: &Stamp) -> Record {
     let event_type = event.kind.as_wire();
     let mut fields = typed_fields(&event.info);
     fields.insert("eventType".into(), event_type.into());
     insert_time(&mut fields, "eventAt", event.info.timestamp.as_deref());
-    stamp.record(&event.info.session_id, event_sk(event_type), RecordKind::Event, fields, &event.raw)
+    stamp.record(event.info.session_id.as_str(), event_sk(event_type), RecordKind::Event, fields, &event.raw)
 }
 
 pub fn cdr_record(received: &ReceivedCdr, stamp: &Stamp) -> Record {
@@ -31,14 +32,14 @@ pub fn cdr_record(received: &ReceivedCdr, stamp: &Stamp) -> Record {
     let answered = cdr.call_out_answer_time.as_deref().is_some_and(|t| !t.trim().is_empty());
     fields.insert("answered".into(), answered.into());
     insert_time(&mut fields, "callEndAt", cdr.call_end_time.as_deref());
-    stamp.record(&cdr.session_id, cdr_sk(cdr.icid.as_deref()), RecordKind::Cdr, fields, &received.raw)
+    stamp.record(cdr.session_id.as_str(), cdr_sk(cdr.icid.as_deref()), RecordKind::Cdr, fields, &received.raw)
 }
 
 pub fn unrecognised_record(event: &UnrecognisedEvent, stamp: &Stamp) -> Record {
     let mut fields = Map::new();
-    fields.insert("sessionId".into(), event.session_id.clone().into());
+    fields.insert("sessionId".into(), event.session_id.as_str().into());
     fields.insert("eventType".into(), event.event_type.clone().into());
-    stamp.record(&event.session_id, event_sk(&event.event_type), RecordKind::Unrecognised, fields, &event.raw)
+    stamp.record(event.session_id.as_str(), event_sk(&event.event_type), RecordKind::Unrecognised, fields, &event.raw)
 }
 
 pub fn sms_record(sms: &SmsNotification, stamp: &Stamp) -> Record {
@@ -54,7 +55,7 @@ pub fn sms_record(sms: &SmsNotification, stamp: &Stamp) -> Record {
 /// What the trigger knows of a call it placed. The callee's number is only ever stored masked.
 #[derive(Debug, Clone)]
 pub struct CallDetails<'a> {
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub callee_masked: &'a str,
     pub display_nbr: &'a str,
     pub idempotency_key: Option<&'a str>,
@@ -64,11 +65,11 @@ pub struct CallDetails<'a> {
     pub raw: &'a str,
 }
 
-/// A placed call's details for the unit tests that need a call record.
+/// A placed call's details for the unit tests that need a call record (its id is leaked: tests only).
 #[cfg(test)]
-pub(crate) fn placed_call(session_id: &str) -> CallDetails<'_> {
+pub(crate) fn placed_call(session_id: &str) -> CallDetails<'static> {
     CallDetails {
-        session_id,
+        session_id: Box::leak(Box::new(crate::ids::sid(session_id))),
         callee_masked: "+86138****0001",
         display_nbr: "+8675528000088",
         idempotency_key: None,
@@ -81,7 +82,7 @@ pub(crate) fn placed_call(session_id: &str) -> CallDetails<'_> {
 /// The call under its sessionId (`sk = call`), so its status events and CDR land beside it.
 pub fn call_record(call: &CallDetails<'_>, stamp: &Stamp) -> Record {
     let mut fields = Map::new();
-    fields.insert("sessionId".into(), call.session_id.into());
+    fields.insert("sessionId".into(), call.session_id.as_str().into());
     fields.insert("calleeMasked".into(), call.callee_masked.into());
     fields.insert("requestedAt".into(), stamp.received_at().into());
     fields.insert("displayNbr".into(), call.display_nbr.into());
@@ -95,17 +96,17 @@ pub fn call_record(call: &CallDetails<'_>, stamp: &Stamp) -> Record {
             fields.insert(name.into(), value.into());
         }
     }
-    stamp.record(call.session_id, CALL_SK.into(), RecordKind::Call, fields, call.raw)
+    stamp.record(call.session_id.as_str(), CALL_SK.into(), RecordKind::Call, fields, call.raw)
 }
 
 /// The close-out of a call not final at `stage`'s deadline, with the status it had then (`frozen_status`).
-pub fn closeout_record(session_id: &str, stage: CloseoutStage, frozen_status: &str, stamp: &Stamp) -> Record {
+pub fn closeout_record(session_id: &SessionId, stage: CloseoutStage, frozen_status: &str, stamp: &Stamp) -> Record {
     let mut fields = Map::new();
-    fields.insert("sessionId".into(), session_id.into());
+    fields.insert("sessionId".into(), session_id.as_str().into());
     fields.insert("stage".into(), stage.as_str().into());
     fields.insert("status".into(), frozen_status.into());
     let raw = serde_json::json!({"closeOut": stage.as_str(), "sessionId": session_id, "status": frozen_status});
-    stamp.record(session_id, stage.sk().into(), RecordKind::Closeout, fields, &raw.to_string())
+    stamp.record(session_id.as_str(), stage.sk().into(), RecordKind::Closeout, fields, &raw.to_string())
 }
 
 /// A push element kept whole because its identity could not be a key: under `quarantine#<sha256 of its bytes>`,

@@ -105,7 +105,7 @@ fn check(result: Result<voice_core::outcome::CallOutcome, voice_core::outcome::O
 pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
     let stamp = Stamp::new(OffsetDateTime::now_utc(), Duration::from_secs(86_400), "eu-west-1");
     let details = CallDetails {
-        session_id,
+        session_id: &voice_core::ids::sid(session_id),
         callee_masked: "+86138****8102",
         display_nbr: "+8675528000088",
         idempotency_key: Some(key),

@@ -44,7 +44,7 @@ fn bill(second: i64, fields: &str) -> StoredRecord {
 }
 
 fn closeout(second: i64, stage: CloseoutStage, frozen: &str) -> StoredRecord {
-    stored(closeout_record(SESSION, stage, frozen, &stamp(second)))
+    stored(closeout_record(&crate::ids::sid(SESSION), stage, frozen, &stamp(second)))
 }
 
 /// An answered call, in the order it happens.

@@ -40,7 +40,7 @@ async fn store_push(store: &MemoryStore, body: &str) {
 
 async fn placed_call(store: &MemoryStore) {
     let details = CallDetails {
-        session_id: SESSION,
+        session_id: &sid(SESSION),
         callee_masked: "+86138****0001",
         display_nbr: "+8675528000088",
         idempotency_key: Some("signup-42"),

@@ -159,7 +159,7 @@ proptest! {
             return Err(TestCaseError::fail(format!("{body}: {parsed:?}")));
         };
         prop_assert_eq!(event.kind, kind);
-        prop_assert_eq!(&event.info.session_id, &session_id);
+        prop_assert_eq!(event.info.session_id.as_str(), session_id.as_str());
         prop_assert_eq!(event.info.state_code, state_code);
         prop_assert_eq!(&event.info.user_data, &user_data);
         prop_assert_eq!(&event.raw, &body);
