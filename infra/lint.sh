@@ -234,6 +234,9 @@ if [ "$template" = "$root/infra/template.yaml" ]; then
     $'              - Sid: ReadVoiceCredentials\n                Effect: Allow\n                Action: secretsmanager:GetSecretValue\n                Resource: !Ref VoiceCredentialsSecret\n              - Sid: ReadOutcomes\n'
   seed outcome-not-invocable iam.guard/lambda_invoke_permissions \
     'FunctionName: !GetAtt GetCallOutcomeFunction.Arn' 'FunctionName: !GetAtt TriggerVerificationCallFunction.Arn'
+  seed shared-bus-put-events iam.guard/event_bus_sharing $'          - events:PutRule\n' $'          - events:PutEvents\n'
+  seed shared-bus-any-rule iam.guard/event_bus_sharing $'            events:creatorAccount: !Ref EventConsumerAccountId\n' \
+    $'            aws:PrincipalAccount: !Ref EventConsumerAccountId\n'
   seed x86 functions.guard/functions_runtime_and_build 'Architectures: [arm64]' 'Architectures: [x86_64]'
   seed old-runtime functions.guard/functions_runtime_and_build 'Runtime: provided.al2023' 'Runtime: provided.al2'
   seed member-codeuri functions.guard/functions_runtime_and_build \
