@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::runtime_api::{Invocation, RuntimeApi, Timing};
+use super::steady::{halves_gap, Steadiness};
 use super::Samples;
 use crate::processes;
 
@@ -47,18 +48,35 @@ pub struct ColdStart {
     pub failures: Vec<String>,
     /// The response bodies, for the caller to check.
     pub answers: Vec<Value>,
+    /// Rounds taken (the same for every target of one measurement).
+    pub rounds: usize,
+    /// [`halves_gap`] of `answered`: how well two runs of these rounds agree.
+    pub halves_gap: f64,
 }
 
 /// Starts every target `rounds` times, one process at a time. Rounds are interleaved (round 0 of every target,
 /// then round 1, …) so that noise of the machine hits all targets alike.
 pub async fn measure(targets: &[Target], rounds: usize) -> Vec<ColdStart> {
+    measure_steady(targets, Steadiness::fixed(rounds)).await
+}
+
+/// As [`measure`], adding rounds until [`Steadiness`] holds for every target.
+pub async fn measure_steady(targets: &[Target], steady: Steadiness) -> Vec<ColdStart> {
     let mut tallies: Vec<Tally> = targets.iter().map(|t| Tally::new(&t.name)).collect();
-    for round in 0..rounds {
-        for (target, tally) in targets.iter().zip(&mut tallies) {
-            tally.add(round, run_round(target, round).await);
+    let mut round = 0;
+    while round < steady.max_rounds.max(1) {
+        for _ in 0..steady.step.max(1) {
+            for (target, tally) in targets.iter().zip(&mut tallies) {
+                tally.add(round, run_round(target, round).await);
+            }
+            round += 1;
+        }
+        let widest = tallies.iter().map(|tally| halves_gap(&tally.answered)).fold(0.0, f64::max);
+        if round >= steady.min_rounds && widest <= steady.tolerance {
+            break;
         }
     }
-    tallies.into_iter().map(Tally::finish).collect()
+    tallies.into_iter().map(|tally| tally.finish(round)).collect()
 }
 
 /// One answered round.
@@ -93,7 +111,9 @@ impl Tally {
         }
     }
 
-    fn finish(mut self) -> ColdStart {
+    fn finish(mut self, rounds: usize) -> ColdStart {
+        self.result.rounds = rounds;
+        self.result.halves_gap = halves_gap(&self.answered);
         self.result.ready = Samples::new(self.ready);
         self.result.answered = Samples::new(self.answered);
         self.result

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::cold_start::{command, log_path, Target};
 use super::cpu_quota::CpuCgroup;
 use super::runtime_api::{Invocation, RuntimeApi, Timing};
+use super::steady::{halves_gap, Steadiness};
 use super::Samples;
 use crate::processes;
 
@@ -53,6 +54,10 @@ pub struct SizedRun {
     pub failures: Vec<String>,
     /// Every answer (cold and warm), for the caller to check.
     pub answers: Vec<Value>,
+    /// Cold rounds taken (the same for every row of one measurement).
+    pub rounds: usize,
+    /// [`halves_gap`] of the cold starts (spawn → answer): how well two runs of these rounds agree.
+    pub halves_gap: f64,
 }
 
 impl SizedRun {
@@ -82,34 +87,63 @@ pub fn billed_ms(duration: Duration) -> u64 {
 /// Every target, `plan.cold_rounds` new processes each, rounds interleaved (round 0 of every target, then round 1,
 /// …) so that the machine's noise falls on all alike.
 pub async fn measure(targets: &[Target], plan: &Plan<'_>) -> Vec<SizedRun> {
-    let mut runs: Vec<SizedRun> = targets
+    let fixed = Steadiness::fixed(plan.cold_rounds);
+    measure_sizes(targets, std::slice::from_ref(plan), fixed).await.pop().unwrap_or_default()
+}
+
+/// Every target at every size of `plans`, interleaved: each round starts every target once at every size (round
+/// 0 of every size, then round 1, …), so that a slow minute of the machine falls on all sizes alike instead of on
+/// the one measured then. Rounds are added until [`Steadiness`] holds. The answer has one list per plan, in order.
+pub async fn measure_sizes(targets: &[Target], plans: &[Plan<'_>], steady: Steadiness) -> Vec<Vec<SizedRun>> {
+    let mut runs: Vec<Vec<SizedRun>> = plans
         .iter()
-        .map(|t| SizedRun { name: t.name.clone(), memory_mb: plan.memory_mb, ..SizedRun::default() })
+        .map(|plan| {
+            targets
+                .iter()
+                .map(|t| SizedRun { name: t.name.clone(), memory_mb: plan.memory_mb, ..SizedRun::default() })
+                .collect()
+        })
         .collect();
-    let mut series: Vec<[Vec<Duration>; 3]> = targets.iter().map(|_| Default::default()).collect();
-    for round in 0..plan.cold_rounds {
-        for ((target, run), [init, answered, warm]) in targets.iter().zip(&mut runs).zip(&mut series) {
-            match run_process(target, plan, round).await {
-                Ok(process) => {
-                    init.push(process.cold.ready);
-                    answered.push(process.cold.answered);
-                    run.cold_billed_ms.push(billed_ms(process.cold.answered));
-                    run.answers.push(process.cold_answer);
-                    for (duration, answer) in process.warm {
-                        warm.push(duration);
-                        run.warm_billed_ms.push(billed_ms(duration));
-                        run.answers.push(answer);
+    // Per plan and target: init, answered (in round order, for the halves) and warm durations.
+    let mut series: Vec<Vec<[Vec<Duration>; 3]>> =
+        plans.iter().map(|_| targets.iter().map(|_| Default::default()).collect()).collect();
+    let mut round = 0;
+    while round < steady.max_rounds.max(1) {
+        for _ in 0..steady.step.max(1) {
+            for ((plan, plan_runs), plan_series) in plans.iter().zip(&mut runs).zip(&mut series) {
+                for ((target, run), [init, answered, warm]) in targets.iter().zip(plan_runs).zip(plan_series) {
+                    match run_process(target, plan, round).await {
+                        Ok(process) => {
+                            init.push(process.cold.ready);
+                            answered.push(process.cold.answered);
+                            run.cold_billed_ms.push(billed_ms(process.cold.answered));
+                            run.answers.push(process.cold_answer);
+                            for (duration, answer) in process.warm {
+                                warm.push(duration);
+                                run.warm_billed_ms.push(billed_ms(duration));
+                                run.answers.push(answer);
+                            }
+                            run.failures.extend(process.warm_failure);
+                        }
+                        Err(failure) => run.failures.push(format!("round {round}: {failure}")),
                     }
-                    run.failures.extend(process.warm_failure);
                 }
-                Err(failure) => run.failures.push(format!("round {round}: {failure}")),
             }
+            round += 1;
+        }
+        let widest = series.iter().flatten().map(|[_, answered, _]| halves_gap(answered)).fold(0.0, f64::max);
+        if round >= steady.min_rounds && widest <= steady.tolerance {
+            break;
         }
     }
-    for (run, [init, answered, warm]) in runs.iter_mut().zip(series) {
-        run.init = Samples::new(init);
-        run.answered = Samples::new(answered);
-        run.warm = Samples::new(warm);
+    for (plan_runs, plan_series) in runs.iter_mut().zip(series) {
+        for (run, [init, answered, warm]) in plan_runs.iter_mut().zip(plan_series) {
+            run.rounds = round;
+            run.halves_gap = halves_gap(&answered);
+            run.init = Samples::new(init);
+            run.answered = Samples::new(answered);
+            run.warm = Samples::new(warm);
+        }
     }
     runs
 }

@@ -6,6 +6,7 @@ pub mod cold_start;
 pub mod cpu_quota;
 pub mod lambda_cpu;
 mod runtime_api;
+pub mod steady;
 
 use std::time::Duration;
 
