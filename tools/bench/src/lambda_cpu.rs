@@ -17,6 +17,7 @@ use test_support::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
 use test_support::measure::cold_start::{self, Target};
 use test_support::measure::cpu_quota::{self, CpuCgroup, QuotaError, FULL_VCPU_MB};
 use test_support::measure::lambda_cpu::{self as sized, Plan, SizedRun};
+use test_support::measure::steady::Steadiness;
 use test_support::measure::{function_env, HELLO_RUNTIME, TOKEN};
 use test_support::DynamoLocal;
 use voice_platform_sim::Config as SimConfig;
@@ -138,45 +139,58 @@ impl LambdaCpu {
     }
 }
 
-pub async fn measure(dynamodb: &DynamoLocal, cold_rounds: usize, warm: usize) -> LambdaCpu {
-    let cold_rounds = cold_rounds.max(1);
+pub async fn measure(dynamodb: &DynamoLocal, steady: Steadiness, warm: usize) -> LambdaCpu {
     let warm = warm.min(sized::WARM_EVENTS_FROM - 1);
     let fixture = Fixture::start(dynamodb).await;
     let targets = fixture.targets(&dynamodb.endpoint(), 0);
-    // Every size gets events of its own (a million indexes apart), so no run repeats another's work.
-    fn plan(memory_mb: u64, cgroup: Option<&CpuCgroup>, size: usize, cold_rounds: usize, warm: usize) -> Plan<'_> {
+    let run = test_support::unique_name("bench-cpu");
+    let mut groups = Vec::new();
+    let mut skipped = None;
+    for memory_mb in MEMORY_SIZES_MB {
+        match CpuCgroup::create(Path::new(cpu_quota::CGROUP_V1_CPU), &format!("{run}-{memory_mb}"), memory_mb) {
+            Ok(group) => groups.push(group),
+            Err(error) => {
+                eprintln!("bench: lambda-sized CPU skipped: {}", skip_message(&error));
+                skipped = Some(skip_message(&error));
+                groups.clear();
+                break;
+            }
+        }
+    }
+    // The whole machine and every size in each round (interleaved), every size with events of its own (a million
+    // indexes apart), so no run repeats another's work.
+    fn plan(size: usize, memory_mb: u64, cgroup: Option<&CpuCgroup>, cold_rounds: usize, warm: usize) -> Plan<'_> {
         Plan { memory_mb, cgroup, cold_rounds, warm, first_event: size * 1_000_000 }
     }
-    eprintln!("bench: lambda-sized CPU: whole core");
-    let whole_core = AtSize {
-        memory_mb: FULL_VCPU_MB,
-        quota_us: None,
-        runs: checked(sized::measure(&targets, &plan(FULL_VCPU_MB, None, 0, cold_rounds, warm)).await),
-    };
-    let mut sized_runs = Vec::new();
-    let mut skipped = None;
-    let run = test_support::unique_name("bench-cpu");
-    for (size, memory_mb) in (1..).zip(MEMORY_SIZES_MB) {
-        let group =
-            match CpuCgroup::create(Path::new(cpu_quota::CGROUP_V1_CPU), &format!("{run}-{memory_mb}"), memory_mb) {
-                Ok(group) => group,
-                Err(error) => {
-                    skipped = Some(skip_message(&error));
-                    eprintln!("bench: lambda-sized CPU skipped: {}", skip_message(&error));
-                    sized_runs.clear();
-                    break;
-                }
-            };
+    let mut plans = vec![plan(0, FULL_VCPU_MB, None, steady.min_rounds, warm)];
+    plans.extend(
+        (1..).zip(&groups).map(|(size, group)| plan(size, group.memory_mb(), Some(group), steady.min_rounds, warm)),
+    );
+    for group in &groups {
         eprintln!(
-            "bench: lambda-sized CPU: {memory_mb} MB (quota {} µs of {} µs)",
+            "bench: lambda-sized CPU: {} MB (quota {} µs of {} µs)",
+            group.memory_mb(),
             group.quota_us(),
             cpu_quota::PERIOD_US
         );
-        let runs = checked(sized::measure(&targets, &plan(memory_mb, Some(&group), size, cold_rounds, warm)).await);
-        sized_runs.push(AtSize { memory_mb, quota_us: Some(group.quota_us()), runs });
     }
+    eprintln!(
+        "bench: lambda-sized CPU: whole core and {} sizes interleaved, {}–{} rounds until the halves agree within {:.0} %",
+        groups.len(),
+        steady.min_rounds,
+        steady.max_rounds,
+        steady.tolerance * 100.0
+    );
+    let mut measured = sized::measure_sizes(&targets, &plans, steady).await.into_iter().map(checked);
+    let whole_core = AtSize { memory_mb: FULL_VCPU_MB, quota_us: None, runs: measured.next().unwrap_or_default() };
+    let sized_runs = groups
+        .iter()
+        .zip(measured)
+        .map(|(group, runs)| AtSize { memory_mb: group.memory_mb(), quota_us: Some(group.quota_us()), runs })
+        .collect();
     eprintln!("bench: lambda-sized CPU: metered pass");
     let metered = fixture.metered(dynamodb).await;
+    let cold_rounds = whole_core.runs.first().map_or(0, |run| run.rounds);
     LambdaCpu { cold_rounds, warm, whole_core, sized: sized_runs, skipped, metered }
 }
 

@@ -5,8 +5,9 @@
 //! (`test_support::measure`), where `make test` checks them.
 //!
 //! Sizes of the runs: BENCH_NOTIFICATIONS (section 1, default 200), BENCH_ROUNDS (section 2, default 300),
-//! BENCH_COLD_ROUNDS (section 3, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
-//! (section 6, default 300), BENCH_CPU_COLD_ROUNDS and BENCH_CPU_WARM (section 8, defaults 10 and 100),
+//! BENCH_COLD_ROUNDS (section 3, at least, default 20), BENCH_REQUESTS (section 5, default 2000), BENCH_READ_ROUNDS
+//! (section 6, default 300), BENCH_CPU_COLD_ROUNDS (at least) and BENCH_CPU_WARM (section 8, defaults 10 and 100),
+//! BENCH_COLD_MAX_ROUNDS (sections 3 and 8: rounds are added until they are steady, at most these; default 60),
 //! BENCH_VERIFICATION_ROUNDS and BENCH_CHECK_COLD_ROUNDS (section 10, defaults 300 and 5; its warm invocations are
 //! BENCH_CPU_WARM), BENCH_GUARD_ROUNDS (section 11, default 300). At the end of a full run the regression guard
 //! (guard.rs) prints every ratio against its goal on stderr.
@@ -38,6 +39,7 @@ use report::{Machine, Report};
 use serde_json::json;
 use test_support::events::{event_json, Envelope};
 use test_support::measure::cold_start::{self, Target};
+use test_support::measure::steady::Steadiness;
 use test_support::measure::{function_env, HELLO_RUNTIME, TOKEN};
 use test_support::{workspace_root, DynamoLocal};
 use voice_platform_sim::Config as SimConfig;
@@ -68,8 +70,8 @@ async fn main() {
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("cold-start") {
         // Section 3 alone, into target/bench (release build for meaningful times); BENCHMARKS.md is untouched.
-        let rounds = setting("BENCH_COLD_ROUNDS", 20);
-        let starts = cold_starts(&dynamodb, rounds).await;
+        let starts = cold_starts(&dynamodb, steadiness("BENCH_COLD_ROUNDS", 20)).await;
+        let rounds = starts.first().map_or(0, |start| start.rounds);
         let path = test_support::target_dir().join("bench/cold-start.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, report::render_cold_start(&starts, rounds)).expect("write the section");
@@ -81,7 +83,8 @@ async fn main() {
         // skipped); section 1 runs too, for the cost model's write units. BENCHMARKS.md is untouched.
         let write_cost = write_cost::measure(&dynamodb, setting("BENCH_NOTIFICATIONS", 200)).await;
         let cpu =
-            lambda_cpu::measure(&dynamodb, setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
+            lambda_cpu::measure(&dynamodb, steadiness("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100))
+                .await;
         let model = cost_model::model(&cpu, &write_cost, None, None);
         let path = test_support::target_dir().join("bench/lambda-cpu.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
@@ -132,8 +135,8 @@ async fn main() {
     eprintln!("bench: 2/6 handler latency");
     let latency = latency::measure(&fresh(), setting("BENCH_ROUNDS", 300)).await;
     eprintln!("bench: 3/6 cold starts");
-    let cold_start_rounds = setting("BENCH_COLD_ROUNDS", 20);
-    let cold_starts = cold_starts(&fresh(), cold_start_rounds).await;
+    let cold_starts = cold_starts(&fresh(), steadiness("BENCH_COLD_ROUNDS", 20)).await;
+    let cold_start_rounds = cold_starts.first().map_or(0, |start| start.rounds);
     eprintln!("bench: 4/6 throughput under cargo lambda watch");
     let throughput = throughput::measure(&fresh(), setting("BENCH_REQUESTS", 2000)).await;
     eprintln!("bench: 5/6 outcome read");
@@ -142,7 +145,7 @@ async fn main() {
     let outcome_events = outcome_events::measure(&fresh(), setting("BENCH_EVENT_CALLS", 500)).await;
     eprintln!("bench: 8 at a Lambda-sized CPU");
     let lambda_cpu =
-        lambda_cpu::measure(&fresh(), setting("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
+        lambda_cpu::measure(&fresh(), steadiness("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100)).await;
     eprintln!("bench: 10 verifications");
     let verification = verifications(&fresh()).await;
     eprintln!("bench: 11 fraud guard");
@@ -195,7 +198,7 @@ async fn verifications(dynamodb: &DynamoLocal) -> verification::Verifications {
 }
 
 /// Every function cold, against the hello-world floor. The trigger places real calls on the simulator.
-async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::ColdStart> {
+async fn cold_starts(dynamodb: &DynamoLocal, steady: Steadiness) -> Vec<cold_start::ColdStart> {
     let store = dynamodb.fresh_store().await;
     let table = store.table().to_owned();
     // A finished call for get-call-outcome to read in each round.
@@ -245,7 +248,8 @@ async fn cold_starts(dynamodb: &DynamoLocal, rounds: usize) -> Vec<cold_start::C
             ),
         ),
     ];
-    let results = cold_start::measure(&targets, rounds).await;
+    let results = cold_start::measure_steady(&targets, steady).await;
+    let rounds = results.first().map_or(0, |result| result.rounds);
     for result in &results {
         assert!(result.failures.is_empty(), "{} failed to start or answer: {:#?}", result.name, result.failures);
         assert_eq!(result.answers.len(), rounds, "{}: every round answered", result.name);
@@ -296,6 +300,15 @@ pub fn release_binary(name: &str) -> PathBuf {
     let path = test_support::target_dir().join(&profile).join(name);
     assert!(path.is_file(), "{} is missing: run `cargo build --{profile} --workspace --bins`", path.display());
     path
+}
+
+/// The cold-start rounds of sections 3 and 8: at least `min_setting` (its default `min_default`), then 10 more at a
+/// time until the even and the odd rounds agree on every row's median within 10 %, at most BENCH_COLD_MAX_ROUNDS
+/// (default 60; `test_support::measure::steady`).
+fn steadiness(min_setting: &str, min_default: usize) -> Steadiness {
+    let min_rounds = setting(min_setting, min_default).max(2);
+    let max_rounds = setting("BENCH_COLD_MAX_ROUNDS", 60).max(min_rounds);
+    Steadiness { min_rounds, max_rounds, step: 10, tolerance: guard::STEADY_TOLERANCE }
 }
 
 fn setting(name: &str, default: usize) -> usize {
