@@ -87,13 +87,22 @@ export async function invoke(client, functionName, event) {
   return body;
 }
 
+/** The pause before retrying with the same key, in ms, or undefined: not safe, attempts spent, or too long. */
+export function pauseBeforeRetry(error, attempt, attempts, maxWaitMs) {
+  if (!error.retrySameKey || attempt >= attempts) return undefined;
+  const wait = error.retryAfterMs();
+  return wait <= maxWaitMs ? wait : undefined;
+}
+
 /**
  * Starts a verification with a code the function makes (none given): {verificationId, sessionId, ...}. Retries
- * what is safe with the same key, then tries the other region's trigger for what Huawei did not take; throws
- * FunctionError for the rest (its getters say whose fault it is).
+ * what is safe with the same key when the wait is at most maxWaitMs (a number's rate limit may ask for hours: tell
+ * the user instead), then tries the other region's trigger for what Huawei did not take; throws FunctionError for
+ * the rest (its getters say whose fault it is).
  */
 export async function startVerification(client, callee, idempotencyKey, options = {}) {
-  const { otherRegionClient, attempts = 3, sleep = (ms) => new Promise((r) => setTimeout(r, ms)) } = options;
+  const { otherRegionClient, attempts = 3, maxWaitMs = 60_000 } = options;
+  const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   const event = { calleeNbr: callee, idempotencyKey };
   const trigger = fn("TRIGGER_FUNCTION", "trigger-verification-call");
   for (let attempt = 1; ; attempt++) {
@@ -101,8 +110,9 @@ export async function startVerification(client, callee, idempotencyKey, options 
       return await invoke(client, trigger, event);
     } catch (error) {
       if (!(error instanceof FunctionError)) throw error;
-      if (error.retrySameKey && attempt < attempts) {
-        await sleep(error.retryAfterMs());
+      const pause = pauseBeforeRetry(error, attempt, attempts, maxWaitMs);
+      if (pause !== undefined) {
+        await sleep(pause);
         continue;
       }
       if (error.tryOtherRegion && otherRegionClient) return invoke(otherRegionClient, trigger, event);

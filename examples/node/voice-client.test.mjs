@@ -79,6 +79,14 @@ describe("the example client against the stack", () => {
     const again = new vc.OutcomeReducer();
     for (const envelope of [...ours, ...ours].sort(() => Math.random() - 0.5)) again.add(envelope);
     assert.deepEqual(again.latest.get(sessionId), kept);
+
+    // The same number again within a minute: RateLimited, with the wait in its message; longer than the caller
+    // will wait (maxWaitMs), so thrown, not slept on.
+    const limited = await rejection(
+      vc.startVerification(client, ANSWERED, key("again"), { maxWaitMs: 0, sleep: noRetry }),
+    );
+    assert.deepEqual([limited.errorType, limited.retrySameKey], ["RateLimited", true]);
+    assert.ok(limited.errorMessage.includes(`retry after ${limited.retryAfterMs() / 1000} s`), limited.errorMessage);
   });
 
   test("InvalidRequest is a function error in one HTTP attempt", async () => {
@@ -132,7 +140,7 @@ describe("the example client against the stack", () => {
   });
 });
 
-describe("the reducer", () => {
+describe("without the stack", () => {
   const event = (status, final, version) => ({
     "detail-type": "Call Outcome Changed",
     detail: { sessionId: "s", status, final, version, answered: status !== "busy", decidedBy: final ? "cdr" : "progress" },
@@ -144,6 +152,16 @@ describe("the reducer", () => {
       reducer.add(e);
     reducer.add({ "detail-type": "Verification Status Changed", detail: {} });
     assert.deepEqual([reducer.latest.get("s").status, reducer.latest.get("s").final], ["busy", true]);
+  });
+
+  test("a retry waits only when it is safe and short", () => {
+    const day = new vc.FunctionError("RateLimited", "too many calls to this number; retry after 86263 s");
+    const soon = new vc.FunctionError("RateLimited", "too many calls to this number; retry after 9 s");
+    assert.equal(vc.pauseBeforeRetry(soon, 1, 3, 60_000), 9_000);
+    assert.equal(vc.pauseBeforeRetry(day, 1, 3, 60_000), undefined, "a day is the user's to hear, not a sleep");
+    assert.equal(vc.pauseBeforeRetry(soon, 3, 3, 60_000), undefined, "attempts spent");
+    assert.equal(vc.pauseBeforeRetry(new vc.FunctionError("InvalidRequest", "x"), 1, 3, 60_000), undefined);
+    assert.equal(vc.pauseBeforeRetry(new vc.FunctionError("IdempotencyConflict", "x"), 1, 3, 60_000), 1_000);
   });
 
   test("a renamed field is an error, not an undefined", () => {

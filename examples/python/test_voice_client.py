@@ -1,10 +1,10 @@
 """The example client against a running stack (`make run`; tests/integration/tests/make_run.rs runs it).
 
-Environment: the SDK's (AWS_REGION, credentials, AWS_ENDPOINT_URL_LAMBDA = the stack's invoke front,
+Environment: the SDK's (AWS_DEFAULT_REGION, credentials, AWS_ENDPOINT_URL_LAMBDA = the stack's invoke front,
 AWS_ENDPOINT_URL_SQS = moto), OUTCOME_QUEUE_URL or OUTCOME_QUEUE_NAME (the app's queue of outcome events) and
 LOCAL_SIMULATOR_URL (the simulator's GET /sim/heard stands in for the user's ear).
 
-    AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
+    AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:9300 AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9200 \\
     OUTCOME_QUEUE_NAME=huawei-voice-outcomes LOCAL_SIMULATOR_URL=http://127.0.0.1:9100 \\
     .venv/bin/python -m unittest discover -s examples/python -v
@@ -102,6 +102,14 @@ class ExampleClient(unittest.TestCase):
             again.add(envelope)
         self.assertEqual(again.latest[session_id], kept)
 
+        # The same number again within a minute: RateLimited, with the wait in its message; longer than the
+        # caller will wait (max_wait_s), so raised, not slept on.
+        with self.assertRaises(vc.FunctionError) as raised:
+            vc.start_verification(self.client, ANSWERED, key("again"), max_wait_s=0, sleep=self.fail)
+        limited = raised.exception
+        self.assertEqual((limited.error_type, limited.retry_same_key), ("RateLimited", True))
+        self.assertIn(f"retry after {int(limited.retry_after_s())} s", limited.message)
+
     def test_invalid_request_is_a_function_error_in_one_http_attempt(self):
         sends = Sends(self.client)
         answer = self.client.invoke(FunctionName="trigger-verification-call",
@@ -157,7 +165,7 @@ class ExampleClient(unittest.TestCase):
         self.assertNotIn(ABROAD[1:], raised.exception.message)
 
 
-class Reducer(unittest.TestCase):
+class WithoutTheStack(unittest.TestCase):
     def test_keeps_the_greatest_final_then_version_whatever_the_order(self):
         def event(status, final, version):
             return {"detail-type": "Call Outcome Changed",
@@ -169,6 +177,15 @@ class Reducer(unittest.TestCase):
                          event("busy", True, 3), {"detail-type": "Verification Status Changed", "detail": {}}]:
             reducer.add(envelope)
         self.assertEqual((reducer.latest["s"].status, reducer.latest["s"].final), ("busy", True))
+
+    def test_a_retry_waits_only_when_safe_and_short(self):
+        day = vc.FunctionError("RateLimited", "too many calls to this number; retry after 86263 s")
+        soon = vc.FunctionError("RateLimited", "too many calls to this number; retry after 9 s")
+        self.assertEqual(vc.pause_before_retry(soon, 1, 3, 60), 9)
+        self.assertIsNone(vc.pause_before_retry(day, 1, 3, 60), "a day is the user's to hear, not a sleep")
+        self.assertIsNone(vc.pause_before_retry(soon, 3, 3, 60), "attempts spent")
+        self.assertIsNone(vc.pause_before_retry(vc.FunctionError("InvalidRequest", "x"), 1, 3, 60))
+        self.assertEqual(vc.pause_before_retry(vc.FunctionError("IdempotencyConflict", "x"), 1, 3, 60), 1)
 
     def test_a_renamed_field_is_an_error_not_a_none(self):
         with self.assertRaises(KeyError):

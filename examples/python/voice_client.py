@@ -111,20 +111,30 @@ def invoke(client, function: str, event: dict) -> dict:
     return body
 
 
+def pause_before_retry(error: FunctionError, attempt: int, attempts: int, max_wait_s: float) -> Optional[float]:
+    """The pause before retrying with the same key, or None: not safe to retry, attempts spent, or too long a wait."""
+    if not error.retry_same_key or attempt >= attempts:
+        return None
+    wait = error.retry_after_s()
+    return wait if wait <= max_wait_s else None
+
+
 def start_verification(client, callee: str, idempotency_key: str, other_region_client=None, attempts: int = 3,
-                       sleep: Callable[[float], None] = time.sleep) -> dict:
+                       max_wait_s: float = 60, sleep: Callable[[float], None] = time.sleep) -> dict:
     """Starts a verification with a code the function makes (none given): {verificationId, sessionId, ...}.
 
-    Retries what is safe with the same key, then tries the other region's trigger for what Huawei did not take;
-    raises FunctionError for the rest (its flags say whose fault it is)."""
+    Retries what is safe with the same key when the wait is at most max_wait_s (a number's rate limit may ask for
+    hours: tell the user instead), then tries the other region's trigger for what Huawei did not take; raises
+    FunctionError for the rest (its flags say whose fault it is)."""
     event = {"calleeNbr": callee, "idempotencyKey": idempotency_key}
     trigger = function_name("TRIGGER_FUNCTION", "trigger-verification-call")
     for attempt in range(1, attempts + 1):
         try:
             return invoke(client, trigger, event)
         except FunctionError as error:
-            if error.retry_same_key and attempt < attempts:
-                sleep(error.retry_after_s())
+            pause = pause_before_retry(error, attempt, attempts, max_wait_s)
+            if pause is not None:
+                sleep(pause)
                 continue
             if error.try_other_region and other_region_client is not None:
                 return invoke(other_region_client, trigger, event)
