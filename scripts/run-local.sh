@@ -9,8 +9,10 @@
 #   the phone heard (check-verification; the simulator's GET /sim/heard stands in for the user's ear); last, the
 #   fraud guard: a number outside the allowed countries refused, and a pumped number range cut off at its budget
 #   (PREFIX_LIMIT, 3 calls an hour here: docs/operations.md, "Fraud guard").
-# LOCAL_DYNAMODB_PORT, LOCAL_FUNCTIONS_PORT, LOCAL_SIMULATOR_PORT and LOCAL_MOTO_PORT move the four servers (a
-# second stack beside a running one; the make run test uses free ports).
+# Beside the watch, the invoke front on 127.0.0.1:9300: the Lambda Invoke API as AWS answers it (a function error is
+# 200 + X-Amz-Function-Error, where the watch answers 500 and SDKs retry), the endpoint for AWS SDKs and the examples.
+# LOCAL_DYNAMODB_PORT, LOCAL_FUNCTIONS_PORT, LOCAL_SIMULATOR_PORT, LOCAL_MOTO_PORT and LOCAL_INVOKE_PORT move the
+# five servers (a second stack beside a running one; the make run test uses free ports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +24,11 @@ export TABLE_NAME="${TABLE_NAME:-huawei-voice-local}" AWS_ENDPOINT_URL_DYNAMODB=
 WATCH_PORT=${LOCAL_FUNCTIONS_PORT:-9000}
 SIM_PORT=${LOCAL_SIMULATOR_PORT:-9100}
 MOTO_PORT=${LOCAL_MOTO_PORT:-9200}
+INVOKE_PORT=${LOCAL_INVOKE_PORT:-9300}
 LOGS=target/local-stack  # under target/: not watched for reloads
 mkdir -p "$LOGS"
 
-for port in $DDB_PORT $WATCH_PORT $SIM_PORT $MOTO_PORT; do
+for port in $DDB_PORT $WATCH_PORT $SIM_PORT $MOTO_PORT $INVOKE_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use: stop whatever listens there (an earlier make run?)" >&2
     exit 1
@@ -104,11 +107,17 @@ functions_env="$LOGS/functions.env"
     [ -z "${!setting:-}" ] || echo "$setting=${!setting}"
   done
 } >"$functions_env"
+# Two instances of a function at once, as Lambda runs concurrent invokes side by side (the watch's default is one,
+# which queues them: a duplicate invoke could then never meet the first in progress, IdempotencyConflict).
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$functions_env" \
-  >"$LOGS/watch.log" 2>&1 &
+  --concurrency 2 >"$LOGS/watch.log" 2>&1 &
 watch_pid=$!
 children+=($watch_pid)
 wait_for_port "$WATCH_PORT" "$watch_pid" "cargo lambda watch (see $LOGS/watch.log)"
+target/debug/local-stack invoke-front "127.0.0.1:$INVOKE_PORT" "http://127.0.0.1:$WATCH_PORT" \
+  >"$LOGS/invoke-front.log" 2>&1 &
+children+=($!)
+wait_for_port "$INVOKE_PORT" "$!" "the invoke front (local-stack invoke-front)"
 
 base="http://127.0.0.1:$WATCH_PORT"
 
@@ -223,9 +232,11 @@ cat <<BANNER
   fraud guard      PREFIX_LIMIT=$prefix_limit calls an hour per number range here (the deployed default: PREFIX_LIMIT=20 make run); a spent budget
                    refills at the next UTC hour; a range blocked for its low conversion is lifted by the operator's command:
                    cargo lambda invoke trigger-verification-call --invoke-address 127.0.0.1 --data-ascii '{"liftBlock": "8613900"}'
-  outcome events   bus $EVENT_BUS_NAME on moto http://127.0.0.1:$MOTO_PORT → SQS queue $EVENT_BUS_NAME; follow them: target/debug/local-stack events <sessionId>
+  Lambda API       http://127.0.0.1:$INVOKE_PORT   for AWS SDKs: AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$INVOKE_PORT (a function error
+                   is 200 + X-Amz-Function-Error, as in AWS); the example clients: docs/app-backend.md, "Example clients"
+  outcome events   bus $EVENT_BUS_NAME on moto http://127.0.0.1:$MOTO_PORT → SQS queue $EVENT_BUS_NAME (AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$MOTO_PORT); follow them: target/debug/local-stack events <sessionId>
   simulator        http://127.0.0.1:$SIM_PORT   (GET /sim/stats, GET /sim/calls, GET /sim/heard/<sessionId>; scenario by callee suffix, see tools/voice-platform-sim/README.md)
-  logs             $LOGS/watch.log (function JSON logs), $LOGS/events-pump.log, $LOGS/simulator.log, $LOGS/dynamodb.log, $LOGS/moto.log
+  logs             $LOGS/watch.log (function JSON logs), $LOGS/events-pump.log, $LOGS/invoke-front.log, $LOGS/simulator.log, $LOGS/dynamodb.log, $LOGS/moto.log
 
   Try it (from another terminal):
     curl -i -X POST $base/voice/status$token_hint -H 'content-type: application/json;charset=UTF-8' --data-binary @$fixtures/status-callout.json

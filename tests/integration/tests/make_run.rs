@@ -8,6 +8,9 @@
 //! - The fraud guard: a number outside the allowed countries answers `Blocked` `country_not_allowed`, and of
 //!   PREFIX_LIMIT + 1 calls to one number range (make run's PREFIX_LIMIT is 3) the last answers `Blocked`
 //!   `prefix_budget`, the others are placed.
+//! - The example clients (examples/python, examples/node): their own suites (python `unittest`, `node --test`) run
+//!   against the stack's endpoints, its invoke front for Lambda and moto for SQS; and the Python suite's error test,
+//!   pointed at the watch itself, fails: without the invoke front an SDK never sees a function error as AWS shows it.
 //! - A stack that cannot start says so and stops, without claiming to be up.
 
 use std::net::TcpListener;
@@ -26,6 +29,7 @@ struct Ports {
     functions: u16,
     simulator: u16,
     moto: u16,
+    invoke: u16,
 }
 
 fn make_run(ports: &Ports, settings: &[(&str, &str)]) -> (Child, PathBuf) {
@@ -42,6 +46,7 @@ fn make_run(ports: &Ports, settings: &[(&str, &str)]) -> (Child, PathBuf) {
         .env("LOCAL_FUNCTIONS_PORT", ports.functions.to_string())
         .env("LOCAL_SIMULATOR_PORT", ports.simulator.to_string())
         .env("LOCAL_MOTO_PORT", ports.moto.to_string())
+        .env("LOCAL_INVOKE_PORT", ports.invoke.to_string())
         .envs(settings.iter().copied())
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("output file"))
@@ -99,7 +104,41 @@ fn guard_lines(text: &str) -> Vec<(String, String)> {
 }
 
 fn free_ports() -> Ports {
-    Ports { dynamodb: free_port(), functions: free_port(), simulator: free_port(), moto: free_port() }
+    Ports {
+        dynamodb: free_port(),
+        functions: free_port(),
+        simulator: free_port(),
+        moto: free_port(),
+        invoke: free_port(),
+    }
+}
+
+/// Runs an example client's test suite (`program args` in `dir`) against the stack, with only the environment an
+/// app developer's shell would have (the SDK's, the queue, the simulator); its success and its output.
+async fn example_suite(ports: &Ports, lambda_port: u16, dir: &str, program: &str, args: &[&str]) -> (bool, String) {
+    let root = workspace_root();
+    // `.venv/bin/python` is the project's, `node` the machine's.
+    let mut command = Command::new(if program.contains('/') { root.join(program) } else { PathBuf::from(program) });
+    command
+        .args(args)
+        .current_dir(root.join(dir))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1") // boto3's name for it
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_LAMBDA", format!("http://127.0.0.1:{lambda_port}"))
+        .env("AWS_ENDPOINT_URL_SQS", format!("http://127.0.0.1:{}", ports.moto))
+        .env("OUTCOME_QUEUE_NAME", "huawei-voice-outcomes")
+        .env("LOCAL_SIMULATOR_URL", format!("http://127.0.0.1:{}", ports.simulator));
+    let output = tokio::task::spawn_blocking(move || command.output()).await.expect("join").expect("run the suite");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -196,10 +235,25 @@ async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
         assert_eq!(post("tokC1234567", true).await.0, 401, "a token not in the list");
         let health = http.get(format!("{base}/health")).send().await.expect("health");
         assert_eq!(health.status().as_u16(), 200);
+
+        // The example clients, one suite after the other: both read the one queue of outcome events.
+        assert!(text.contains(&format!("AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{}", ports.invoke)), "{text}");
+        let python = ".venv/bin/python";
+        let (passed, output) =
+            example_suite(&ports, ports.invoke, "examples/python", python, &["-m", "unittest", "-v"]).await;
+        assert!(passed, "the Python example's suite:\n{output}");
+        let (passed, output) = example_suite(&ports, ports.invoke, "examples/node", "node", &["--test"]).await;
+        assert!(passed, "the Node example's suite:\n{output}");
+        // Without the invoke front, the watch answers the function error with 500: the SDK retries it and never
+        // shows an errorType.
+        let error_test = "test_voice_client.ExampleClient.test_invalid_request_is_a_function_error_in_one_http_attempt";
+        let (passed, output) =
+            example_suite(&ports, ports.functions, "examples/python", python, &["-m", "unittest", error_test]).await;
+        assert!(!passed && output.contains("(500)") && output.contains("reached max retries"), "{output}");
     };
-    let result = tokio::time::timeout(Duration::from_secs(300), checks).await;
+    let result = tokio::time::timeout(Duration::from_secs(600), checks).await;
     stop(child);
-    result.expect("checks within 5 min");
+    result.expect("checks within 10 min");
 }
 
 #[test]

@@ -11,6 +11,9 @@
 //!                                   event source mapping would, and fire the close-out schedules that are due
 //! local-stack events SESSION_ID [S] print the outcome events read from the app's queue as they arrive, until the
 //!                                   call's final event (or S seconds, default 60)
+//! local-stack invoke-front LISTEN UPSTREAM
+//!                                   the Lambda Invoke API at LISTEN (loopback) as AWS answers it, forwarded to the
+//!                                   `cargo lambda watch` at UPSTREAM: a function error is 200 + X-Amz-Function-Error
 //! ```
 //! Reads the same environment as the functions: TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, credentials,
 //! EVENT_BUS_NAME, AWS_ENDPOINT_URL_EVENTBRIDGE (moto), CLOSE_OUT_SCHEDULE_GROUP, and LOCAL_INVOKE_URL (the
@@ -24,13 +27,26 @@ use voice_core::ids::sid;
 use voice_core::outcome::fold;
 
 mod events;
+mod invoke_front;
 
 const USAGE: &str =
-    "usage: local-stack create-table | records [PK] | outcome SESSION_ID | outcome-bus | events-pump | events SESSION_ID [SECONDS]";
+    "usage: local-stack create-table | records [PK] | outcome SESSION_ID | outcome-bus | events-pump | events SESSION_ID [SECONDS] | invoke-front LISTEN UPSTREAM";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The invoke front needs no table.
+    if let [command, listen, upstream] = args.as_slice() {
+        if command == "invoke-front" {
+            return match invoke_front::serve(listen, upstream).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("local-stack: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
     let Ok(table) = std::env::var("TABLE_NAME") else {
         eprintln!("TABLE_NAME is not set");
         return ExitCode::FAILURE;
