@@ -116,18 +116,27 @@ impl fmt::Display for Refusal {
 /// `DetailType` of the event of a blocked range, on the outcome bus (the outcome events' `Source`).
 pub const PREFIX_BLOCKED_DETAIL_TYPE: &str = "Prefix Blocked";
 
-/// A `Prefix Blocked` event's `Detail`.
+/// A `Prefix Blocked` event's `Detail`: a number range blocked for its low conversion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "Prefix Blocked", deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PrefixBlockedEvent {
     /// `<prefix>#<blockedAt epoch seconds>`: the same however often it is delivered.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]+#[0-9]+$")))]
     pub event_id: String,
     /// The range's first digits, country code included.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]+$")))]
     pub prefix: String,
+    /// When it was blocked.
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub blocked_at: String,
+    /// Calls to the range are refused (`prefix_blocked`) until then, unless the operator lifts the block.
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub blocked_until: String,
-    /// The hour's verifications that ended, and those approved, when it was blocked.
+    /// The hour's verifications that ended when it was blocked.
     pub ended: u32,
+    /// Those of them approved.
     pub approved: u32,
 }
 

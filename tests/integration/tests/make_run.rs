@@ -82,6 +82,7 @@ fn check_after(text: &str, marker: &str) -> (String, serde_json::Value) {
         .next()
         .and_then(Result::ok)
         .unwrap_or_else(|| panic!("the answer after {marker:?} is not JSON:\n{text}"));
+    integration_tests::contract::check_answer("check-verification", &answer);
     (code, answer)
 }
 
