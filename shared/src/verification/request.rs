@@ -63,10 +63,11 @@ fn true_or_null(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 fn one_request(schema: &mut schemars::Schema) {
     use serde_json::json;
     let given = |field: &str, value: Value| json!({"required": [field], "properties": {field: value}});
-    let requests = [given("code", json!({"type": "string"})), given("verified", json!({"const": true})), given(
-        "cancel",
-        json!({"const": true}),
-    )];
+    let requests = [
+        given("code", json!({"type": "string"})),
+        given("verified", json!({"const": true})),
+        given("cancel", json!({"const": true})),
+    ];
     schema.insert("oneOf".into(), json!(requests));
 }
 

@@ -199,13 +199,14 @@ fn envelope(detail_type: &str, mut detail: Value, draft: &str, definitions: &str
         "description": format!("The whole \"{detail_type}\" event as an EventBridge target receives it: the \
             envelope EventBridge adds, and the publisher's Detail."),
         "type": "object",
-        "required": ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"],
+        // `account` is left out of `required`: EventBridge sets it, moto (the tests' emulator) does not.
+        "required": ["version", "id", "detail-type", "source", "time", "region", "resources", "detail"],
         "properties": {
             "version": {"type": "string"},
             "id": {"type": "string", "description": "EventBridge's id of this delivery (not stable across re-publishing: dedupe on the detail's id)."},
             "detail-type": {"enum": [detail_type]},
             "source": {"enum": [EVENT_SOURCE]},
-            "account": {"type": "string"},
+            "account": {"type": "string", "description": "The AWS account of the bus (always set by EventBridge)."},
             "time": {"type": "string", "format": "date-time"},
             "region": {"type": "string"},
             "resources": {"type": "array", "items": {"type": "string"}},
@@ -247,7 +248,8 @@ fn no_null(schema: &mut Schema) {
 fn tidy(schema: &mut Schema) {
     let Some(object) = schema.as_object_mut() else { return };
     if let Some(Value::String(text)) = object.get_mut("description") {
-        *text = text.split("\n\n").map(|p| p.split('\n').collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n");
+        *text =
+            text.split("\n\n").map(|p| p.split('\n').collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n");
     }
     if object.get("default") == Some(&Value::Null) {
         object.remove("default");

@@ -89,7 +89,6 @@ impl FunctionStack {
         (failed, response.json().await.expect("invoke answers JSON"))
     }
 
-
     /// Everything the functions logged so far.
     pub fn function_logs(&self) -> String {
         self.names

@@ -46,7 +46,9 @@ impl Outcomes {
         let stack = &self.call_loop.stack;
         let report = self
             .pump
-            .pump(|batch| async move { stack.invoke_checked("outcome-publisher", &batch).await.expect("a batch answer") })
+            .pump(
+                |batch| async move { stack.invoke_checked("outcome-publisher", &batch).await.expect("a batch answer") },
+            )
             .await;
         assert!(report.set_aside.is_empty(), "no record left failing: {report:?}");
         let mut calls = Vec::new();
@@ -63,8 +65,12 @@ impl Outcomes {
     }
 
     async fn place(&self, callee: &str) -> String {
-        let answer =
-            self.call_loop.stack.invoke_checked("trigger-verification-call", &call(callee, None)).await.expect("placed");
+        let answer = self
+            .call_loop
+            .stack
+            .invoke_checked("trigger-verification-call", &call(callee, None))
+            .await
+            .expect("placed");
         answer["sessionId"].as_str().expect("a sessionId").to_owned()
     }
 

@@ -235,7 +235,8 @@ async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
 async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_returns_when_it_lands() {
     let stack = start(&[]).await;
     let key = "late-cdr-1";
-    let answer = stack.stack.invoke_checked("trigger-verification-call", &call("+8613800000777", Some(key))).await.unwrap();
+    let answer =
+        stack.stack.invoke_checked("trigger-verification-call", &call("+8613800000777", Some(key))).await.unwrap();
     let session_id = answer["sessionId"].as_str().expect("a sessionId").to_owned();
     // The disconnect lands first: completed, provisional.
     let started = Instant::now();
@@ -290,7 +291,8 @@ async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_retu
     let (error_type, _) =
         stack.stack.invoke_checked("get-call-outcome", &json!({"idempotencyKey": "never-used"})).await.unwrap_err();
     assert_eq!(error_type, "NotFound");
-    let (error_type, _) = stack.stack.invoke_checked("get-call-outcome", &json!({"sessionId": "nobody@x"})).await.unwrap_err();
+    let (error_type, _) =
+        stack.stack.invoke_checked("get-call-outcome", &json!({"sessionId": "nobody@x"})).await.unwrap_err();
     assert_eq!(error_type, "NotFound");
     for bad in [json!({"sessionId": "s", "idempotencyKey": "k"}), json!({"sessionId": "s", "waitForFinalMs": 20_001})] {
         let (error_type, _) = stack.stack.invoke_checked("get-call-outcome", &bad).await.unwrap_err();
@@ -315,13 +317,17 @@ async fn provider_failures_map_to_their_error_types() {
     ];
     for (callee, error_type, requests) in cases {
         let before = stack.sim.stats().call_verify.received;
-        let (got, message) =
-            stack.stack.invoke_checked("trigger-verification-call", &call(callee, Some(callee))).await.expect_err("fails");
+        let (got, message) = stack
+            .stack
+            .invoke_checked("trigger-verification-call", &call(callee, Some(callee)))
+            .await
+            .expect_err("fails");
         assert_eq!(got, error_type, "{callee}: {message}");
         assert_eq!(stack.sim.stats().call_verify.received - before, requests, "{callee}: requests Huawei received");
     }
     // The key of the unknown outcome reads as unknown, not final, with no sessionId.
-    let outcome = stack.stack.invoke_checked("get-call-outcome", &json!({"idempotencyKey": "+8613800000408"})).await.unwrap();
+    let outcome =
+        stack.stack.invoke_checked("get-call-outcome", &json!({"idempotencyKey": "+8613800000408"})).await.unwrap();
     assert_eq!((outcome["status"].as_str(), outcome["final"].as_bool()), (Some("unknown"), Some(false)), "{outcome}");
     assert!(outcome.get("sessionId").is_none(), "{outcome}");
     // The unknown outcome is remembered: retrying that key does not ring the user again.
@@ -383,8 +389,11 @@ async fn a_misconfigured_trigger_answers_configuration_error_and_sends_nothing()
     assert_eq!(error_type, "ConfigurationError");
     assert!(message.contains("128") && !message.contains(&long_token), "{message}");
     let wrong_secret = start(&[("VOICE_APP_SECRET", "not-the-secret")]).await;
-    let (error_type, message) =
-        wrong_secret.stack.invoke_checked("trigger-verification-call", &call("+8613800000022", None)).await.unwrap_err();
+    let (error_type, message) = wrong_secret
+        .stack
+        .invoke_checked("trigger-verification-call", &call("+8613800000022", None))
+        .await
+        .unwrap_err();
     assert_eq!(error_type, "ConfigurationError", "Huawei refused the digest: {message}");
     assert_eq!(stack.sim.stats().call_verify.received, 0);
     assert_eq!(wrong_secret.sim.stats().call_verify.received, 1, "an auth failure is not retried");
