@@ -89,6 +89,9 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 5] =
+        [Self::CountryNotAllowed, Self::PrefixBudget, Self::CountryBudget, Self::DailyCap, Self::PrefixBlocked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CountryNotAllowed => "country_not_allowed",
@@ -329,6 +332,21 @@ impl GuardPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_reason_once() {
+        // Does not compile once a reason is added: add it to `ALL` (the trigger's error schema reads it).
+        let listed = |reason: Reason| match reason {
+            Reason::CountryNotAllowed
+            | Reason::PrefixBudget
+            | Reason::CountryBudget
+            | Reason::DailyCap
+            | Reason::PrefixBlocked => Reason::ALL.contains(&reason),
+        };
+        assert!(Reason::ALL.into_iter().all(listed));
+        let names: std::collections::BTreeSet<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), Reason::ALL.len());
+    }
 
     fn number(text: &str) -> CalleeNumber {
         CalleeNumber::parse(text).unwrap()

@@ -12,7 +12,7 @@ use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{JsonSchema, Schema};
 use serde_json::{json, Value};
 use voice_core::calls::{TriggerAnswer, TriggerError, TriggerEvent};
-use voice_core::guard::{PrefixBlockedEvent, PREFIX_BLOCKED_DETAIL_TYPE};
+use voice_core::guard::{PrefixBlockedEvent, Reason, PREFIX_BLOCKED_DETAIL_TYPE};
 use voice_core::outcome::{CallOutcome, OutcomeError, OutcomeEvent, OutcomeRequest, EVENT_DETAIL_TYPE, EVENT_SOURCE};
 use voice_core::verification::{CheckError, CheckRequest};
 use voice_core::verification_state::{Verification, VerificationEvent, VERIFICATION_EVENT_DETAIL_TYPE};
@@ -57,7 +57,7 @@ pub fn functions() -> Vec<Function> {
             name: "trigger-verification-call",
             request: request::<TriggerEvent>(),
             answer: answer::<TriggerAnswer>(),
-            error: error("trigger-verification-call", &TriggerError::ALL),
+            error: with_messages(error("trigger-verification-call", &TriggerError::ALL), trigger_messages()),
         },
         Function {
             name: "get-call-outcome",
@@ -170,6 +170,31 @@ fn error(function: &str, error_types: &[&str]) -> Value {
             "errorMessage": {"type": "string"}
         }
     })
+}
+
+/// What the trigger's messages of two errorTypes start or end with, for callers that read them: `Blocked`'s
+/// reason (a fraud guard refusal), `RateLimited`'s wait.
+fn trigger_messages() -> Vec<(&'static str, String, &'static str)> {
+    let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+    vec![
+        ("Blocked", format!("^({}): ", reasons.join("|")), "starts with the fraud guard's reason and a colon"),
+        ("RateLimited", "retry after [0-9]+ s$".into(), "ends with the wait in seconds"),
+    ]
+}
+
+/// `error` with a pattern of `errorMessage` for some errorTypes.
+fn with_messages(mut schema: Value, messages: Vec<(&str, String, &str)>) -> Value {
+    let rules: Vec<Value> = messages
+        .into_iter()
+        .map(|(error_type, pattern, description)| {
+            json!({
+                "if": {"properties": {"errorType": {"const": error_type}}},
+                "then": {"properties": {"errorMessage": {"pattern": pattern, "description": format!("{error_type}: {description}")}}}
+            })
+        })
+        .collect();
+    schema["allOf"] = json!(rules);
+    schema
 }
 
 fn event<T: JsonSchema>(detail_type: &'static str, stem: &'static str) -> BusEvent {

@@ -76,11 +76,44 @@ fn every_error_type_of_each_function_is_in_its_schema_and_nothing_else() {
     for (function, all) in functions {
         let schema = format!("{function}.error.schema.json");
         for error_type in all {
-            check(&schema, &contract::error_body(error_type, "what happened"));
+            // Two of the trigger's messages have a form of their own (the next test).
+            let message = match *error_type {
+                "Blocked" => "daily_cap: 1000 calls today in all (DAILY_CALL_CAP)",
+                "RateLimited" => "too many calls to this number; retry after 1 s",
+                _ => "what happened",
+            };
+            check(&schema, &contract::error_body(error_type, message));
         }
         assert!(!is_valid(&schema, &contract::error_body("Unhandled", "x")), "{function}: an errorType not its own");
         assert!(!is_valid(&schema, &json!({"errorType": all[0]})), "{function}: errorMessage is required");
     }
+}
+
+#[test]
+fn every_schema_is_valid_against_its_draft() {
+    for (path, text) in schemas::files() {
+        let schema: Value = serde_json::from_str(&text).expect("JSON");
+        let draft = schema["$schema"].as_str().unwrap_or_default().to_owned();
+        assert!(draft.contains("2020-12") || draft.contains("draft-04"), "{}: {draft}", path.display());
+        if let Err(e) = jsonschema::meta::validate(&schema) {
+            panic!("{} is not a valid {draft} schema: {e}", path.display());
+        }
+    }
+}
+
+#[test]
+fn the_trigger_errors_say_the_guards_reason_and_the_wait() {
+    use voice_core::calls::TriggerError;
+    use voice_core::guard::Reason;
+    let schema = "trigger-verification-call.error.schema.json";
+    for reason in Reason::ALL {
+        let error = TriggerError::Blocked(format!("{}: why", reason.as_str()));
+        check(schema, &contract::error_body(error.error_type(), &error.to_string()));
+    }
+    let waited = TriggerError::RateLimited { retry_after_secs: 42 };
+    check(schema, &contract::error_body(waited.error_type(), &waited.to_string()));
+    assert!(!is_valid(schema, &contract::error_body("Blocked", "refused")), "a Blocked message without its reason");
+    assert!(!is_valid(schema, &contract::error_body("RateLimited", "later")), "a RateLimited message without a wait");
 }
 
 fn trigger_accepts(event: &Value) -> bool {
