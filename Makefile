@@ -27,7 +27,7 @@ CONFIG_ENV      ?= default
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup run test test-unit test-chaos test-api test-mutants bench lint build deploy records clean
+.PHONY: help setup run test test-unit test-chaos test-api test-mutants bench lint schemas build deploy records clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -86,6 +86,10 @@ bench: setup ## Benchmarks against the floor into BENCHMARKS.md (release + arm64
 
 lint: ## Offline checks of the SAM template (sam validate, cfn-lint, checkov, cfn-guard policy rules in infra/policy)
 	infra/lint.sh
+
+schemas: ## Regenerate the contract's JSON Schemas (docs/schemas/) and the template's registry schemas from the Rust types
+	cargo build --workspace --all-targets
+	target/debug/schemas
 
 build: ## sam build: the seven functions for arm64 (cargo-lambda); prints binary and zip sizes
 	infra/build.sh

@@ -89,6 +89,9 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 5] =
+        [Self::CountryNotAllowed, Self::PrefixBudget, Self::CountryBudget, Self::DailyCap, Self::PrefixBlocked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CountryNotAllowed => "country_not_allowed",
@@ -116,18 +119,27 @@ impl fmt::Display for Refusal {
 /// `DetailType` of the event of a blocked range, on the outcome bus (the outcome events' `Source`).
 pub const PREFIX_BLOCKED_DETAIL_TYPE: &str = "Prefix Blocked";
 
-/// A `Prefix Blocked` event's `Detail`.
+/// A `Prefix Blocked` event's `Detail`: a number range blocked for its low conversion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "Prefix Blocked", deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PrefixBlockedEvent {
     /// `<prefix>#<blockedAt epoch seconds>`: the same however often it is delivered.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]+#[0-9]+$")))]
     pub event_id: String,
     /// The range's first digits, country code included.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]+$")))]
     pub prefix: String,
+    /// When it was blocked.
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub blocked_at: String,
+    /// Calls to the range are refused (`prefix_blocked`) until then, unless the operator lifts the block.
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub blocked_until: String,
-    /// The hour's verifications that ended, and those approved, when it was blocked.
+    /// The hour's verifications that ended when it was blocked.
     pub ended: u32,
+    /// Those of them approved.
     pub approved: u32,
 }
 
@@ -320,6 +332,21 @@ impl GuardPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_reason_once() {
+        // Does not compile once a reason is added: add it to `ALL` (the trigger's error schema reads it).
+        let listed = |reason: Reason| match reason {
+            Reason::CountryNotAllowed
+            | Reason::PrefixBudget
+            | Reason::CountryBudget
+            | Reason::DailyCap
+            | Reason::PrefixBlocked => Reason::ALL.contains(&reason),
+        };
+        assert!(Reason::ALL.into_iter().all(listed));
+        let names: std::collections::BTreeSet<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), Reason::ALL.len());
+    }
 
     fn number(text: &str) -> CalleeNumber {
         CalleeNumber::parse(text).unwrap()

@@ -238,6 +238,76 @@ impl fmt::Debug for CalleeNumber {
     }
 }
 
+/// The ids' JSON Schemas (the contract's, docs/app-backend.md "Schemas and code bindings"): the limits `parse`
+/// enforces. JSON Schema counts characters where `parse` counts bytes, so a schema's `maxLength` is the looser of
+/// the two and the description says which.
+#[cfg(feature = "schema")]
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+    use super::{IdempotencyKey, SessionId, VerificationId, MAX_IDEMPOTENCY_KEY_LEN, MAX_SESSION_ID_LEN};
+
+    /// No control character (what `char::is_control` refuses: Unicode category Cc).
+    pub const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+    impl JsonSchema for SessionId {
+        fn schema_name() -> Cow<'static, str> {
+            "SessionId".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_SESSION_ID_LEN,
+                "pattern": NO_CONTROL_CHARACTERS,
+                "description": "Huawei's id of one call, as Huawei sent it: 1 to 256 bytes of UTF-8, no control characters."
+            })
+        }
+    }
+
+    impl JsonSchema for IdempotencyKey {
+        fn schema_name() -> Cow<'static, str> {
+            "IdempotencyKey".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_IDEMPOTENCY_KEY_LEN,
+                "pattern": NO_CONTROL_CHARACTERS,
+                "description": "The app's key of one request: 1 to 128 bytes of UTF-8, no control characters."
+            })
+        }
+    }
+
+    impl JsonSchema for VerificationId {
+        fn schema_name() -> Cow<'static, str> {
+            "VerificationId".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "pattern": VERIFICATION_ID_PATTERN,
+                "description": "A verification's id: the app's (1 to 128 of A-Z a-z 0-9 . _ : -) or a generated UUID v4."
+            })
+        }
+    }
+
+    /// What [`VerificationId::parse`] accepts.
+    pub const VERIFICATION_ID_PATTERN: &str = "^[A-Za-z0-9._:-]{1,128}$";
+}
+
+#[cfg(feature = "schema")]
+pub use schema::{NO_CONTROL_CHARACTERS, VERIFICATION_ID_PATTERN};
+
+/// What [`CalleeNumber::is_number`] accepts, as a JSON Schema `pattern`: `+` and 3 to 30 digits.
+pub const NUMBER_PATTERN: &str = "^\\+[0-9]{3,30}$";
+
 /// A sessionId the test itself wrote (it panics on one that is not).
 #[cfg(any(test, feature = "test-util"))]
 pub fn sid(text: &str) -> SessionId {

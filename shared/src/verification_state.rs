@@ -37,6 +37,7 @@ fn is_one_of(codes: &[String], hash: &str) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
     Pending,
@@ -65,10 +66,16 @@ impl VerificationStatus {
 
 /// One call of a verification, as the outcome publisher last saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationCall {
+    /// The call's sessionId.
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::SessionId"))]
     pub session_id: String,
+    /// The call's outcome `status` (a `CallOutcome`'s), as the publisher last saw it.
     pub status: String,
+    /// Whether that outcome was final.
     #[serde(rename = "final")]
     pub is_final: bool,
 }
@@ -76,19 +83,34 @@ pub struct VerificationCall {
 /// A verification as app backends see it (check-verification's answer, the `Verification Status Changed`
 /// event's detail).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "Verification", deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     pub verification_id: VerificationId,
+    /// `pending`, or how the verification ended: every other status is final.
     pub status: VerificationStatus,
+    /// Wrong codes still allowed before `max_attempts_reached`.
     pub attempts_left: u32,
+    /// Calls placed for it (at most `MAX_SENDS`).
     pub sends: u32,
+    /// Whether its codes were generated or given by the app.
     pub code_source: CodeSource,
+    /// The callee's E.164 country calling code; absent when the number starts with no assigned code.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]{1,3}$")))]
     pub country_code: Option<String>,
+    /// The first send.
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub created_at: String,
+    /// Every code sent is accepted until then (`CODE_TTL_SECONDS` after the first send).
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub expires_at: String,
+    /// When it was approved.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub approved_at: Option<String>,
+    /// Its calls, as the outcome publisher last saw them.
     pub calls: Vec<VerificationCall>,
     /// The number of steps in its log: it grows with every send and check.
     pub version: u64,
@@ -193,9 +215,12 @@ pub const VERIFICATION_EVENT_DETAIL_TYPE: &str = "Verification Status Changed";
 
 /// A `Verification Status Changed` event's `Detail`: the verification, and an id stable across re-deliveries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "Verification Status Changed", deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationEvent {
-    /// `<verificationId>#<version>`.
+    /// `<verificationId>#<version>`: the same for every delivery of this event; dedupe on it.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[A-Za-z0-9._:-]{1,128}#[0-9]+$")))]
     pub event_id: String,
     #[serde(flatten)]
     pub verification: Verification,

@@ -141,6 +141,8 @@ impl DynamoStore {
         }
     }
 
+    /// A whole partition, raw (the test-util reads; the functions read calls through `records_under`).
+    #[cfg(feature = "test-util")]
     pub(crate) async fn query_partition(&self, pk: &str) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let (condition, (placeholder, value)) = partition_query(pk);
         let value: AttributeValue = serde_dynamo::to_attribute_value(value).map_err(StoreError::rejected)?;

@@ -40,6 +40,20 @@ pub enum TriggerError {
 }
 
 impl TriggerError {
+    /// Every `errorType` of the trigger, as [`TriggerError::error_type`] names them (the schema's enum).
+    pub const ALL: [&'static str; 10] = [
+        "InvalidRequest",
+        "RateLimited",
+        "IdempotencyConflict",
+        "ProviderRejected",
+        "ProviderThrottled",
+        "ProviderUnavailable",
+        "ProviderOutcomeUnknown",
+        "VerificationClosed",
+        "Blocked",
+        "ConfigurationError",
+    ];
+
     pub fn error_type(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "InvalidRequest",
@@ -58,5 +72,48 @@ impl TriggerError {
     /// Whether Huawei certainly placed no call (so the idempotency key may be used again).
     pub fn nothing_placed(&self) -> bool {
         !matches!(self, Self::ProviderOutcomeUnknown(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TriggerError;
+
+    /// One error of each variant. The match below does not compile once a variant is added: add it here and to
+    /// `ALL`.
+    fn one_of_each() -> Vec<TriggerError> {
+        let all = vec![
+            TriggerError::InvalidRequest(String::new()),
+            TriggerError::RateLimited { retry_after_secs: 1 },
+            TriggerError::IdempotencyConflict(String::new()),
+            TriggerError::ProviderRejected(String::new()),
+            TriggerError::ProviderThrottled(String::new()),
+            TriggerError::ProviderUnavailable(String::new()),
+            TriggerError::ProviderOutcomeUnknown(String::new()),
+            TriggerError::VerificationClosed(String::new()),
+            TriggerError::Blocked(String::new()),
+            TriggerError::ConfigurationError(String::new()),
+        ];
+        for error in &all {
+            match error {
+                TriggerError::InvalidRequest(_)
+                | TriggerError::RateLimited { .. }
+                | TriggerError::IdempotencyConflict(_)
+                | TriggerError::ProviderRejected(_)
+                | TriggerError::ProviderThrottled(_)
+                | TriggerError::ProviderUnavailable(_)
+                | TriggerError::ProviderOutcomeUnknown(_)
+                | TriggerError::VerificationClosed(_)
+                | TriggerError::Blocked(_)
+                | TriggerError::ConfigurationError(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn all_lists_the_error_type_of_every_variant_once() {
+        let named: Vec<&str> = one_of_each().iter().map(TriggerError::error_type).collect();
+        assert_eq!(named, TriggerError::ALL);
     }
 }

@@ -8,31 +8,68 @@ use crate::ids::{CalleeNumber, IdempotencyKey, VerificationCode, VerificationId,
 
 /// The event app backends send (docs/app-backend.md, "trigger-verification-call"). Only `calleeNbr` is required
 /// (without `verifyCode` the code is generated); unknown fields are refused so that a typo (`verfyCode`) is not
-/// silently ignored.
+/// silently ignored. An optional field may also be `null` (as if absent).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "trigger-verification-call request", transform = code_or_length))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TriggerEvent {
+    /// The number to ring: `+`, the country calling code and the number, 4 to 31 characters.
+    #[cfg_attr(feature = "schema", schemars(pattern(crate::ids::NUMBER_PATTERN)))]
     pub callee_nbr: String,
+    /// The app's code, 2 to 8 digits; absent, the function generates one of `codeLength` digits.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]{2,8}$")))]
     pub verify_code: Option<String>,
+    /// Digits of a generated code (default `CODE_LENGTH`); only without `verifyCode`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 4, max = 8)))]
     pub code_length: Option<i64>,
+    /// The verification this call belongs to: a new id starts one, the id of a `pending` one resends a code.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(crate::ids::VERIFICATION_ID_PATTERN)))]
     pub verification_id: Option<String>,
+    /// The request's key: a retry with the same key and payload places no second call (1 to 128 printable ASCII).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[ -~]{1,128}$")))]
     pub idempotency_key: Option<String>,
+    /// The number the callee sees (default `DISPLAY_NBR`; one of the two is required).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(crate::ids::NUMBER_PATTERN)))]
     pub display_nbr: Option<String>,
+    /// Huawei's language of the spoken code (2 = Chinese; default `LANGUAGE_TYPE`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 255)))]
     pub language_type: Option<i64>,
+    /// The announcement before the code (default `PRE_TONE`; one of the two is required), 1 to 128 printable ASCII.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[ -~]{1,128}$")))]
     pub pre_tone: Option<String>,
+    /// The announcement after the code, 1 to 128 printable ASCII.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[ -~]{1,128}$")))]
     pub pos_tone: Option<String>,
+    /// How often the code is played, 1 to 9 (0, until the callee hangs up, only with `ALLOW_ENDLESS_PLAYBACK`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 9)))]
     pub times: Option<i64>,
+    /// The app's own data, returned in the call's outcome: 1 to 256 printable ASCII.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[ -~]{1,256}$")))]
     pub user_data: Option<String>,
+}
+
+/// `codeLength` is for generated codes: refused beside a `verifyCode` (both given, neither null).
+#[cfg(feature = "schema")]
+fn code_or_length(schema: &mut schemars::Schema) {
+    schema.insert(
+        "not".into(),
+        serde_json::json!({
+            "description": "codeLength is for generated codes: give it or verifyCode, not both",
+            "required": ["verifyCode", "codeLength"],
+            "properties": {"verifyCode": {"type": "string"}, "codeLength": {"type": "integer"}}
+        }),
+    );
 }
 
 /// Defaults from configuration (DISPLAY_NBR, PRE_TONE, LANGUAGE_TYPE) and policy.

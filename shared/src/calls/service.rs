@@ -37,11 +37,18 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(15);
 
 /// The invoke's success answer (docs/app-backend.md, "trigger-verification-call").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "trigger-verification-call answer", deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerAnswer {
+    /// Huawei's id of the call placed: get-call-outcome's key, and the `sessionId` of its outcome events.
     pub session_id: SessionId,
+    /// Always `requested`: how the call goes on is its outcome's.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = "requested")))]
     pub status: &'static str,
+    /// The answer of an earlier invoke with the same idempotency key: no call was placed now.
     pub replayed: bool,
+    /// The verification the call belongs to (the app's, or a generated one).
     pub verification_id: VerificationId,
 }
 

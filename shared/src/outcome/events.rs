@@ -23,9 +23,12 @@ pub const EVENT_DETAIL_TYPE: &str = "Call Outcome Changed";
 
 /// An event's `Detail`: the outcome, and an id stable across re-deliveries for consumers to dedupe on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "Call Outcome Changed", deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct OutcomeEvent {
-    /// `<sessionId>#<version>`.
+    /// `<sessionId>#<version>`: the same for every delivery of this event; dedupe on it.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^.+#[0-9]+$")))]
     pub outcome_id: String,
     #[serde(flatten)]
     pub outcome: CallOutcome,

@@ -22,6 +22,7 @@ pub use read::{
 
 /// The outcome categories (docs/huawei-protocol.md, "Outcome categories").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
     Requested,
@@ -94,6 +95,7 @@ impl CallStatus {
 
 /// Which record decided the status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DecidedBy {
     Cdr,
@@ -103,19 +105,28 @@ pub enum DecidedBy {
     Closeout,
 }
 
+/// The Huawei fields a [`Cause`] may name, in the order the fold reads them.
+pub const CAUSE_FIELDS: [&str; 4] = ["stateCode", "callOutUnaswRsn", "ulFailReason", "sipStatusCode"];
+
 /// The code that decided a terminal status, with Huawei's text when the tables have it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Cause {
     /// `stateCode`, `callOutUnaswRsn`, `ulFailReason` or `sipStatusCode`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = CAUSE_FIELDS)))]
     pub field: String,
     pub code: i64,
+    /// Huawei's text for the code (the standard reason phrase for a SIP status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 
 /// Huawei's raw codes for the call, as they arrived.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderCodes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,15 +150,23 @@ impl ProviderCodes {
 /// How a call ended (or how far it has come): what `get-call-outcome` answers and what each outcome event
 /// carries. Absent values are left out of the JSON, never `null`; times are RFC 3339 UTC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct CallOutcome {
-    /// Absent only for an idempotency key whose call may or may not have been placed.
+    /// Huawei's sessionId of the call; absent only for an idempotency key whose call may or may not have been
+    /// placed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::ids::SessionId>"))]
     pub session_id: Option<String>,
+    /// The idempotency key the call was requested with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<IdempotencyKey>"))]
     pub idempotency_key: Option<String>,
+    /// The trigger's `userData`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+    /// `requested`, `calling`, `ringing` and `answered` are in progress; the others end a call.
     pub status: CallStatus,
     /// A CDR is stored, or the final close-out deadline passed. Once final, the status no longer changes, except
     /// when a CDR arrives after the final close-out.
@@ -157,18 +176,30 @@ pub struct CallOutcome {
     pub answered: bool,
     /// The number of the call's records folded: grows as records arrive.
     pub version: u64,
+    /// Which record decided the status.
     pub decided_by: DecidedBy,
+    /// The code that decided a terminal status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
+    /// When the trigger placed the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub requested_at: Option<String>,
+    /// When Huawei started calling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub calling_at: Option<String>,
+    /// When the callee's phone started ringing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub ringing_at: Option<String>,
+    /// When the callee picked up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub answered_at: Option<String>,
+    /// When the call ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub ended_at: Option<String>,
     /// Whole seconds from ringing to the answer (or to the end, when nobody answered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +207,7 @@ pub struct CallOutcome {
     /// Whole seconds from the answer to the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talk_seconds: Option<u64>,
+    /// Huawei's raw codes, as they arrived.
     #[serde(default, skip_serializing_if = "ProviderCodes::is_empty")]
     pub provider: ProviderCodes,
 }

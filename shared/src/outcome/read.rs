@@ -24,16 +24,33 @@ const READ_RESERVE: Duration = Duration::from_millis(2000);
 /// Deadline assumed when the runtime gives none (tests).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
 
-/// The invoke event: exactly one of `sessionId` and `idempotencyKey`, and an optional wait.
+/// The invoke event: exactly one of `sessionId` and `idempotencyKey`, and an optional wait. A field may also be
+/// `null` (as if absent).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "get-call-outcome request", transform = session_or_key))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutcomeRequest {
+    /// The call's sessionId, as the trigger answered it.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<SessionId>"))]
     pub session_id: Option<String>,
+    /// The idempotency key the call was requested with.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<IdempotencyKey>"))]
     pub idempotency_key: Option<String>,
+    /// Re-read (at most once per 250 ms) until the outcome is final or this time is up, never past the
+    /// invocation's deadline; then answer the latest.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(max = 20_000)))]
     pub wait_for_final_ms: Option<u64>,
+}
+
+/// Exactly one of `sessionId` and `idempotencyKey` is given (a string: `null` counts as absent).
+#[cfg(feature = "schema")]
+fn session_or_key(schema: &mut schemars::Schema) {
+    let given = |field: &str| serde_json::json!({"required": [field], "properties": {field: {"type": "string"}}});
+    schema.insert("oneOf".into(), serde_json::json!([given("sessionId"), given("idempotencyKey")]));
 }
 
 /// What is asked for.
@@ -58,6 +75,9 @@ pub enum OutcomeError {
 }
 
 impl OutcomeError {
+    /// Every `errorType` of get-call-outcome, as [`OutcomeError::error_type`] names them (the schema's enum).
+    pub const ALL: [&'static str; 3] = ["InvalidRequest", "NotFound", "StorageUnavailable"];
+
     pub fn error_type(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "InvalidRequest",

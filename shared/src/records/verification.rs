@@ -29,6 +29,7 @@ pub fn verification_key(id: &VerificationId) -> ItemKey {
 
 /// Where a verification's codes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum CodeSource {
     /// The bundle generated them.

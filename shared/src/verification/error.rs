@@ -18,11 +18,37 @@ pub enum CheckError {
 }
 
 impl CheckError {
+    /// Every `errorType` of check-verification, as [`CheckError::error_type`] names them (the schema's enum).
+    pub const ALL: [&'static str; 3] = ["InvalidRequest", "NotFound", "StorageUnavailable"];
+
     pub fn error_type(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "InvalidRequest",
             Self::NotFound => "NotFound",
             Self::StorageUnavailable(_) => "StorageUnavailable",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckError;
+    use crate::storage::StoreError;
+
+    #[test]
+    fn all_lists_the_error_type_of_every_variant_once() {
+        let all = [
+            CheckError::InvalidRequest(String::new()),
+            CheckError::NotFound,
+            CheckError::StorageUnavailable(StoreError::Transient(std::sync::Arc::new(std::io::Error::other("down")))),
+        ];
+        // Does not compile once a variant is added: add it above and to `ALL`.
+        for error in &all {
+            match error {
+                CheckError::InvalidRequest(_) | CheckError::NotFound | CheckError::StorageUnavailable(_) => {}
+            }
+        }
+        let named: Vec<&str> = all.iter().map(CheckError::error_type).collect();
+        assert_eq!(named, CheckError::ALL);
     }
 }

@@ -17,13 +17,58 @@ pub enum CheckRequest {
     Cancel { id: VerificationId },
 }
 
+/// The event on the wire: `verificationId` and exactly one of `code`, `verified: true`, `cancel: true` (the others
+/// absent or `null`).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "check-verification request", transform = one_request))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CheckEvent {
+    /// The verification, as the trigger answered it.
+    #[cfg_attr(feature = "schema", schemars(required, with = "VerificationId"))]
     verification_id: Option<String>,
+    /// The code the user typed: 2 to 8 digits.
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[0-9]{2,8}$")))]
+    #[serde(default)]
     code: Option<String>,
+    /// `true`: the app checked its own code and the user passed (only for codes the app gave).
+    #[cfg_attr(feature = "schema", schemars(schema_with = "true_or_null"))]
+    #[serde(default)]
     verified: Option<bool>,
+    /// `true`: end the verification.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "true_or_null"))]
+    #[serde(default)]
     cancel: Option<bool>,
+}
+
+/// The wire form is [`CheckEvent`]'s, which stays private: nothing but the parser builds one.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for CheckRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CheckVerificationRequest".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        CheckEvent::json_schema(generator)
+    }
+}
+
+#[cfg(feature = "schema")]
+fn true_or_null(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"enum": [true, null]})
+}
+
+/// Exactly one request: a code (a string), `verified: true` or `cancel: true`.
+#[cfg(feature = "schema")]
+fn one_request(schema: &mut schemars::Schema) {
+    use serde_json::json;
+    let given = |field: &str, value: Value| json!({"required": [field], "properties": {field: value}});
+    let requests = [
+        given("code", json!({"type": "string"})),
+        given("verified", json!({"const": true})),
+        given("cancel", json!({"const": true})),
+    ];
+    schema.insert("oneOf".into(), json!(requests));
 }
 
 impl CheckRequest {

@@ -5,4 +5,5 @@
 
 pub use test_support::*;
 
+pub mod contract;
 pub mod log_scan;

@@ -80,14 +80,20 @@ fn check_after(text: &str, marker: &str) -> (String, serde_json::Value) {
         .and_then(|(_, rest)| rest.split_once('"'))
         .map(|(code, _)| code.to_owned())
         .unwrap_or_else(|| panic!("no code after {marker:?}:\n{text}"));
-    let answer = section.split_once("\n{").unwrap_or_else(|| panic!("no answer after {marker:?}:\n{text}")).1;
+    let answer = answer_after(section, marker);
+    integration_tests::contract::check_answer("check-verification", &answer);
+    (code, answer)
+}
+
+/// The first JSON object that starts a line of `text` (an answer `cargo lambda invoke` printed).
+fn answer_after(text: &str, marker: &str) -> serde_json::Value {
+    let answer = text.split_once("\n{").unwrap_or_else(|| panic!("no answer after {marker:?}:\n{text}")).1;
     let answer = format!("{{{answer}");
-    let answer = serde_json::Deserializer::from_str(&answer)
+    serde_json::Deserializer::from_str(&answer)
         .into_iter::<serde_json::Value>()
         .next()
         .and_then(Result::ok)
-        .unwrap_or_else(|| panic!("the answer after {marker:?} is not JSON:\n{text}"));
-    (code, answer)
+        .unwrap_or_else(|| panic!("the answer after {marker:?} is not JSON:\n{text}"))
 }
 
 /// The answer lines of the fraud guard's demo (`   <number>  <answer>`), by number, in order.
@@ -161,6 +167,12 @@ async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
             outcome.contains(r#""final": true"#) || outcome.contains(r#""final":true"#),
             "the demo call ended with a final outcome:\n{text}"
         );
+        // The demo's invoke answers, against the contract's schemas.
+        let demo = text.split_once("== Demo: a verification").map_or("", |(_, demo)| demo);
+        let placed = demo.split_once("== Its outcome events").map_or(demo, |(placed, _)| placed);
+        integration_tests::contract::check_answer("trigger-verification-call", &answer_after(placed, "== Demo"));
+        let reading = outcome.split_once("== Records").map_or(outcome, |(reading, _)| reading);
+        integration_tests::contract::check_answer("get-call-outcome", &answer_after(reading, "How did it end?"));
         let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
 
         // The verification: the code the simulator's phone heard (scripts/demo-call.json's callee) is approved, and

@@ -76,18 +76,17 @@ impl FunctionStack {
         function: &str,
         event: &serde_json::Value,
     ) -> Result<serde_json::Value, (String, String)> {
+        let (failed, body) = self.invoke_raw(function, event).await;
+        function_result(failed, body)
+    }
+
+    /// The same, as the Invoke API answered: whether it is a function error, and the body.
+    pub async fn invoke_raw(&self, function: &str, event: &serde_json::Value) -> (bool, serde_json::Value) {
         let url = self.url(&format!("/2015-03-31/functions/{function}/invocations"));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("HTTP client");
         let response = client.post(&url).json(event).send().await.unwrap_or_else(|e| panic!("invoke {function}: {e}"));
         let failed = !response.status().is_success() || response.headers().contains_key("x-amz-function-error");
-        let body: serde_json::Value = response.json().await.expect("invoke answers JSON");
-        match body.get("errorType").and_then(|t| t.as_str()) {
-            Some(error_type) => {
-                Err((error_type.to_owned(), body["errorMessage"].as_str().unwrap_or_default().to_owned()))
-            }
-            None if failed => Err(("<unknown>".into(), body.to_string())),
-            None => Ok(body),
-        }
+        (failed, response.json().await.expect("invoke answers JSON"))
     }
 
     /// Everything the functions logged so far.
@@ -110,6 +109,15 @@ impl Drop for FunctionStack {
             processes::kill_group(function);
         }
         processes::kill_group(&mut self.watch);
+    }
+}
+
+/// An Invoke API answer as `Ok(answer)` or `Err((errorType, message))`.
+pub fn function_result(failed: bool, body: serde_json::Value) -> Result<serde_json::Value, (String, String)> {
+    match body.get("errorType").and_then(|t| t.as_str()) {
+        Some(error_type) => Err((error_type.to_owned(), body["errorMessage"].as_str().unwrap_or_default().to_owned())),
+        None if failed => Err(("<unknown>".into(), body.to_string())),
+        None => Ok(body),
     }
 }
 

@@ -207,3 +207,20 @@ async fn a_read_while_storage_fails_is_storage_unavailable_after_the_retry_budge
     assert!(started.elapsed() <= Duration::from_millis(800), "within the retry budget: {:?}", started.elapsed());
     assert!(reader.store().read_requests() > 1, "retried");
 }
+
+#[test]
+fn all_lists_the_error_type_of_every_variant_once() {
+    let all = [
+        OutcomeError::InvalidRequest(String::new()),
+        OutcomeError::NotFound(String::new()),
+        OutcomeError::StorageUnavailable(String::new()),
+    ];
+    // Does not compile once a variant is added: add it above and to `ALL`.
+    for error in &all {
+        match error {
+            OutcomeError::InvalidRequest(_) | OutcomeError::NotFound(_) | OutcomeError::StorageUnavailable(_) => {}
+        }
+    }
+    let named: Vec<&str> = all.iter().map(OutcomeError::error_type).collect();
+    assert_eq!(named, OutcomeError::ALL);
+}

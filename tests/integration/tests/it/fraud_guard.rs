@@ -175,6 +175,7 @@ async fn a_range_whose_verifications_do_not_convert_is_blocked_announced_once_an
         (Some("8613800"), Some(3), Some(1))
     );
     assert_eq!(blocks[0]["eventId"], format!("8613800#{now}"));
+    integration_tests::contract::check("prefix-blocked.detail.schema.json", &blocks[0]);
 
     // The operator lifts it: the range is called again.
     assert_eq!(service.lift_block("8613800").await.unwrap(), json!({"prefix": "8613800", "lifted": true}));

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use integration_tests::contract::{self, CheckedInvoke};
 use integration_tests::{MotoServer, OutcomeBus, ScheduleRunner, StreamPump, HOME_REGION};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -45,11 +46,15 @@ impl Outcomes {
         let stack = &self.call_loop.stack;
         let report = self
             .pump
-            .pump(|batch| async move { stack.invoke("outcome-publisher", &batch).await.expect("a batch answer") })
+            .pump(
+                |batch| async move { stack.invoke_checked("outcome-publisher", &batch).await.expect("a batch answer") },
+            )
             .await;
         assert!(report.set_aside.is_empty(), "no record left failing: {report:?}");
         let mut calls = Vec::new();
         for envelope in self.bus.drain().await {
+            // The whole event against its schemas: the envelope's, the detail's and the registry's (Draft 4).
+            contract::check_event(&envelope);
             match envelope["detail-type"].as_str() {
                 Some("Call Outcome Changed") => calls.push(envelope["detail"].clone()),
                 Some("Verification Status Changed") => self.verifications.push(envelope["detail"].clone()),
@@ -60,14 +65,18 @@ impl Outcomes {
     }
 
     async fn place(&self, callee: &str) -> String {
-        let answer =
-            self.call_loop.stack.invoke("trigger-verification-call", &call(callee, None)).await.expect("placed");
+        let answer = self
+            .call_loop
+            .stack
+            .invoke_checked("trigger-verification-call", &call(callee, None))
+            .await
+            .expect("placed");
         answer["sessionId"].as_str().expect("a sessionId").to_owned()
     }
 
     async fn outcome(&self, session_id: &str, wait_ms: u64) -> Value {
         let event = json!({"sessionId": session_id, "waitForFinalMs": wait_ms});
-        self.call_loop.stack.invoke("get-call-outcome", &event).await.expect("an outcome")
+        self.call_loop.stack.invoke_checked("get-call-outcome", &event).await.expect("an outcome")
     }
 
     /// Fires the close-out checks due `minutes` from now through outcome-publisher, as Scheduler would.
@@ -76,7 +85,7 @@ impl Outcomes {
         let now = OffsetDateTime::now_utc() + time::Duration::minutes(minutes);
         self.schedules
             .fire_due(now, |input| async move {
-                stack.invoke("outcome-publisher", &input).await.expect("the check ran");
+                stack.invoke_checked("outcome-publisher", &input).await.expect("the check ran");
             })
             .await
     }
@@ -245,7 +254,7 @@ async fn a_verification_is_checked_and_its_approval_announced_once_with_its_call
     let mut outcomes = start_with_events().await;
     let stack = &outcomes.call_loop.stack;
     let start = json!({"calleeNbr": "+8613800000001", "verifyCode": CODE, "verificationId": "e2e-signup"});
-    let placed = stack.invoke("trigger-verification-call", &start).await.expect("placed");
+    let placed = stack.invoke_checked("trigger-verification-call", &start).await.expect("placed");
     assert_eq!(placed["verificationId"], "e2e-signup");
     let session_id = placed["sessionId"].as_str().expect("a sessionId").to_owned();
     assert_eq!(outcomes.outcome(&session_id, 15_000).await["final"], true);
@@ -254,18 +263,18 @@ async fn a_verification_is_checked_and_its_approval_announced_once_with_its_call
 
     let stack = &outcomes.call_loop.stack;
     let check = |code: &str| json!({"verificationId": "e2e-signup", "code": code});
-    let wrong = stack.invoke("check-verification", &check("000000")).await.expect("an answer");
+    let wrong = stack.invoke_checked("check-verification", &check("000000")).await.expect("an answer");
     assert_eq!((wrong["status"].as_str(), wrong["attemptsLeft"].as_u64()), (Some("pending"), Some(4)), "{wrong}");
-    let right = stack.invoke("check-verification", &check(CODE)).await.expect("an answer");
+    let right = stack.invoke_checked("check-verification", &check(CODE)).await.expect("an answer");
     assert_eq!((right["status"].as_str(), right["valid"].as_bool()), (Some("approved"), Some(true)), "{right}");
     let calls = right["calls"].as_array().expect("calls");
     assert_eq!(calls.len(), 1, "{right}");
     assert_eq!((calls[0]["sessionId"].as_str(), calls[0]["final"].as_bool()), (Some(session_id.as_str()), Some(true)));
-    let missing = stack.invoke("check-verification", &json!({"verificationId": "nobody", "code": CODE})).await;
+    let missing = stack.invoke_checked("check-verification", &json!({"verificationId": "nobody", "code": CODE})).await;
     assert!(format!("{missing:?}").contains("NotFound"), "{missing:?}");
 
     outcomes.publish().await;
-    let again = outcomes.call_loop.stack.invoke("check-verification", &check(CODE)).await.expect("an answer");
+    let again = outcomes.call_loop.stack.invoke_checked("check-verification", &check(CODE)).await.expect("an answer");
     assert_eq!(again["status"], "approved", "a retried check answers the same");
     outcomes.publish().await;
     let ends: Vec<_> = outcomes.verifications.iter().map(|e| (e["eventId"].clone(), e["status"].clone())).collect();

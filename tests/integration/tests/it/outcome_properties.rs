@@ -126,6 +126,15 @@ proptest! {
         prop_assert_eq!(outcome(&delivered), outcome(&subset));
     }
 
+    /// The contract's schemas hold for any call the fold can see: the answer, and the event's detail.
+    #[test]
+    fn every_folded_outcome_is_a_valid_answer_and_event_detail((subset, _added, _delivered) in call()) {
+        let mut outcome = serde_json::to_value(outcome(&subset)).expect("JSON");
+        integration_tests::contract::check_answer("get-call-outcome", &outcome);
+        outcome["outcomeId"] = serde_json::json!(format!("{SESSION}#{}", outcome["version"]));
+        integration_tests::contract::check("call-outcome-changed.detail.schema.json", &outcome);
+    }
+
     #[test]
     fn adding_a_record_never_lowers_the_version((subset, pool, _delivered) in call()) {
         let before = outcome(&subset);

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use integration_tests::contract::CheckedInvoke;
 use integration_tests::log_scan::assert_no_number_or_code_in;
 use integration_tests::{free_port, local_env, DynamoLocal, FunctionStack};
 use serde_json::{json, Value};
@@ -178,14 +179,14 @@ async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
     for scenario in &SCENARIOS {
         let callee = scenario.callee;
         let answer =
-            stack.stack.invoke("trigger-verification-call", &call(callee, None)).await.expect("call requested");
+            stack.stack.invoke_checked("trigger-verification-call", &call(callee, None)).await.expect("call requested");
         assert_eq!((answer["status"].as_str(), answer["replayed"].as_bool()), (Some("requested"), Some(false)));
         let session_id = answer["sessionId"].as_str().expect("a sessionId").to_owned();
         assert!(session_id.contains("@callenabler"), "Huawei-shaped sessionId: {session_id}");
 
         let outcome = stack
             .stack
-            .invoke("get-call-outcome", &json!({"sessionId": session_id, "waitForFinalMs": 15_000}))
+            .invoke_checked("get-call-outcome", &json!({"sessionId": session_id, "waitForFinalMs": 15_000}))
             .await
             .expect("an outcome");
         assert_eq!(outcome["sessionId"], session_id.as_str(), "{callee}: {outcome}");
@@ -234,12 +235,13 @@ async fn each_scenario_ends_with_its_outcome_read_by_get_call_outcome() {
 async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_returns_when_it_lands() {
     let stack = start(&[]).await;
     let key = "late-cdr-1";
-    let answer = stack.stack.invoke("trigger-verification-call", &call("+8613800000777", Some(key))).await.unwrap();
+    let answer =
+        stack.stack.invoke_checked("trigger-verification-call", &call("+8613800000777", Some(key))).await.unwrap();
     let session_id = answer["sessionId"].as_str().expect("a sessionId").to_owned();
     // The disconnect lands first: completed, provisional.
     let started = Instant::now();
     let provisional = loop {
-        let outcome = stack.stack.invoke("get-call-outcome", &json!({"idempotencyKey": key})).await.unwrap();
+        let outcome = stack.stack.invoke_checked("get-call-outcome", &json!({"idempotencyKey": key})).await.unwrap();
         if outcome["decidedBy"] == "disconnect" || started.elapsed() > Duration::from_secs(10) {
             break outcome;
         }
@@ -255,7 +257,7 @@ async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_retu
     let asked = Instant::now();
     let last = stack
         .stack
-        .invoke("get-call-outcome", &json!({"idempotencyKey": key, "waitForFinalMs": 15_000}))
+        .invoke_checked("get-call-outcome", &json!({"idempotencyKey": key, "waitForFinalMs": 15_000}))
         .await
         .expect("an outcome");
     let waited = asked.elapsed();
@@ -287,17 +289,18 @@ async fn a_late_bill_turns_the_provisional_outcome_final_and_a_waiting_read_retu
 
     // Unknown keys: NotFound; both keys or a wait too long: InvalidRequest.
     let (error_type, _) =
-        stack.stack.invoke("get-call-outcome", &json!({"idempotencyKey": "never-used"})).await.unwrap_err();
+        stack.stack.invoke_checked("get-call-outcome", &json!({"idempotencyKey": "never-used"})).await.unwrap_err();
     assert_eq!(error_type, "NotFound");
-    let (error_type, _) = stack.stack.invoke("get-call-outcome", &json!({"sessionId": "nobody@x"})).await.unwrap_err();
+    let (error_type, _) =
+        stack.stack.invoke_checked("get-call-outcome", &json!({"sessionId": "nobody@x"})).await.unwrap_err();
     assert_eq!(error_type, "NotFound");
     for bad in [json!({"sessionId": "s", "idempotencyKey": "k"}), json!({"sessionId": "s", "waitForFinalMs": 20_001})] {
-        let (error_type, _) = stack.stack.invoke("get-call-outcome", &bad).await.unwrap_err();
+        let (error_type, _) = stack.stack.invoke_checked("get-call-outcome", &bad).await.unwrap_err();
         assert_eq!(error_type, "InvalidRequest", "{bad}");
     }
     // A number asked for where the sessionId goes: NotFound, neither echoed nor logged.
     let (error_type, message) =
-        stack.stack.invoke("get-call-outcome", &json!({"sessionId": "+8613800000778"})).await.unwrap_err();
+        stack.stack.invoke_checked("get-call-outcome", &json!({"sessionId": "+8613800000778"})).await.unwrap_err();
     assert_eq!(error_type, "NotFound");
     assert!(!message.contains("13800000778"), "{message}");
     assert_logs_hold_no_callee_or_code(&stack.stack, &["+8613800000777", "+8613800000778"]);
@@ -314,20 +317,24 @@ async fn provider_failures_map_to_their_error_types() {
     ];
     for (callee, error_type, requests) in cases {
         let before = stack.sim.stats().call_verify.received;
-        let (got, message) =
-            stack.stack.invoke("trigger-verification-call", &call(callee, Some(callee))).await.expect_err("fails");
+        let (got, message) = stack
+            .stack
+            .invoke_checked("trigger-verification-call", &call(callee, Some(callee)))
+            .await
+            .expect_err("fails");
         assert_eq!(got, error_type, "{callee}: {message}");
         assert_eq!(stack.sim.stats().call_verify.received - before, requests, "{callee}: requests Huawei received");
     }
     // The key of the unknown outcome reads as unknown, not final, with no sessionId.
-    let outcome = stack.stack.invoke("get-call-outcome", &json!({"idempotencyKey": "+8613800000408"})).await.unwrap();
+    let outcome =
+        stack.stack.invoke_checked("get-call-outcome", &json!({"idempotencyKey": "+8613800000408"})).await.unwrap();
     assert_eq!((outcome["status"].as_str(), outcome["final"].as_bool()), (Some("unknown"), Some(false)), "{outcome}");
     assert!(outcome.get("sessionId").is_none(), "{outcome}");
     // The unknown outcome is remembered: retrying that key does not ring the user again.
     let before = stack.sim.stats().call_verify.received;
     let (again, _) = stack
         .stack
-        .invoke("trigger-verification-call", &call("+8613800000408", Some("+8613800000408")))
+        .invoke_checked("trigger-verification-call", &call("+8613800000408", Some("+8613800000408")))
         .await
         .unwrap_err();
     assert_eq!(again, "ProviderOutcomeUnknown");
@@ -340,7 +347,7 @@ async fn provider_failures_map_to_their_error_types() {
 async fn a_retried_idempotency_key_never_reaches_huawei_twice() {
     let stack = start(&[]).await;
     let functions = &stack.stack;
-    let invoke = |event: Value| async move { functions.invoke("trigger-verification-call", &event).await };
+    let invoke = |event: Value| async move { functions.invoke_checked("trigger-verification-call", &event).await };
     let first = invoke(call("+8613800000011", Some("signup-42-try-1"))).await.unwrap();
     for _ in 0..3 {
         let again = invoke(call("+8613800000011", Some("signup-42-try-1"))).await.unwrap();
@@ -378,12 +385,15 @@ async fn a_misconfigured_trigger_answers_configuration_error_and_sends_nothing()
     let long_token = "t".repeat(80);
     let stack = start(&[("CALLBACK_TOKENS", long_token.as_str())]).await;
     let (error_type, message) =
-        stack.stack.invoke("trigger-verification-call", &call("+8613800000021", None)).await.unwrap_err();
+        stack.stack.invoke_checked("trigger-verification-call", &call("+8613800000021", None)).await.unwrap_err();
     assert_eq!(error_type, "ConfigurationError");
     assert!(message.contains("128") && !message.contains(&long_token), "{message}");
     let wrong_secret = start(&[("VOICE_APP_SECRET", "not-the-secret")]).await;
-    let (error_type, message) =
-        wrong_secret.stack.invoke("trigger-verification-call", &call("+8613800000022", None)).await.unwrap_err();
+    let (error_type, message) = wrong_secret
+        .stack
+        .invoke_checked("trigger-verification-call", &call("+8613800000022", None))
+        .await
+        .unwrap_err();
     assert_eq!(error_type, "ConfigurationError", "Huawei refused the digest: {message}");
     assert_eq!(stack.sim.stats().call_verify.received, 0);
     assert_eq!(wrong_secret.sim.stats().call_verify.received, 1, "an auth failure is not retried");

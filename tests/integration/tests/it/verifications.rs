@@ -47,7 +47,9 @@ fn checker(store: DynamoStore) -> CheckService<DynamoStore> {
 
 async fn check(service: &CheckService<DynamoStore>, verification: &str, code: &str) -> Value {
     let answer = service.handle(json!({"verificationId": verification, "code": code}), None).await.expect("an answer");
-    serde_json::to_value(answer).expect("JSON")
+    let answer = serde_json::to_value(answer).expect("JSON");
+    integration_tests::contract::check_answer("check-verification", &answer);
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread")]
