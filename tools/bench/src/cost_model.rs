@@ -317,6 +317,16 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_wait_is_its_billed_time_at_get_call_outcomes_size_and_its_reads() {
+        // 19.8 s at 128 MB = 2.475 GB-s → $33.00 + $0.20 of requests per million; 22 read units, $2.75.
+        let waiting = crate::wait::tests::waiting(vec![crate::wait::tests::size(OUTCOME_MEMORY_MB, 70, 70)]);
+        let lines = wait_lines(&waiting);
+        let lambda = Work::per_million(&lines, Some(Service::Lambda));
+        assert!((lambda - 33.200_165).abs() < 1e-3, "{lambda}");
+        assert!((Work::per_million(&lines, Some(Service::DynamoDb)) - 2.75).abs() < 1e-9);
+    }
+
+    #[test]
     fn the_final_event_instead_of_a_read_is_three_sqs_requests() {
         // SendMessage by EventBridge, ReceiveMessage, DeleteMessage: 3 × $0.40 per million.
         let lines = event_delivery_lines();

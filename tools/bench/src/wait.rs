@@ -369,10 +369,10 @@ async fn final_after(dynamodb: &DynamoLocal, run: &str) -> Vec<FinalAfter> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn size(memory_mb: u64, cold_ms: u64, warm_p99_ms: u64) -> AtCpu {
+    pub(crate) fn size(memory_mb: u64, cold_ms: u64, warm_p99_ms: u64) -> AtCpu {
         let read = SizedRun {
             answered: Samples::new(vec![Duration::from_millis(cold_ms)]),
             warm: Samples::new(vec![Duration::from_millis(warm_p99_ms)]),
@@ -383,7 +383,7 @@ mod tests {
         AtCpu { memory_mb, quota: true, read, wait }
     }
 
-    fn waiting(sizes: Vec<AtCpu>) -> Waiting {
+    pub(crate) fn waiting(sizes: Vec<AtCpu>) -> Waiting {
         Waiting {
             cold_rounds: 1,
             warm: 1,
