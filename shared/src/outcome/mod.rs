@@ -17,7 +17,8 @@ pub use derive::fold;
 pub use events::{BusEvent, OutcomeEvent, EVENT_DETAIL_TYPE, EVENT_SOURCE};
 pub use publish::{BatchReport, EventSink, OutcomePublisher, SinkError, StreamItem};
 pub use read::{
-    OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore, CALL_READ_PAGE_SIZE, MAX_CALL_RECORDS,
+    OutcomeError, OutcomeQuery, OutcomeReader, OutcomeRequest, OutcomeStore, CALL_READ_PAGE_SIZE, FIRST_REREAD,
+    MAX_CALL_RECORDS, MAX_REREAD, MAX_WAIT,
 };
 
 /// The outcome categories (docs/huawei-protocol.md, "Outcome categories").

@@ -17,8 +17,8 @@ use crate::telemetry::{error_chain, mask_numbers};
 /// The longest wait a caller may ask for.
 pub const MAX_WAIT: Duration = Duration::from_millis(20_000);
 /// Re-reads while waiting: the first after 250 ms, then doubling up to 1 s; never two reads closer than 250 ms.
-const FIRST_REREAD: Duration = Duration::from_millis(250);
-const MAX_REREAD: Duration = Duration::from_millis(1000);
+pub const FIRST_REREAD: Duration = Duration::from_millis(250);
+pub const MAX_REREAD: Duration = Duration::from_millis(1000);
 /// Time kept before the invocation's deadline for a last read and the answer.
 const READ_RESERVE: Duration = Duration::from_millis(2000);
 /// Deadline assumed when the runtime gives none (tests).

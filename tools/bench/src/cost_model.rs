@@ -4,12 +4,14 @@
 //! Beside it, the same work done the Powertools way (three writes per notification, section 1's baseline row).
 //! When section 10 ran, a verification end to end too: the call's row (whose trigger, metered in section 8, starts
 //! the verification with one more `UpdateItem`) plus one check, `check-verification`'s warm billed duration at the
-//! template's memory size and the write units of its one `UpdateItem` as section 10 measured them.
+//! template's memory size and the write units of its one `UpdateItem` as section 10 measured them. When section 12
+//! ran, the same verification with its outcome read made one whole wait (`waitForFinalMs` 20000 on a call that does
+//! not turn final in it), and with the read left out for the final event delivered to the app's SQS queue.
 
 use crate::lambda_cpu::{LambdaCpu, FUNCTIONS};
 use crate::prices::{self, Price};
 use crate::write_cost::WriteCost;
-use test_support::measure::TEMPLATE_MEMORY_MB;
+use test_support::measure::{OUTCOME_MEMORY_MB, TEMPLATE_MEMORY_MB};
 
 /// The status pushes of an answered call: callout, alerting, answer, disconnect (the fixtures
 /// `tests/integration/fixtures/huawei/status-*.json`, and the load workload's calls).
@@ -23,6 +25,12 @@ pub const EVENTS_PER_CALL: f64 = 5.0;
 pub const STREAM_RECORDS_PER_CALL: f64 = 6.0;
 /// The two one-time close-out checks the trigger schedules per call (docs/app-backend.md, "Outcome events").
 pub const CLOSE_OUT_CHECKS_PER_CALL: f64 = 2.0;
+/// The events an app backend that waits for the final outcome takes from its queue instead: the final one (a rule
+/// with the `final: [true]` filter of docs/operations.md, "Subscribing an app backend").
+pub const FINAL_EVENTS_PER_CALL: f64 = 1.0;
+/// SQS requests per delivered event: EventBridge's `SendMessage`, the backend's `ReceiveMessage` and
+/// `DeleteMessage` (one each at low traffic; batches of up to 10 lower the last two).
+pub const SQS_REQUESTS_PER_EVENT: f64 = 3.0;
 
 /// Where a line's money goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +40,11 @@ pub enum Service {
     DynamoDb,
     Replication,
     Events,
+    Sqs,
 }
 
-pub const SERVICES: [Service; 5] =
-    [Service::Lambda, Service::ApiGateway, Service::DynamoDb, Service::Replication, Service::Events];
+pub const SERVICES: [Service; 6] =
+    [Service::Lambda, Service::ApiGateway, Service::DynamoDb, Service::Replication, Service::Events, Service::Sqs];
 
 impl Service {
     pub fn label(self) -> &'static str {
@@ -45,6 +54,7 @@ impl Service {
             Service::DynamoDb => "DynamoDB",
             Service::Replication => "2nd region",
             Service::Events => "EventBridge",
+            Service::Sqs => "SQS",
         }
     }
 }
@@ -144,24 +154,56 @@ pub struct CostModel {
     pub metered: Vec<crate::lambda_cpu::Metered>,
 }
 
-/// Builds the model from this run. `queries_per_record`: section 7's figure when it ran; `check`: section 10's.
+/// A function's memory size in infra/template.yaml: get-call-outcome its own, every other the `Globals` one.
+pub fn memory_mb(function: &str) -> u64 {
+    match function {
+        "get-call-outcome" => OUTCOME_MEMORY_MB,
+        _ => TEMPLATE_MEMORY_MB,
+    }
+}
+
+/// One whole wait of get-call-outcome (section 12): its invocation at the function's size and its reads.
+pub fn wait_lines(waiting: &crate::wait::Waiting) -> Vec<Line> {
+    let size = waiting.at(OUTCOME_MEMORY_MB).or(waiting.sizes.first());
+    let billed_ms = size.map(|s| s.wait_billed_mean_ms()).unwrap_or_default();
+    let mut lines = lambda_lines(Billed { memory_mb: OUTCOME_MEMORY_MB, billed_ms }, 1.0);
+    lines.push(Line {
+        service: Service::DynamoDb,
+        quantity: waiting.read_units_per_wait,
+        price: &prices::DYNAMODB_READ_UNIT,
+    });
+    lines
+}
+
+/// The final event delivered to the app backend's queue and taken from it, instead of a read.
+pub fn event_delivery_lines() -> Vec<Line> {
+    vec![Line {
+        service: Service::Sqs,
+        quantity: FINAL_EVENTS_PER_CALL * SQS_REQUESTS_PER_EVENT,
+        price: &prices::SQS_REQUEST,
+    }]
+}
+
+/// Builds the model from this run. `queries_per_record`: section 7's figure when it ran; `check`: section 10's;
+/// `waiting`: section 12's.
 pub fn model(
     cpu: &LambdaCpu,
     write_cost: &WriteCost,
     queries_per_record: Option<f64>,
     check: Option<&CheckCost>,
+    waiting: Option<&crate::wait::Waiting>,
 ) -> CostModel {
-    let lambda_sized = cpu.sized.iter().any(|s| s.memory_mb == TEMPLATE_MEMORY_MB);
-    let mut billed: Vec<(String, Billed)> = FUNCTIONS
-        .iter()
-        .map(|function| {
-            let sized = cpu.sized.iter().find(|s| s.memory_mb == TEMPLATE_MEMORY_MB);
-            let memory_mb = TEMPLATE_MEMORY_MB;
-            let size = sized.unwrap_or(&cpu.whole_core);
-            let billed_ms = size.run(function).map(|r| r.warm_billed_mean_ms()).unwrap_or_default();
-            ((*function).to_owned(), Billed { memory_mb, billed_ms })
-        })
-        .collect();
+    let lambda_sized = FUNCTIONS.iter().all(|f| cpu.sized.iter().any(|s| s.memory_mb == memory_mb(f)));
+    // Each function's warm invocation at its size, or on the whole core when the size was not measured.
+    let at = |function: &str, memory_mb: u64| {
+        let size = cpu.sized.iter().find(|s| s.memory_mb == memory_mb).unwrap_or(&cpu.whole_core);
+        let billed_ms = size.run(function).map(|r| r.warm_billed_mean_ms()).unwrap_or_default();
+        Billed { memory_mb, billed_ms }
+    };
+    let mut billed: Vec<(String, Billed)> =
+        FUNCTIONS.iter().map(|function| ((*function).to_owned(), at(function, memory_mb(function)))).collect();
+    // The publisher runs at the Globals size; get-call-outcome's invocation there stands in for its own.
+    let publisher = at("get-call-outcome", TEMPLATE_MEMORY_MB);
     let of = |function: &str| billed.iter().find(|(f, _)| f == function).map(|(_, b)| *b).expect("a function");
     let lambda = lambda_lines;
     let writes = write_lines;
@@ -193,13 +235,13 @@ pub fn model(
     for _ in 0..CDR_PUSHES_PER_CALL as usize {
         call.extend(cdr.clone());
     }
-    call.extend(lambda(of("get-call-outcome"), 1.0));
-    call.extend(reads(outcome.read_units));
+    let mut read = lambda(of("get-call-outcome"), 1.0);
+    read.extend(reads(outcome.read_units));
     // The publisher: at low traffic one invocation per stream record (batching only lowers it), plus one per
     // close-out check; get-call-outcome's billed duration stands in for its own (one Query, the fold, a
     // PutEvents), which is not measured here.
     let publisher_invocations = STREAM_RECORDS_PER_CALL + CLOSE_OUT_CHECKS_PER_CALL;
-    call.extend(lambda(of("get-call-outcome"), publisher_invocations));
+    call.extend(lambda(publisher, publisher_invocations));
     call.extend(reads((STREAM_RECORDS_PER_CALL * queries_per_record + CLOSE_OUT_CHECKS_PER_CALL) * units_per_query));
     call.push(Line { service: Service::Events, quantity: EVENTS_PER_CALL, price: &prices::EVENTBRIDGE_CUSTOM_EVENT });
     call.push(Line {
@@ -207,6 +249,9 @@ pub fn model(
         quantity: CLOSE_OUT_CHECKS_PER_CALL,
         price: &prices::SCHEDULER_INVOCATION,
     });
+    // `call` is without the outcome read so far: the rows with a wait and with events replace it.
+    let without_read = call.clone();
+    call.extend(read);
     let with_powertools = |lines: &[Line], notifications: f64| {
         let mut lines = lines.to_vec();
         lines.extend(writes(powertools_extra * notifications));
@@ -223,14 +268,27 @@ pub fn model(
             ours: call.clone(),
         },
     ];
+    let check_part = check.map(check_lines).unwrap_or_default();
     if let Some(check) = check {
         // The start is in the call already (the trigger's metered writes); the check adds its invocation and its
         // write, the same either way (no idempotency record: the check's own step makes its retry safe).
         let mut verification = call;
-        verification.extend(check_lines(check));
+        verification.extend(check_part.clone());
         let powertools = with_powertools(&verification, notifications_per_call);
         works.push(Work { name: "verification end to end (start, call, check)", powertools, ours: verification });
         billed.push((CHECK_FUNCTION.to_owned(), check.billed));
+    }
+    if let Some(waiting) = waiting {
+        let mut waited = without_read.clone();
+        waited.extend(wait_lines(waiting));
+        waited.extend(check_part.clone());
+        let mut evented = without_read;
+        evented.extend(event_delivery_lines());
+        evented.extend(check_part);
+        let powertools = with_powertools(&waited, notifications_per_call);
+        works.push(Work { name: "verification with one 20 s wait", powertools, ours: waited });
+        let powertools = with_powertools(&evented, notifications_per_call);
+        works.push(Work { name: "verification with events instead", powertools, ours: evented });
     }
     CostModel {
         works,
@@ -256,5 +314,23 @@ mod tests {
         assert!((Work::per_million(&lines, Some(Service::DynamoDb)) - 0.625).abs() < 1e-9, "at least one unit");
         assert!((Work::per_million(&lines, Some(Service::Replication)) - 0.625).abs() < 1e-9);
         assert!((Work::per_million(&start_lines(1.0), None) - 1.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_whole_wait_is_its_billed_time_at_get_call_outcomes_size_and_its_reads() {
+        // 19.8 s at 128 MB = 2.475 GB-s → $33.00 + $0.20 of requests per million; 22 read units, $2.75.
+        let waiting = crate::wait::tests::waiting(vec![crate::wait::tests::size(OUTCOME_MEMORY_MB, 70, 70)]);
+        let lines = wait_lines(&waiting);
+        let lambda = Work::per_million(&lines, Some(Service::Lambda));
+        assert!((lambda - 33.200_165).abs() < 1e-3, "{lambda}");
+        assert!((Work::per_million(&lines, Some(Service::DynamoDb)) - 2.75).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_final_event_instead_of_a_read_is_three_sqs_requests() {
+        // SendMessage by EventBridge, ReceiveMessage, DeleteMessage: 3 × $0.40 per million.
+        let lines = event_delivery_lines();
+        assert!((Work::per_million(&lines, Some(Service::Sqs)) - 1.20).abs() < 1e-9);
+        assert_eq!(Work::per_million(&lines, Some(Service::Lambda)), 0.0);
     }
 }

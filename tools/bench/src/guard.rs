@@ -14,7 +14,7 @@ use crate::verification::Verifications;
 use std::time::Duration;
 
 use test_support::measure::lambda_cpu::SizedRun;
-use test_support::measure::{HELLO_RUNTIME, TEMPLATE_MEMORY_MB};
+use test_support::measure::HELLO_RUNTIME;
 
 /// One ratio against its goal.
 #[derive(Debug, Clone)]
@@ -141,7 +141,7 @@ pub fn verification_checks(v: &Verifications) -> Vec<Check> {
 }
 
 /// Section 8: cold start (answered p50) within 1.5× the hello-world's at the same CPU, on the whole core and at
-/// the template's memory size. Beside it, the same cold start over the least any code doing this function's work
+/// the function's memory size in the template. Beside it, the same cold start over the least any code doing this function's work
 /// could take ([`least_possible`]): the part of the gap that start-up work of ours, not the database, makes.
 /// How far apart the medians of a cold-start row's even and odd rounds may be (`main::steadiness`).
 pub const STEADY_TOLERANCE: f64 = 0.10;
@@ -150,7 +150,7 @@ pub fn cold_start_checks(cpu: &LambdaCpu) -> Vec<Check> {
     let mut checks = Vec::new();
     for function in FUNCTIONS {
         let mut sizes = vec![&cpu.whole_core];
-        sizes.extend(cpu.sized.iter().filter(|s| s.memory_mb == TEMPLATE_MEMORY_MB));
+        sizes.extend(cpu.sized.iter().filter(|s| s.memory_mb == crate::cost_model::memory_mb(function)));
         for size in sizes {
             let (Some(run), Some(floor)) = (size.run(function), size.run(HELLO_RUNTIME)) else { continue };
             let value = ratio(run.answered.p50(), floor.answered.p50());

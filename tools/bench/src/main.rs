@@ -1,4 +1,4 @@
-//! `make bench`: measures sections 1–3 and 5–11 against the physical floor (section 4, package sizes, comes
+//! `make bench`: measures sections 1–3 and 5–12 against the physical floor (section 4, package sizes, comes
 //! from `scripts/bench-sizes.sh`) and writes them into BENCHMARKS.md. Needs the release build
 //! (`cargo build --release --workspace --bins`) and DynamoDB Local (`make setup`). A workspace member of its
 //! own, so that `make test` does not build it; its measuring primitives live in the test harness
@@ -9,11 +9,13 @@
 //! (section 6, default 300), BENCH_CPU_COLD_ROUNDS (at least) and BENCH_CPU_WARM (section 8, defaults 10 and 100),
 //! BENCH_COLD_MAX_ROUNDS (sections 3 and 8: rounds are added until they are steady, at most these; default 60),
 //! BENCH_VERIFICATION_ROUNDS and BENCH_CHECK_COLD_ROUNDS (section 10, defaults 300 and 5; its warm invocations are
-//! BENCH_CPU_WARM), BENCH_GUARD_ROUNDS (section 11, default 300). At the end of a full run the regression guard
+//! BENCH_CPU_WARM), BENCH_GUARD_ROUNDS (section 11, default 300), BENCH_WAITS (section 12, 20 s waits per
+//! memory size, default 3; its cold rounds and warm reads are BENCH_CPU_COLD_ROUNDS and BENCH_CPU_WARM). At the end of a full run the regression guard
 //! (guard.rs) prints every ratio against its goal on stderr.
 //!
 //! `BENCH_ONLY=<section>` runs one section alone into `target/bench/<section>.md`, BENCHMARKS.md untouched:
-//! `metrics`, `outcome-events` (7), `cold-start` (3), `lambda-cpu` (8 and 9), `verification` (10), `guard` (11).
+//! `metrics`, `outcome-events` (7), `cold-start` (3), `lambda-cpu` (8 and 9), `verification` (10), `guard` (11),
+//! `wait` (12).
 
 mod cost_model;
 mod fraud_guard;
@@ -28,6 +30,7 @@ mod pushes;
 mod report;
 mod throughput;
 mod verification;
+mod wait;
 mod write_cost;
 
 use std::path::PathBuf;
@@ -85,7 +88,7 @@ async fn main() {
         let cpu =
             lambda_cpu::measure(&dynamodb, steadiness("BENCH_CPU_COLD_ROUNDS", 10), setting("BENCH_CPU_WARM", 100))
                 .await;
-        let model = cost_model::model(&cpu, &write_cost, None, None);
+        let model = cost_model::model(&cpu, &write_cost, None, None, None);
         let path = test_support::target_dir().join("bench/lambda-cpu.md");
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
         std::fs::write(&path, report::render_lambda_cpu(&cpu, &model)).expect("write the section");
@@ -124,6 +127,22 @@ async fn main() {
         );
         return;
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("wait") {
+        // Section 12 alone, into target/bench (release build; root for the quota sizes, else only the whole core);
+        // BENCHMARKS.md is untouched.
+        let waiting = waiting(&dynamodb).await;
+        let path = test_support::target_dir().join("bench/wait.md");
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("target/bench");
+        std::fs::write(&path, report::render_waiting(&waiting)).expect("write the section");
+        eprintln!(
+            "bench: section 12 written into {} ({}, {}; load average {load_before} before, {} after)",
+            path.display(),
+            command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            cpu_model(),
+            load_average()
+        );
+        return;
+    }
     // Every section gets a DynamoDB Local of its own. One instance for all of them slowed down section after
     // section (2026-11-30: cold starts 44 ms instead of 12, 28 pushes/s under cargo lambda watch, and in another
     // run every write of section 6 timing out), while each section alone ran at its usual speed: each takes
@@ -150,9 +169,16 @@ async fn main() {
     let verification = verifications(&fresh()).await;
     eprintln!("bench: 11 fraud guard");
     let fraud_guard = fraud_guard::measure(&fresh(), setting("BENCH_GUARD_ROUNDS", 300)).await;
+    eprintln!("bench: 12 the price of waiting");
+    let waiting = waiting(&fresh()).await;
     let queries_per_record = outcome_events.queries as f64 / outcome_events.stream_records.max(1) as f64;
-    let cost_model =
-        cost_model::model(&lambda_cpu, &write_cost, Some(queries_per_record), Some(&verification.check_cost()));
+    let cost_model = cost_model::model(
+        &lambda_cpu,
+        &write_cost,
+        Some(queries_per_record),
+        Some(&verification.check_cost()),
+        Some(&waiting),
+    );
     let sizes_file = test_support::target_dir().join("bench/sizes.tsv");
     let sizes = std::fs::read_to_string(&sizes_file).map(|text| report::parse_sizes(&text)).unwrap_or_default();
     let machine = Machine {
@@ -178,6 +204,7 @@ async fn main() {
         cost_model,
         verification,
         fraud_guard,
+        waiting,
     };
     let markdown = report::render(&report);
     let path = workspace_root().join("BENCHMARKS.md");
@@ -193,6 +220,17 @@ async fn verifications(dynamodb: &DynamoLocal) -> verification::Verifications {
         setting("BENCH_VERIFICATION_ROUNDS", 300),
         setting("BENCH_CHECK_COLD_ROUNDS", 5),
         setting("BENCH_CPU_WARM", 100),
+    )
+    .await
+}
+
+/// Section 12 with its settings.
+async fn waiting(dynamodb: &DynamoLocal) -> wait::Waiting {
+    wait::measure(
+        dynamodb,
+        setting("BENCH_CPU_COLD_ROUNDS", 10),
+        setting("BENCH_CPU_WARM", 100),
+        setting("BENCH_WAITS", 3),
     )
     .await
 }

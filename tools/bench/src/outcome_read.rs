@@ -17,7 +17,7 @@ use voice_core::idempotency::Completion;
 use voice_core::idempotency::IdempotencyStore;
 use voice_core::ids;
 use voice_core::outcome::{CallStatus, OutcomeReader};
-use voice_core::records::{call_record, cdr_record, event_record, request_pk, CallDetails, Stamp, REQUEST_SK};
+use voice_core::records::{call_record, cdr_record, event_record, request_pk, CallDetails, Record, Stamp, REQUEST_SK};
 use voice_core::storage::RecordStore;
 
 use test_support::fault_proxy::{FaultConfig, FaultProxy, ProxyStats};
@@ -103,17 +103,33 @@ fn check(result: Result<voice_core::outcome::CallOutcome, voice_core::outcome::O
 /// The records of a busy call as the functions store them: the trigger's call record and idempotency key,
 /// callout, alerting, disconnect, the CDR, and an unknown event type.
 pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
+    let (mut records, cdr) = busy_call_records(session_id, Some(key));
+    records.push(cdr);
+    for record in &records {
+        store.put_new(record).await.expect("stored");
+    }
+    let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let stamp = Stamp::new(OffsetDateTime::now_utc(), Duration::from_secs(86_400), "eu-west-1");
+    let (key, session_id) = (ids::key(key), ids::sid(session_id));
+    store.claim_request(&key, "bench", now_ms + 60_000, now_ms, stamp.expires_at()).await.expect("claimed");
+    store.complete_request(&key, &Completion::Requested { session_id }).await.expect("completed");
+}
+
+/// A busy call's records but its CDR (call record, callout, alerting, disconnect, an unknown event type: the
+/// outcome is `busy`, not final), and the CDR that makes it final.
+pub fn busy_call_records(session_id: &str, key: Option<&str>) -> (Vec<Record>, Record) {
     let stamp = Stamp::new(OffsetDateTime::now_utc(), Duration::from_secs(86_400), "eu-west-1");
     let details = CallDetails {
         session_id: &voice_core::ids::sid(session_id),
         callee_masked: "+86138****8102",
         display_nbr: "+8675528000088",
-        idempotency_key: Some(key),
+        idempotency_key: key,
         user_data: Some("bench"),
         verification_id: None,
         raw: "{}",
     };
     let mut records = vec![call_record(&details, &stamp)];
+    let mut cdrs = Vec::new();
     let status = |event_type: &str, extra: &str| {
         format!(
             r#"{{"eventType":"{event_type}","statusInfo":{{"sessionId":"{session_id}","timestamp":"2026-11-21 03:04:24"{extra}}}}}"#
@@ -130,7 +146,7 @@ pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
     for body in bodies {
         match VoicePush::parse(body.as_bytes()).expect("a valid push") {
             VoicePush::Status(event) => records.push(event_record(&event, &stamp)),
-            VoicePush::Fee(FeeList { cdrs, .. }) => records.extend(cdrs.iter().map(|cdr| cdr_record(cdr, &stamp))),
+            VoicePush::Fee(FeeList { cdrs: list, .. }) => cdrs.extend(list.iter().map(|cdr| cdr_record(cdr, &stamp))),
             VoicePush::Unrecognised(event) => records.push(voice_core::records::unrecognised_record(&event, &stamp)),
             VoicePush::Quarantined(element) => panic!("a bench push was quarantined: {:?}", element.reason),
         }
@@ -139,13 +155,8 @@ pub async fn finished_call(store: &DynamoStore, session_id: &str, key: &str) {
     if let Ok(VoicePush::Unrecognised(event)) = VoicePush::parse(unknown.as_bytes()) {
         records.push(voice_core::records::unrecognised_record(&event, &stamp));
     }
-    for record in &records {
-        store.put_new(record).await.expect("stored");
-    }
-    let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let (key, session_id) = (ids::key(key), ids::sid(session_id));
-    store.claim_request(&key, "bench", now_ms + 60_000, now_ms, stamp.expires_at()).await.expect("claimed");
-    store.complete_request(&key, &Completion::Requested { session_id }).await.expect("completed");
+    let cdr = cdrs.pop().expect("the fee push's CDR");
+    (records, cdr)
 }
 
 async fn raw_query(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str) -> usize {

@@ -82,7 +82,18 @@ pub const SCHEDULER_INVOCATION: Price = Price {
     source: "https://aws.amazon.com/eventbridge/pricing/",
 };
 
-pub const ALL: [&Price; 8] = [
+/// SQS standard queue requests, after the free million a month (each 64 KB chunk of a message is one request). An
+/// event a rule delivers to a queue is one `SendMessage` (EventBridge sends it; the delivery itself costs nothing
+/// more on the EventBridge side, "Amazon EventBridge pricing"), then the consumer's `ReceiveMessage` and
+/// `DeleteMessage`.
+pub const SQS_REQUEST: Price = Price {
+    what: "SQS standard queue requests",
+    usd: 0.40 / 1e6,
+    unit: "request",
+    source: "https://aws.amazon.com/sqs/pricing/",
+};
+
+pub const ALL: [&Price; 9] = [
     &LAMBDA_ARM64_GB_SECOND,
     &LAMBDA_REQUEST,
     &HTTP_API_REQUEST,
@@ -91,6 +102,7 @@ pub const ALL: [&Price; 8] = [
     &DYNAMODB_REPLICATED_WRITE_UNIT,
     &EVENTBRIDGE_CUSTOM_EVENT,
     &SCHEDULER_INVOCATION,
+    &SQS_REQUEST,
 ];
 
 /// Lambda's cost of one invocation of `billed_ms` at `memory_mb` (duration and request), in US dollars.

@@ -57,6 +57,7 @@ pub struct Report {
     pub cost_model: crate::cost_model::CostModel,
     pub verification: crate::verification::Verifications,
     pub fraud_guard: crate::fraud_guard::FraudGuard,
+    pub waiting: crate::wait::Waiting,
 }
 
 /// Replaces the generated part of `path` (between [`BEGIN`] and [`END`]; appended when absent) with `generated`.
@@ -94,6 +95,14 @@ pub fn render(report: &Report) -> String {
     cost_model(&mut out, &report.cost_model);
     verification(&mut out, &report.verification);
     fraud_guard(&mut out, &report.fraud_guard);
+    waiting(&mut out, &report.waiting);
+    out
+}
+
+/// Section 12 alone (`BENCH_ONLY=wait`).
+pub fn render_waiting(w: &crate::wait::Waiting) -> String {
+    let mut out = String::new();
+    waiting(&mut out, w);
     out
 }
 
@@ -571,9 +580,11 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
          duration × GB-s price + request price, `prices.rs`), marked ✓ where the warm p99 is within \
          {WARM_P99_FACTOR}× the whole core's (the CPU share adds at most half again to the tail). This run's pick: \
          the cheapest size that meets it, else the one with the lowest warm p99. The template sets {} MB for \
-         every function (BENCHMARKS.md, \"Memory size\"); the cost model and the goals take that size.\n\n\
+         every function (BENCHMARKS.md, \"Memory size\") but get-call-outcome, which mostly waits: {} MB \
+         (section 12); the cost model and the goals take those sizes.\n\n\
          | function | {} | cheapest | this run's pick |\n|---|{}---|---|",
         test_support::measure::TEMPLATE_MEMORY_MB,
+        test_support::measure::OUTCOME_MEMORY_MB,
         sizes.iter().map(|m| format!("{m} MB")).collect::<Vec<_>>().join(" | "),
         "---|".repeat(sizes.len()),
     );
@@ -606,8 +617,8 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
 
 fn cost_model(out: &mut String, model: &crate::cost_model::CostModel) {
     use crate::cost_model::{
-        Work, CDR_PUSHES_PER_CALL, CLOSE_OUT_CHECKS_PER_CALL, EVENTS_PER_CALL, SERVICES, STATUS_PUSHES_PER_CALL,
-        STREAM_RECORDS_PER_CALL,
+        Work, CDR_PUSHES_PER_CALL, CLOSE_OUT_CHECKS_PER_CALL, EVENTS_PER_CALL, FINAL_EVENTS_PER_CALL, SERVICES,
+        SQS_REQUESTS_PER_EVENT, STATUS_PUSHES_PER_CALL, STREAM_RECORDS_PER_CALL,
     };
     use crate::prices;
     let sizes: Vec<String> = model
@@ -628,15 +639,20 @@ fn cost_model(out: &mut String, model: &crate::cost_model::CostModel) {
          read by sessionId; outcome-publisher once per stream record ({STREAM_RECORDS_PER_CALL} records; one \
          invocation each is the low-traffic worst case, batching lowers it) and once per close-out check \
          ({CLOSE_OUT_CHECKS_PER_CALL}, EventBridge Scheduler), {queries:.2} Queries per record ({}), \
-         get-call-outcome's billed duration standing in for its own; {EVENTS_PER_CALL} events of an answered \
-         call. Stream reads by Lambda, Secrets Manager (read at cold start), logs and data transfer are left out. \
+         get-call-outcome's billed duration at 512 MB standing in for its own; {EVENTS_PER_CALL} events of an \
+         answered call. With one 20 s wait: the outcome read is one never-final wait of section 12 (its billed \
+         duration at get-call-outcome's size, its read units). With events instead: no outcome read; the final \
+         event ({FINAL_EVENTS_PER_CALL}, a rule with the `final: [true]` filter) reaches the app's SQS queue, \
+         {SQS_REQUESTS_PER_EVENT} requests (EventBridge's `SendMessage`, the app's `ReceiveMessage` and \
+         `DeleteMessage`; EventBridge charges nothing for the delivery itself, its publishing is in the call \
+         already). Stream reads by Lambda, Secrets Manager (read at cold start), logs and data transfer are left out. \
          The Powertools way adds an idempotency record's put and completion (section 1's baseline row) to every \
          notification, both replicated; its longer handler time is not counted.\n\n\
          | price | US$ | source |\n|---|---|---|",
         prices::REGION,
         prices::CHECKED,
         if model.lambda_sized {
-            "at the size chosen in section 8"
+            "at the function's size in the template (sections 8 and 12)"
         } else {
             "on the whole core at the template's 256 MB (quota skipped)"
         },
@@ -689,6 +705,140 @@ fn cost_model(out: &mut String, model: &crate::cost_model::CostModel) {
         );
     }
     let _ = writeln!(out);
+}
+
+fn waiting(out: &mut String, w: &crate::wait::Waiting) {
+    use crate::wait::{MEMORY_SIZES_MB, STEADY_FROM};
+    use voice_core::outcome::{FIRST_REREAD, MAX_REREAD, MAX_WAIT};
+    let sizes: Vec<String> = MEMORY_SIZES_MB.iter().map(|mb| format!("{mb} MB")).collect();
+    let _ = writeln!(
+        out,
+        "### 12. The price of waiting\n\n\
+         Method: the release `get-call-outcome` under the minimal Runtime API (section 8's harness), on the whole \
+         machine and in the CPU quota of {} (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE` set to match): {} new processes \
+         reading a finished call (cold: spawn → answer), the first kept for {} warm reads without a wait; then a \
+         process per size that waits {} warm invocations of `waitForFinalMs` {} on a call that never turns final \
+         in it (callout, alerting, disconnect, no CDR), the sizes' waits at the same time (a wait sleeps but for \
+         one Query a second). Billed: Lambda's rule, the invocation's duration rounded up to the next ms. Then in \
+         process (`OutcomeReader` over `DynamoStore`, the code the binary runs), through the metering proxy: \
+         {} reads without a wait and {} never-final waits side by side, their Queries and read units counted on \
+         the wire; and {} calls, each waited for from the start, whose CDR (the record that makes the outcome \
+         final) is written {} ms × n after its wait began (n = 1…{}), all at once: from the write's \
+         acknowledgement to the answer is how late a wait answers, set by the re-read schedule (the first re-read \
+         after {} ms, the pause doubling to {} ms).\n",
+        sizes.join(", "),
+        w.cold_rounds,
+        w.warm,
+        w.waits,
+        MAX_WAIT.as_millis(),
+        crate::wait::METERED_READS,
+        crate::wait::METERED_WAITS,
+        w.final_after.len(),
+        crate::wait::FINAL_AFTER_STEP_MS,
+        w.final_after.len(),
+        FIRST_REREAD.as_millis(),
+        MAX_REREAD.as_millis(),
+    );
+    if let Some(why) = &w.skipped {
+        let _ = writeln!(out, "Quota sizes skipped: {why}.\n");
+    }
+    let _ = writeln!(
+        out,
+        "| CPU | cold answered p50 | warm read p50 | warm read p99 | billed read (mean) | billed {} s wait (mean) | \
+         wait / read | a million reads | a million {} s waits | cold p50 and read p99 ≤ {} ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|",
+        MAX_WAIT.as_secs(),
+        MAX_WAIT.as_secs(),
+        FIRST_REREAD.as_millis()
+    );
+    for size in &w.sizes {
+        let read_billed = size.read.warm_billed_mean_ms();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {read_billed:.2} ms | {:.1} ms | {:.0}× | ${:.2} | ${:.2} | {} |",
+            size.label(),
+            ms(size.read.answered.p50()),
+            ms(size.read.warm.p50()),
+            ms(size.read.warm.p99()),
+            size.wait_billed_mean_ms(),
+            size.wait_billed_mean_ms() / read_billed.max(1.0),
+            size.read_usd_per_million(),
+            size.wait_usd_per_million(),
+            if size.quota {
+                if w.fits_the_schedule(size) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            } else {
+                "—"
+            },
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nA million is Lambda's price alone (GB-s at the size and requests, `prices.rs`); a wait's reads are below. \
+         This run's pick for a function that mostly waits: the cheapest size whose cold start and warm read p99 \
+         stay within the first re-read pause ({} ms), under which a waiting caller cannot tell a slower CPU from \
+         the schedule: **{}** (infra/template.yaml sets {} MB).\n",
+        FIRST_REREAD.as_millis(),
+        w.pick().map(|s| s.label()).unwrap_or_else(|| "none measured".into()),
+        test_support::measure::OUTCOME_MEMORY_MB,
+    );
+    let _ = writeln!(
+        out,
+        "| on the wire (in process) | Queries | read units (DynamoDB Local) |\n|---|---|---|\n\
+         | a read without a wait | {:.2} | {:.2} |\n\
+         | a {} s wait on a call that never turns final | {:.2} | {:.2} |\n\n\
+         The in-process waits took {} at p50 (the binary's, above, add the Runtime API's round trip).\n",
+        w.queries_per_read,
+        w.read_units_per_read,
+        MAX_WAIT.as_secs(),
+        w.queries_per_wait,
+        w.read_units_per_wait,
+        ms(w.in_process_waits.p50()),
+    );
+    let _ = writeln!(
+        out,
+        "| final moment after the wait began | waits | answer after the final moment: p50 | max | Queries per wait (mean) | \
+         billed in process (mean) |\n|---|---|---|---|---|---|"
+    );
+    let bands = [
+        ("before the first re-read (< 0.25 s)", Duration::ZERO, FIRST_REREAD),
+        ("0.25–0.75 s (pause 500 ms)", FIRST_REREAD, FIRST_REREAD * 3),
+        ("0.75–1.75 s (pause 1 s)", FIRST_REREAD * 3, STEADY_FROM),
+        ("from 1.75 s (a read a second)", STEADY_FROM, MAX_WAIT),
+    ];
+    for (name, from, to) in bands {
+        let band: Vec<&crate::wait::FinalAfter> =
+            w.final_after.iter().filter(|f| f.final_at >= from && f.final_at < to).collect();
+        if band.is_empty() {
+            continue;
+        }
+        let lags = test_support::measure::Samples::new(band.iter().map(|f| f.lag()).collect());
+        let n = band.len() as f64;
+        let reads = band.iter().map(|f| f.reads as f64).sum::<f64>() / n;
+        let billed =
+            band.iter().map(|f| test_support::measure::lambda_cpu::billed_ms(f.answered_at) as f64).sum::<f64>() / n;
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {reads:.1} | {billed:.0} ms |",
+            band.len(),
+            ms(lags.p50()),
+            ms(lags.percentile(100.0)),
+        );
+    }
+    let steady = w.steady();
+    if !steady.is_empty() {
+        let mean_lag = steady.iter().map(|f| f.lag().as_secs_f64()).sum::<f64>() / steady.len() as f64;
+        let _ = writeln!(
+            out,
+            "\nOnce the re-reads are a second apart the answer comes {:.0} ms after the final moment on average (at \
+             most the pause, plus a read): a wait that ends final is billed the call's remaining time plus about \
+             half a second.\n",
+            mean_lag * 1000.0
+        );
+    }
 }
 
 /// Goal of the check: within 1.15× of a raw conditional `UpdateItem` of the same record.

@@ -305,8 +305,18 @@ fn routes_and_limits_in_the_spec_are_the_codes() {
     let cargo_toml = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
     let template = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
     let memory = format!("MemorySize: {}\n", integration_tests::measure::TEMPLATE_MEMORY_MB);
-    assert_eq!(template.matches("MemorySize:").count(), 1, "one MemorySize, in Globals, for every function");
-    assert!(template.contains(&memory), "the bench measures at {memory}: not the template's");
+    assert_eq!(template.matches("MemorySize:").count(), 2, "one MemorySize in Globals, one of get-call-outcome's own");
+    assert!(
+        template.contains(&format!("\n    {memory}")),
+        "the bench measures at Globals' {memory}: not the template's Globals"
+    );
+    let outcome = &template[template.find("\n  GetCallOutcomeFunction:\n").expect("the function")..];
+    let outcome = &outcome[..outcome.find("\n  GetCallOutcomeInvokePermission:").expect("the next resource")];
+    let outcome_mb = integration_tests::measure::OUTCOME_MEMORY_MB;
+    assert!(
+        outcome.contains(&format!("      MemorySize: {outcome_mb}\n")),
+        "the bench prices get-call-outcome at {outcome_mb} MB: not the template's size for it"
+    );
     let health_methods: Vec<&String> = spec["paths"][HEALTH_PATH].as_object().unwrap().keys().collect();
     assert_eq!(health_methods, ["get"], "the health check is a GET");
     assert!(cargo_toml.contains(&format!("\"{HEALTH_PATH}\" = \"status-callback\"")), "health: watch router");
