@@ -11,7 +11,7 @@ use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-use crate::ids::{VerificationCode, VerificationId};
+use crate::ids::{SessionId, VerificationCode, VerificationId};
 use crate::records::verification::{CodeSource, Step, VerificationChange, VerificationRecord};
 use crate::storage::StoreError;
 
@@ -71,8 +71,7 @@ impl VerificationStatus {
 #[serde(rename_all = "camelCase")]
 pub struct VerificationCall {
     /// The call's sessionId.
-    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::SessionId"))]
-    pub session_id: String,
+    pub session_id: SessionId,
     /// The call's outcome `status` (a `CallOutcome`'s), as the publisher last saw it.
     pub status: String,
     /// Whether that outcome was final.
@@ -159,10 +158,10 @@ impl Verification {
         let calls = record
             .calls()
             .iter()
-            .map(|(session_id, call)| VerificationCall {
-                session_id: session_id.clone(),
-                status: call.status.clone(),
-                is_final: call.is_final,
+            // Every id in the list was a SessionId when the publisher wrote it.
+            .filter_map(|(session_id, call)| {
+                let session_id = SessionId::parse(session_id.clone()).ok()?;
+                Some(VerificationCall { session_id, status: call.status.clone(), is_final: call.is_final })
             })
             .collect();
         Self {

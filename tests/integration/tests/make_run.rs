@@ -54,11 +54,24 @@ fn make_run(ports: &Ports, settings: &[(&str, &str)]) -> (Child, PathBuf) {
     (processes::spawn(command).expect("start scripts/run-local.sh"), output)
 }
 
+/// The running script: stopped when dropped, so that a check that panics leaves no server behind (a failed run
+/// once left two whole stacks running, their events pumps and moto busy, under the next bench).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        stop(&mut self.0);
+    }
+}
+
 /// Stops the script as Ctrl-C would (its trap stops what it started), then whatever is left of its group.
-fn stop(mut child: Child) {
-    // SAFETY: plain syscall on a pid we own.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
+fn stop(child: &mut Child) {
+    // An exited script is left to kill_group (its pid may already be someone else's).
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: plain syscall on a pid we own and have not reaped.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
     }
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(15) {
@@ -67,7 +80,7 @@ fn stop(mut child: Child) {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    processes::kill_group(&mut child);
+    processes::kill_group(child);
 }
 
 /// The code checked and the answer `cargo lambda invoke` printed in the section `marker` opens (up to the next
@@ -150,7 +163,9 @@ async fn example_suite(ports: &Ports, lambda_port: u16, dir: &str, program: &str
 #[tokio::test(flavor = "multi_thread")]
 async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
     let ports = free_ports();
-    let (mut child, output) = make_run(&ports, &[("SIGNATURE_MODE", "enforce"), ("CALLBACK_TOKENS", TOKENS)]);
+    let (child, output) = make_run(&ports, &[("SIGNATURE_MODE", "enforce"), ("CALLBACK_TOKENS", TOKENS)]);
+    let mut running = Running(child);
+    let child = &mut running.0;
     let read = || std::fs::read_to_string(&output).unwrap_or_default();
     let started = Instant::now();
     while !read().contains(UP) {
@@ -264,7 +279,7 @@ async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
         assert!(!passed && output.contains("(500)") && output.contains("reached max retries"), "{output}");
     };
     let result = tokio::time::timeout(Duration::from_secs(600), checks).await;
-    stop(child);
+    drop(running);
     result.expect("checks within 10 min");
 }
 
@@ -272,7 +287,9 @@ async fn make_run_honours_the_callers_settings_and_ends_the_demo_call() {
 fn a_stack_that_cannot_start_says_so_and_stops() {
     let ports = free_ports();
     let _taken = TcpListener::bind(("127.0.0.1", ports.simulator)).expect("take the simulator's port");
-    let (mut child, output) = make_run(&ports, &[]);
+    let (child, output) = make_run(&ports, &[]);
+    let mut running = Running(child);
+    let child = &mut running.0;
     let started = Instant::now();
     let status = loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -282,7 +299,7 @@ fn a_stack_that_cannot_start_says_so_and_stops() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let text = std::fs::read_to_string(&output).unwrap_or_default();
-    processes::kill_group(&mut child);
+    drop(running);
     assert!(!status.success(), "exit status {status}:\n{text}");
     assert!(text.contains(&format!("port {} is already in use", ports.simulator)), "{text}");
     assert!(!text.contains(UP), "{text}");
