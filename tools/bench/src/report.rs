@@ -519,8 +519,10 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
          new processes (cold: spawn → first `next` = init, spawn → answer = answered; at least \
          BENCH_CPU_COLD_ROUNDS, then ten more at a time until every row's even and odd rounds agree on the median \
          within 10 % (`halves`), at most BENCH_COLD_MAX_ROUNDS; `tools/test-support/src/measure/steady.rs`), and \
-         the first of them kept \
-         alive for {} warm invocations one after another (event handed out → answer posted). The floors are the \
+         the first ten of them kept \
+         alive for {} warm invocations in all, a tenth each, one after another (event handed out → answer posted). \
+         Before each size's turn in a round, one start that is not measured wakes its cgroup (the first process \
+         after the group sat idle waited for the CFS bandwidth timer). The floors are the \
          hello-world `bench-hello-runtime` and `{EMPTY_HTTP}`, a `lambda_http` handler that answers 200 with \
          nothing. Billed duration follows Lambda's rule for a custom runtime: an invocation's duration rounded up \
          to the next millisecond, and for the invocation after a cold start its init as well (spawn → answer, \
