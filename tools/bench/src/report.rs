@@ -521,7 +521,7 @@ fn lambda_cpu(out: &mut String, cpu: &crate::lambda_cpu::LambdaCpu) {
          within 10 % (`halves`), at most BENCH_COLD_MAX_ROUNDS; `tools/test-support/src/measure/steady.rs`), and \
          the first ten of them kept \
          alive for {} warm invocations in all, a tenth each, one after another (event handed out → answer posted). \
-         Before each size's turn in a round, one start that is not measured wakes its cgroup (the first process \
+         Before each size's turn in a round, a process that does nothing (`true`), not measured, wakes its cgroup (the first process \
          after the group sat idle waited for the CFS bandwidth timer). The floors are the \
          hello-world `bench-hello-runtime` and `{EMPTY_HTTP}`, a `lambda_http` handler that answers 200 with \
          nothing. Billed duration follows Lambda's rule for a custom runtime: an invocation's duration rounded up \

@@ -71,8 +71,7 @@ pub async fn measure_steady(targets: &[Target], steady: Steadiness) -> Vec<ColdS
             }
             round += 1;
         }
-        let widest = tallies.iter().map(|tally| halves_gap(&tally.answered)).fold(0.0, f64::max);
-        if round >= steady.min_rounds && widest <= steady.tolerance {
+        if steady.reached(round, tallies.iter().map(|tally| tally.answered.as_slice())) {
             break;
         }
     }

@@ -23,8 +23,6 @@ use crate::processes;
 pub const WARM_EVENTS_FROM: usize = 100_000;
 /// The first processes of a series that share its warm invocations (each its part, one after another).
 const WARM_PROCESSES: usize = 10;
-/// Offset of the unmeasured starts that open each size's turn in a round (see [`measure_sizes`]).
-const WAKE_UP_ROUNDS_FROM: usize = 900_000;
 
 /// What is measured at one memory size.
 pub struct Plan<'a> {
@@ -115,14 +113,8 @@ pub async fn measure_sizes(targets: &[Target], plans: &[Plan<'_>], steady: Stead
     while round < steady.max_rounds.max(1) {
         for _ in 0..steady.step.max(1) {
             for ((plan, plan_runs), plan_series) in plans.iter().zip(&mut runs).zip(&mut series) {
-                // A cgroup that sat idle while the other sizes ran starts its CFS bandwidth timer again on its
-                // first process, which then waited for it: the first target of every size (the hello-world)
-                // answered in ~17 ms at every quota against ~4 ms on the whole core, slower than the functions.
-                // One start of the first target, not measured, wakes the group before the measured ones.
-                if plan.cgroup.is_some() {
-                    if let Some(first) = targets.first() {
-                        let _ = run_process(first, plan, WAKE_UP_ROUNDS_FROM + round).await;
-                    }
+                if let Some(group) = plan.cgroup {
+                    wake(group).await;
                 }
                 for ((target, run), [init, answered, warm]) in targets.iter().zip(plan_runs).zip(plan_series) {
                     match run_process(target, plan, round).await {
@@ -144,8 +136,7 @@ pub async fn measure_sizes(targets: &[Target], plans: &[Plan<'_>], steady: Stead
             }
             round += 1;
         }
-        let widest = series.iter().flatten().map(|[_, answered, _]| halves_gap(answered)).fold(0.0, f64::max);
-        if round >= steady.min_rounds && widest <= steady.tolerance {
+        if steady.reached(round, series.iter().flatten().map(|[_, answered, _]| answered.as_slice())) {
             break;
         }
     }
@@ -161,7 +152,18 @@ pub async fn measure_sizes(targets: &[Target], plans: &[Plan<'_>], steady: Stead
     runs
 }
 
-/// One process: its cold invocation, then (round 0) the warm ones.
+/// A cgroup that sat idle while the other sizes ran starts its CFS bandwidth timer again on its next process,
+/// which then waited for it: the first target of every size (the hello-world) answered in ~17 ms at every quota
+/// against ~4 ms on the whole core, slower than the functions. A process of no work of the caller's (`true`),
+/// not measured, wakes the group before the measured ones.
+async fn wake(group: &CpuCgroup) {
+    let mut command = std::process::Command::new("true");
+    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    group.confine(&mut command);
+    let _ = tokio::task::spawn_blocking(move || command.status()).await;
+}
+
+/// One process: its cold invocation, then (the first rounds) the warm ones.
 struct Process {
     cold: Timing,
     cold_answer: Value,

@@ -21,6 +21,12 @@ impl Steadiness {
     pub fn fixed(rounds: usize) -> Self {
         Self { min_rounds: rounds, max_rounds: rounds, step: rounds.max(1), tolerance: f64::INFINITY }
     }
+
+    /// Whether `rounds` taken are enough for every row's series (by round): at least `min_rounds`, and each
+    /// row's [`halves_gap`] within `tolerance`. (`max_rounds` is the caller's loop bound.)
+    pub fn reached<'a>(&self, rounds: usize, rows: impl IntoIterator<Item = &'a [Duration]>) -> bool {
+        rounds >= self.min_rounds && rows.into_iter().all(|row| halves_gap(row) <= self.tolerance)
+    }
 }
 
 /// How far apart the medians of the even and of the odd rounds are, relative to the smaller (0.05 = 5 %); zero
@@ -53,6 +59,16 @@ mod tests {
         assert_eq!(halves_gap(&ms(&[20, 10])), 1.0, "relative to the smaller");
         assert_eq!(halves_gap(&ms(&[10])), 0.0);
         assert_eq!(halves_gap(&[]), 0.0);
+    }
+
+    #[test]
+    fn enough_rounds_means_at_least_the_least_and_every_row_within_tolerance() {
+        let ms = |values: &[u64]| values.iter().map(|&v| Duration::from_millis(v)).collect::<Vec<_>>();
+        let steady = Steadiness { min_rounds: 4, max_rounds: 60, step: 2, tolerance: 0.10 };
+        let (even, split) = (ms(&[10, 10, 10, 10]), ms(&[10, 20, 10, 20]));
+        assert!(steady.reached(4, [even.as_slice(), even.as_slice()]));
+        assert!(!steady.reached(2, [even.as_slice()]), "fewer than min_rounds");
+        assert!(!steady.reached(4, [even.as_slice(), split.as_slice()]), "one row apart is enough to go on");
     }
 
     #[test]
